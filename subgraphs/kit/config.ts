@@ -1,0 +1,117 @@
+import { z } from 'zod';
+
+/**
+ * Every process (gateway and subgraphs) reads its settings from the environment once, here.
+ * A bad value stops the process with one line that names the variable.
+ */
+const bool = z
+  .enum(['true', 'false', '1', '0'])
+  .transform((v) => v === 'true' || v === '1');
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+export const configSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  HOST: z.string().default('127.0.0.1'),
+  /** Where embedded PostgreSQL data and development signing keys live. */
+  DATA_DIR: z.string().default('.data'),
+
+  /** App-role connection (no table ownership, no BYPASSRLS). Unset: embedded PGlite. */
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  /** Owner connection used only for migrations. Defaults to DATABASE_URL. */
+  DATABASE_OWNER_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(500).default(10),
+  /** Unset: in-memory cache and rate limits (one process only). */
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+  REDIS_PREFIX: z.string().regex(/^[a-z0-9:_-]*$/i).default('bizosaas:'),
+  CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
+
+  AUTH_ISSUER: z.string().min(1).default('https://auth.bizosaas.local'),
+  AUTH_AUDIENCE: z.string().min(1).default('bizosaas-supergraph'),
+  /** JWKS the subgraphs verify access tokens against. Defaults to the auth subgraph's. */
+  AUTH_JWKS_URL: z.url().optional(),
+  /** Private signing key (JWK JSON, EdDSA Ed25519 or ES256). Unset in development: generated into DATA_DIR. */
+  AUTH_PRIVATE_JWK: z.string().optional(),
+  ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(3600).default(900),
+  REFRESH_TOKEN_TTL_SECONDS: z.coerce.number().int().min(3600).default(30 * 86_400),
+  LOGIN_MAX_FAILURES_PER_ACCOUNT: z.coerce.number().int().min(1).default(10),
+  LOGIN_MAX_ATTEMPTS_PER_IP: z.coerce.number().int().min(1).default(100),
+  LOGIN_WINDOW_SECONDS: z.coerce.number().int().min(1).default(900),
+  /** Trust x-forwarded-for from the gateway for the client IP (login throttling). */
+  TRUST_PROXY: bool.default(true),
+
+  GATEWAY_PORT: port.default(8001),
+
+  /** Real Saleor: its GraphQL URL and an App token. Unset: the stand-in on SALEOR_PORT. */
+  SALEOR_API_URL: z.url().optional(),
+  SALEOR_APP_TOKEN: z.string().min(1).default('dev-saleor-app-token'),
+
+  SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(50 * 1024 * 1024).default(1024 * 1024),
+  INTROSPECTION: bool.optional(),
+  RATE_LIMIT_PER_MINUTE_IP: z.coerce.number().int().min(1).default(1200),
+  RATE_LIMIT_PER_MINUTE_TENANT: z.coerce.number().int().min(1).default(6000),
+  MAX_DEPTH: z.coerce.number().int().min(1).default(10),
+  MAX_ALIASES: z.coerce.number().int().min(1).default(15),
+  MAX_TOKENS: z.coerce.number().int().min(10).default(2000),
+  MAX_COST: z.coerce.number().int().min(10).default(5000),
+  MAX_DIRECTIVES: z.coerce.number().int().min(1).default(50),
+
+  DEMO_PASSWORD: z.string().min(8).default('bizosaas-demo-2026'),
+  DEMO_DATA: bool.default(true),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {}
+
+/** Parses the environment; throws ConfigError whose message is one line naming the variable. */
+export function parseConfig(env: Record<string, string | undefined> = process.env): Config {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const result = configSchema.safeParse(cleaned);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const name = String(issue.path[0] ?? 'environment');
+    throw new ConfigError(`Invalid configuration: ${name}: ${issue.message}`);
+  }
+  return result.data;
+}
+
+/** For process entry points: a bad value prints one line and exits 1. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  try {
+    return parseConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+}
+
+export const isProduction = (config: Config) => config.NODE_ENV === 'production';
+
+/**
+ * Per-subgraph settings, read the same way for every subgraph so that a new subgraph needs no
+ * change here: `<NAME>_PORT` (listen port, default from its definition) and `<NAME>_URL`
+ * (where the gateway reaches it, default from supergraph.yaml).
+ */
+export function subgraphPort(name: string, fallback: number, env: Record<string, string | undefined> = process.env) {
+  const variable = `${name.toUpperCase()}_PORT`;
+  const raw = env[variable];
+  if (raw === undefined || raw === '') return fallback;
+  const parsed = port.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(`Invalid configuration: ${variable}: expected a port number`);
+  return parsed.data;
+}
+
+export function subgraphUrl(name: string, fallback: string, env: Record<string, string | undefined> = process.env) {
+  const variable = `${name.toUpperCase()}_URL`;
+  const raw = env[variable];
+  if (raw === undefined || raw === '') return fallback;
+  const parsed = z.url({ protocol: /^https?$/ }).safeParse(raw);
+  if (!parsed.success) throw new ConfigError(`Invalid configuration: ${variable}: expected an http(s) URL`);
+  return parsed.data;
+}

@@ -1,0 +1,73 @@
+import { badInput } from './errors.ts';
+
+export const MAX_PAGE_SIZE = 100;
+
+export interface PageArgs {
+  first?: number | null;
+  after?: string | null;
+  last?: number | null;
+  before?: string | null;
+}
+
+export interface Page {
+  limit: number;
+  offset: number;
+}
+
+const encode = (offset: number) => Buffer.from(`offset:${offset}`).toString('base64url');
+function decode(cursor: string, name: string): number {
+  const text = Buffer.from(cursor, 'base64url').toString();
+  const match = /^offset:(\d{1,9})$/.exec(text);
+  if (!match) throw badInput(`Invalid cursor in "${name}".`, name);
+  return Number(match[1]);
+}
+
+/**
+ * Relay forward/backward pagination over an ordered list, as Saleor does it: `first` or `last`
+ * between 1 and 100 (above 100 is an error, not a silent cap).
+ */
+export function toPage(args: PageArgs, defaultSize = 20): Page {
+  for (const name of ['first', 'last'] as const) {
+    const value = args[name];
+    if (value != null && (value < 0 || value > MAX_PAGE_SIZE)) {
+      throw badInput(`Argument "${name}" must be between 0 and ${MAX_PAGE_SIZE}, got ${value}.`, name);
+    }
+  }
+  if (args.first != null && args.last != null) throw badInput('Use either "first" or "last", not both.', 'last');
+  const after = args.after ? decode(args.after, 'after') + 1 : 0;
+  if (args.last != null || args.before) {
+    const before = args.before ? decode(args.before, 'before') : Number.MAX_SAFE_INTEGER;
+    const size = args.last ?? defaultSize;
+    const end = Math.max(after, before);
+    const offset = Math.max(after, end - size);
+    return { offset, limit: Math.min(size, end - offset) };
+  }
+  return { offset: after, limit: args.first ?? defaultSize };
+}
+
+export interface Connection<T> {
+  edges: { node: T; cursor: string }[];
+  pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
+  totalCount: number;
+}
+
+/** Shapes one page of rows (already sliced by `page`) and the total into a Relay connection. */
+export function toConnection<T>(rows: readonly T[], page: Page, totalCount: number): Connection<T> {
+  const edges = rows.map((node, i) => ({ node, cursor: encode(page.offset + i) }));
+  return {
+    edges,
+    pageInfo: {
+      hasNextPage: page.offset + rows.length < totalCount,
+      hasPreviousPage: page.offset > 0,
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: edges.at(-1)?.cursor ?? null,
+    },
+    totalCount,
+  };
+}
+
+/** For in-memory lists (the Saleor stand-in's catalog). */
+export function paginate<T>(items: readonly T[], args: PageArgs, defaultSize = 20): Connection<T> {
+  const page = toPage(args, defaultSize);
+  return toConnection(items.slice(page.offset, page.offset + page.limit), page, items.length);
+}

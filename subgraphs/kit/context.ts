@@ -1,0 +1,22 @@
+import type { Logger } from './logger.ts';
+import type { Principal } from './principal.ts';
+import type { Tx } from './db/database.ts';
+import type { SubgraphDeps } from './deps.ts';
+
+/**
+ * The per-request context every resolver receives. `tx` is the only path to tenant data: it runs
+ * its callback in a transaction scoped to the caller's tenant (row-level security applies).
+ */
+export interface Context<TLoaders = unknown> {
+  principal: Principal;
+  requestId: string;
+  clientIp: string;
+  log: Logger;
+  deps: SubgraphDeps;
+  tx<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  loaders: TLoaders;
+  /** Set by the response cache: the tenant's generation, or null when Redis is unreachable. */
+  cacheGeneration?: string | null;
+  /** Tenants other than the caller's whose cached data a mutation changed. */
+  touchedTenants: Set<string>;
+}

@@ -1,0 +1,104 @@
+import pg from 'pg';
+import { APP_ROLE } from './roles.ts';
+import { isUuid } from '../principal.ts';
+
+export type Row = Record<string, unknown>;
+
+/** What store functions receive: a client already inside the tenant transaction. */
+export interface Tx {
+  query<R extends Row = Row>(text: string, params?: readonly unknown[]): Promise<pg.QueryResult<R>>;
+}
+
+export interface TenantScope {
+  tenantId: string | null;
+  accountId: string | null;
+}
+
+export interface DatabaseOptions {
+  url: string;
+  poolMax: number;
+  /**
+   * Switch to this role inside every transaction. Used on embedded PGlite, whose single session
+   * is a superuser; on PostgreSQL the pool already connects as the app role.
+   */
+  assumeRole?: string;
+}
+
+export interface StatementListener {
+  (text: string): void;
+}
+
+/**
+ * The only way to reach tenant data: every call runs in one transaction on one client, which
+ * first sets `app.tenant_id` (and `app.account_id`) transaction-locally, so row-level security
+ * filters every statement and nothing leaks into the next user of the pooled connection.
+ */
+export class Database {
+  readonly pool: pg.Pool;
+  private readonly assumeRole: string | undefined;
+  private readonly listeners = new Set<StatementListener>();
+  /** Statements run by `withTenant` callers (excluding the transaction boilerplate). */
+  statements = 0;
+
+  constructor(options: DatabaseOptions) {
+    this.pool = new pg.Pool({
+      connectionString: options.url,
+      max: options.poolMax,
+      idleTimeoutMillis: 30_000,
+      connectionTimeoutMillis: 5_000,
+      application_name: 'bizosaas',
+    });
+    // An idle client that dies (server restart) must not crash the process.
+    this.pool.on('error', () => {});
+    this.assumeRole = options.assumeRole;
+  }
+
+  /** Observe every statement run inside `withTenant` (tests count them). */
+  onStatement(listener: StatementListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async withTenant<T>(scope: TenantScope, fn: (tx: Tx) => Promise<T>): Promise<T> {
+    // The ids come from a verified token; they are still checked before being inlined, so the
+    // transaction opens in one round trip (simple protocol allows BEGIN + SELECT together).
+    const tenant = scope.tenantId && isUuid(scope.tenantId) ? scope.tenantId : '';
+    const account = scope.accountId && isUuid(scope.accountId) ? scope.accountId : '';
+    const role = this.assumeRole ? `, set_config('role', '${this.assumeRole}', true)` : '';
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query(
+        `BEGIN; SELECT set_config('app.tenant_id', '${tenant}', true), set_config('app.account_id', '${account}', true)${role}`,
+      );
+      const tx: Tx = {
+        query: (text, params) => {
+          this.statements++;
+          for (const listener of this.listeners) listener(text);
+          return client.query(text, params as unknown[] | undefined);
+        },
+      };
+      const result = await fn(tx);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch((rollbackError: Error) => {
+        broken = rollbackError;
+      });
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /** Health probe: a trivial round trip. */
+  async ping(): Promise<void> {
+    await this.pool.query('SELECT 1');
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+export { APP_ROLE };

@@ -1,0 +1,68 @@
+import type { Config } from './config.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { Database } from './db/database.ts';
+import { APP_ROLE } from './db/roles.ts';
+import { startEmbeddedPostgres } from './db/embedded.ts';
+import { migrate, migrateUrl, type MigrationTarget } from './db/migrate.ts';
+import { createRedis, type RedisClient } from './redis.ts';
+import { createTokenVerifier, type TokenVerifier } from './principal.ts';
+
+/** What a subgraph server needs from the outside world; tests build their own. */
+export interface SubgraphDeps {
+  config: Config;
+  db: Database;
+  redis: RedisClient;
+  log: Logger;
+  verifyToken: TokenVerifier;
+  /** True when running on embedded PGlite / in-memory Redis. */
+  embedded: { postgres: boolean; redis: boolean };
+}
+
+let shared: Promise<Omit<SubgraphDeps, 'log'>> | undefined;
+
+/**
+ * One database pool and one Redis client per process, shared by every subgraph it runs. On
+ * embedded PGlite the pool has exactly one connection: PGlite is a single session, so
+ * transactions must be serialised or one tenant's `set_config` would leak into another's.
+ */
+export function sharedDeps(config: Config): Promise<Omit<SubgraphDeps, 'log'>> {
+  shared ??= (async () => {
+    const log = createLogger(config, 'kit');
+    let db: Database;
+    if (config.DATABASE_URL) {
+      db = new Database({ url: config.DATABASE_URL, poolMax: config.DATABASE_POOL_MAX });
+    } else {
+      const embedded = await startEmbeddedPostgres(config.DATA_DIR);
+      db = new Database({ url: embedded.url, poolMax: 1, assumeRole: APP_ROLE });
+    }
+    const redis = createRedis(config, log);
+    const jwks = config.AUTH_JWKS_URL ?? `http://127.0.0.1:${process.env.AUTH_PORT ?? 8007}/.well-known/jwks.json`;
+    const verifyToken = createTokenVerifier({ issuer: config.AUTH_ISSUER, audience: config.AUTH_AUDIENCE, keys: jwks });
+    return {
+      config,
+      db,
+      redis,
+      verifyToken,
+      embedded: { postgres: !config.DATABASE_URL, redis: !config.REDIS_URL },
+    };
+  })();
+  return shared;
+}
+
+export async function createDeps(config: Config, name: string): Promise<SubgraphDeps> {
+  return { ...(await sharedDeps(config)), log: createLogger(config, name) };
+}
+
+/** Applies migrations: on PostgreSQL with the owner URL, on PGlite through the single pool client. */
+export async function migrateDatabase(config: Config, db: Database, targets: readonly MigrationTarget[]) {
+  if (config.DATABASE_URL) {
+    await migrateUrl(config.DATABASE_OWNER_URL ?? config.DATABASE_URL, targets);
+    return;
+  }
+  const client = await db.pool.connect();
+  try {
+    await migrate(client, targets);
+  } finally {
+    client.release();
+  }
+}

@@ -1,0 +1,42 @@
+import { Redis } from 'ioredis';
+import RedisMock from 'ioredis-mock';
+import type { Config } from './config.ts';
+import type { Logger } from './logger.ts';
+
+export type RedisClient = Redis;
+
+let inMemory: Redis | undefined;
+
+/**
+ * Redis for the response cache, rate limits and token revocation. With no REDIS_URL, one
+ * in-memory instance (ioredis-mock, same API) is shared by everything in this process.
+ * Commands fail fast while Redis is down (no offline queue): callers treat a failure as a cache
+ * miss or an open rate limit, never as a failed request.
+ */
+export function createRedis(config: Pick<Config, 'REDIS_URL'>, log?: Logger): Redis {
+  if (!config.REDIS_URL) {
+    inMemory ??= new (RedisMock as unknown as typeof Redis)();
+    return inMemory;
+  }
+  const redis = new Redis(config.REDIS_URL, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2_000,
+    commandTimeout: 1_000,
+    retryStrategy: (attempt) => Math.min(attempt * 200, 5_000),
+    lazyConnect: false,
+  });
+  let lastLog = 0;
+  redis.on('error', (error: Error) => {
+    const now = Date.now();
+    if (now - lastLog > 30_000) {
+      lastLog = now;
+      log?.warn({ err: error.message }, 'redis unavailable: cache bypassed, rate limits open');
+    }
+  });
+  return redis;
+}
+
+/** Key with the tenant as a hash tag, so one tenant's keys share a Redis Cluster slot. */
+export const tenantKey = (prefix: string, tenantId: string | null, ...parts: string[]) =>
+  `${prefix}{${tenantId ?? 'anon'}}:${parts.join(':')}`;

@@ -1,0 +1,183 @@
+import { randomUUID } from 'node:crypto';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginCacheControl } from '@apollo/server/plugin/cacheControl';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { fastifyApolloHandler } from '@as-integrations/fastify';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { DocumentNode } from 'graphql';
+import { applyMiddleware } from 'graphql-middleware';
+import { CacheGenerations, invalidateOnWrite, responseCache } from './cache.ts';
+import type { Context } from './context.ts';
+import type { SubgraphDeps } from './deps.ts';
+import { redactError } from './errors.ts';
+import type { MigrationTarget } from './db/migrate.ts';
+import { buildShield, type Permissions } from './shield.ts';
+import { isProduction } from './config.ts';
+
+/** Everything that makes one subgraph; the kit turns it into a running server. */
+export interface SubgraphDefinition<TLoaders = unknown> {
+  name: string;
+  /** Default listen port (DESIGN.md's table); `<NAME>_PORT` overrides. */
+  port: number;
+  typeDefs: DocumentNode;
+  resolvers: unknown;
+  permissions: Permissions;
+  /** SQL migrations folder (schema `<name>`); omit for a subgraph without tables. */
+  migrations?: MigrationTarget;
+  createLoaders(ctx: Omit<Context<TLoaders>, 'loaders'>): TLoaders;
+  /** Extra HTTP routes (e.g. the auth subgraph's JWKS). */
+  routes?(app: FastifyInstance, deps: SubgraphDeps): void | Promise<void>;
+  /** Idempotent demo data, written at start when DEMO_DATA is on. */
+  seed?(deps: SubgraphDeps): Promise<void>;
+  /** Whole-response cache in Redis; on unless a subgraph opts out. */
+  responseCache?: boolean;
+}
+
+export const defineSubgraph = <TLoaders>(definition: SubgraphDefinition<TLoaders>) => definition;
+
+export interface SubgraphServer {
+  name: string;
+  app: FastifyInstance;
+  apollo: ApolloServer<Context>;
+  generations: CacheGenerations;
+  /** Starts listening; resolves to the GraphQL URL. */
+  listen(port?: number, host?: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+function requestLog(): ApolloServerPlugin<Context> {
+  return {
+    async requestDidStart({ contextValue }) {
+      const started = performance.now();
+      return {
+        async didEncounterErrors({ errors }) {
+          for (const error of errors) {
+            const code = error.extensions?.code;
+            if (!code || code === 'INTERNAL_SERVER_ERROR') {
+              contextValue.log.error(
+                { requestId: contextValue.requestId, err: error.originalError ?? error, path: error.path },
+                'resolver error',
+              );
+            }
+          }
+        },
+        async willSendResponse({ operationName, operation, response, metrics }) {
+          const errors = response.body.kind === 'single' ? response.body.singleResult.errors?.length ?? 0 : 0;
+          contextValue.log.info(
+            {
+              requestId: contextValue.requestId,
+              tenant: contextValue.principal.tenantId,
+              account: contextValue.principal.accountId,
+              operation: operationName ?? operation?.operation ?? null,
+              ms: Math.round((performance.now() - started) * 10) / 10,
+              errors,
+              cacheHit: metrics.responseCacheHit ?? false,
+            },
+            'graphql',
+          );
+        },
+      };
+    },
+  };
+}
+
+function clientIp(request: FastifyRequest, trustProxy: boolean): string {
+  if (trustProxy) {
+    const forwarded = request.headers['x-forwarded-for'];
+    const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim();
+    if (first) return first;
+  }
+  return request.ip;
+}
+
+/** Builds the HTTP server of one subgraph: POST /graphql, GET /health, plus its own routes. */
+export async function createSubgraphServer<TLoaders>(
+  definition: SubgraphDefinition<TLoaders>,
+  deps: SubgraphDeps,
+): Promise<SubgraphServer> {
+  const { config, db, redis, log } = deps;
+  const schema = applyMiddleware(
+    buildSubgraphSchema({
+      typeDefs: definition.typeDefs,
+      resolvers: definition.resolvers as GraphQLResolverMap<unknown>,
+    }),
+    buildShield(definition.permissions),
+  );
+  const generations = new CacheGenerations(redis, config.REDIS_PREFIX, definition.name);
+  const cacheOn = definition.responseCache !== false && config.CACHE_TTL_SECONDS > 0;
+  const apollo = new ApolloServer<Context>({
+    schema,
+    introspection: config.INTROSPECTION ?? !isProduction(config),
+    includeStacktraceInErrorResponses: false,
+    csrfPrevention: true,
+    allowBatchedHttpRequests: false,
+    formatError: (formatted) => redactError(formatted),
+    plugins: [
+      ApolloServerPluginLandingPageDisabled(),
+      ApolloServerPluginCacheControl({
+        defaultMaxAge: cacheOn ? config.CACHE_TTL_SECONDS : 0,
+        calculateHttpHeaders: false,
+      }),
+      ...(cacheOn ? [responseCache({ redis, prefix: config.REDIS_PREFIX, subgraph: definition.name, generations })] : []),
+      invalidateOnWrite(generations),
+      requestLog(),
+    ],
+  });
+  await apollo.start();
+
+  const app = Fastify({ bodyLimit: config.BODY_LIMIT_BYTES, logger: false, trustProxy: false });
+  const handler = fastifyApolloHandler(apollo, {
+    context: async (request) => {
+      const principal = await deps.verifyToken(request.headers.authorization);
+      const header = request.headers['x-request-id'];
+      const requestId = typeof header === 'string' && /^[\w.:-]{1,128}$/.test(header) ? header : randomUUID();
+      const scope = { tenantId: principal.tenantId, accountId: principal.accountId };
+      const ctx: Omit<Context<TLoaders>, 'loaders'> = {
+        principal,
+        requestId,
+        clientIp: clientIp(request, config.TRUST_PROXY),
+        log,
+        deps,
+        tx: (fn) => db.withTenant(scope, fn),
+        touchedTenants: new Set(),
+      };
+      const full = ctx as Context<TLoaders>;
+      full.loaders = definition.createLoaders(ctx);
+      return full as Context;
+    },
+  });
+  app.route({ method: ['GET', 'POST', 'OPTIONS'], url: '/graphql', handler });
+  app.get('/health', async (_request, reply) => {
+    try {
+      await db.ping();
+      return { status: 'ok', subgraph: definition.name };
+    } catch {
+      return reply.code(503).send({ status: 'unavailable', subgraph: definition.name });
+    }
+  });
+  await definition.routes?.(app, deps);
+  app.setErrorHandler((error: Error & { statusCode?: number }, _request, reply) => {
+    const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    if (status === 500) log.error({ err: error }, 'http error');
+    void reply.code(status).send({ error: status === 500 ? 'Internal server error' : error.message });
+  });
+
+  return {
+    name: definition.name,
+    app,
+    apollo,
+    generations,
+    async listen(port = definition.port, host = config.HOST) {
+      await app.listen({ port, host });
+      const address = app.server.address();
+      const actualPort = typeof address === 'object' && address ? address.port : port;
+      return `http://${host}:${actualPort}/graphql`;
+    },
+    async close() {
+      await app.close();
+      await apollo.stop();
+    },
+  };
+}

@@ -1,0 +1,10 @@
+import { startEmbeddedPostgres } from '/work/main/subgraphs/kit/db/embedded.ts';
+import { Database } from '/work/main/subgraphs/kit/db/database.ts';
+const e = await startEmbeddedPostgres('/tmp/embtest');
+console.log(e.url);
+const db = new Database({ url: e.url, poolMax: 1, assumeRole: 'bizosaas_app' });
+const r = await db.withTenant({ tenantId: '11111111-1111-1111-1111-111111111111', accountId: null }, (tx) => tx.query("select current_user, current_setting('app.tenant_id', true) t"));
+console.log(r.rows);
+const r2 = await db.pool.query("select current_user, current_setting('app.tenant_id', true) t");
+console.log(r2.rows);
+await db.close(); await e.close();
