@@ -11,6 +11,8 @@ export interface Context<TLoaders = unknown> {
   principal: Principal;
   requestId: string;
   clientIp: string;
+  /** The raw Authorization header (the Saleor stand-in checks its App token with it). */
+  authorization: string | undefined;
   log: Logger;
   deps: SubgraphDeps;
   tx<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;

@@ -1,6 +1,8 @@
 import type { Config } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
-import { Database } from './db/database.ts';
+import { Database, type Tx } from './db/database.ts';
+import pg from 'pg';
+import { OWNER_ROLE } from './db/roles.ts';
 import { APP_ROLE } from './db/roles.ts';
 import { startEmbeddedPostgres } from './db/embedded.ts';
 import { migrate, migrateUrl, type MigrationTarget } from './db/migrate.ts';
@@ -14,6 +16,11 @@ export interface SubgraphDeps {
   redis: RedisClient;
   log: Logger;
   verifyToken: TokenVerifier;
+  /**
+   * A transaction as the owner role, for demo seeding and operator tasks only (never for a
+   * request): on PostgreSQL over DATABASE_OWNER_URL, on PGlite by switching role.
+   */
+  asOwner<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
   /** True when running on embedded PGlite / in-memory Redis. */
   embedded: { postgres: boolean; redis: boolean };
 }
@@ -43,6 +50,7 @@ export function sharedDeps(config: Config): Promise<Omit<SubgraphDeps, 'log'>> {
       db,
       redis,
       verifyToken,
+      asOwner: ownerRunner(config.DATABASE_URL ? (config.DATABASE_OWNER_URL ?? config.DATABASE_URL) : db),
       embedded: { postgres: !config.DATABASE_URL, redis: !config.REDIS_URL },
     };
   })();
@@ -65,4 +73,25 @@ export async function migrateDatabase(config: Config, db: Database, targets: rea
   } finally {
     client.release();
   }
+}
+
+/** See SubgraphDeps.asOwner: a URL (its own short-lived client) or the embedded pool. */
+export function ownerRunner(target: string | Database) {
+  return async <T>(fn: (tx: Tx) => Promise<T>): Promise<T> => {
+    const client = typeof target === 'string' ? new pg.Client({ connectionString: target }) : await target.pool.connect();
+    if (typeof target === 'string') await (client as pg.Client).connect();
+    try {
+      await client.query('BEGIN');
+      if (typeof target !== 'string') await client.query(`SET LOCAL ROLE ${OWNER_ROLE}`);
+      const result = await fn({ query: (text, params) => client.query(text, params as unknown[] | undefined) as never });
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      if (typeof target === 'string') await (client as pg.Client).end();
+      else (client as pg.PoolClient).release();
+    }
+  };
 }

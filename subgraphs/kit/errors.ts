@@ -33,12 +33,12 @@ export const rateLimited = (retryAfterSeconds: number) =>
   });
 
 /** Mutation payload error: bad input is data, not an exception (DESIGN: payload `errors`). */
-export interface InputError {
+export interface InputError<C extends string = string> {
   field: string | null;
   message: string;
-  code: string;
+  code: C;
 }
-export const inputError = (field: string | null, message: string, code = 'INVALID'): InputError => ({
+export const inputError = <C extends string>(field: string | null, message: string, code: C): InputError<C> => ({
   field,
   message,
   code,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginCacheControl } from '@apollo/server/plugin/cacheControl';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { fastifyApolloHandler } from '@as-integrations/fastify';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
@@ -116,6 +116,8 @@ export async function createSubgraphServer<TLoaders>(
     formatError: (formatted) => redactError(formatted),
     plugins: [
       ApolloServerPluginLandingPageDisabled(),
+      // Traces would go to Apollo's cloud via the gateway; we do not report usage anywhere.
+      ApolloServerPluginInlineTraceDisabled(),
       ApolloServerPluginCacheControl({
         defaultMaxAge: cacheOn ? config.CACHE_TTL_SECONDS : 0,
         calculateHttpHeaders: false,
@@ -138,6 +140,7 @@ export async function createSubgraphServer<TLoaders>(
         principal,
         requestId,
         clientIp: clientIp(request, config.TRUST_PROXY),
+        authorization: request.headers.authorization,
         log,
         deps,
         tx: (fn) => db.withTenant(scope, fn),

@@ -2,11 +2,15 @@ import pg from 'pg';
 import { APP_ROLE } from './roles.ts';
 import { isUuid } from '../principal.ts';
 
-export type Row = Record<string, unknown>;
+export interface QueryResult<R> {
+  rows: R[];
+  rowCount: number | null;
+}
 
 /** What store functions receive: a client already inside the tenant transaction. */
 export interface Tx {
-  query<R extends Row = Row>(text: string, params?: readonly unknown[]): Promise<pg.QueryResult<R>>;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- row shapes are declared by each store
+  query<R = any>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>>;
 }
 
 export interface TenantScope {
@@ -75,7 +79,7 @@ export class Database {
         query: (text, params) => {
           this.statements++;
           for (const listener of this.listeners) listener(text);
-          return client.query(text, params as unknown[] | undefined);
+          return client.query(text, params as unknown[] | undefined) as Promise<QueryResult<never>>;
         },
       };
       const result = await fn(tx);

@@ -1,0 +1,65 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml } from 'yaml';
+import { ConfigError, subgraphUrl } from '../subgraphs/kit/config.ts';
+
+/** Repository root: supergraph.yaml and schema/ are resolved from here, not from the cwd. */
+export const ROOT = fileURLToPath(new URL('../', import.meta.url));
+export const SUPERGRAPH_YAML = resolve(ROOT, 'supergraph.yaml');
+export const SUPERGRAPH_SDL = resolve(ROOT, 'schema/supergraph.graphql');
+
+export interface SubgraphEntry {
+  name: string;
+  /** routing_url from supergraph.yaml (what composition writes into the supergraph). */
+  routingUrl: string;
+  /** Absolute path of its schema file. */
+  schemaFile: string;
+}
+
+export interface SupergraphConfig {
+  federationVersion: string;
+  subgraphs: SubgraphEntry[];
+}
+
+/** Reads supergraph.yaml (rover format). Throws a one-line ConfigError on a malformed file. */
+export function readSupergraphConfig(file = SUPERGRAPH_YAML): SupergraphConfig {
+  const raw = parseYaml(readFileSync(file, 'utf8')) as {
+    federation_version?: unknown;
+    subgraphs?: Record<string, { routing_url?: unknown; schema?: { file?: unknown } }>;
+  };
+  if (!raw?.subgraphs || typeof raw.subgraphs !== 'object') throw new ConfigError(`${file}: no subgraphs`);
+  const subgraphs = Object.entries(raw.subgraphs).map(([name, entry]) => {
+    if (typeof entry?.routing_url !== 'string' || typeof entry.schema?.file !== 'string') {
+      throw new ConfigError(`${file}: subgraph ${name} needs routing_url and schema.file`);
+    }
+    return { name, routingUrl: entry.routing_url, schemaFile: resolve(ROOT, entry.schema.file) };
+  });
+  return { federationVersion: String(raw.federation_version ?? ''), subgraphs };
+}
+
+/**
+ * Where the gateway reaches each subgraph at run time: supergraph.yaml's routing_url, overridden
+ * by `<NAME>_URL`; for saleor, `SALEOR_API_URL` (a real Saleor) wins over both.
+ */
+export function resolveSubgraphUrls(
+  subgraphs: readonly SubgraphEntry[],
+  env: Record<string, string | undefined> = process.env,
+): Record<string, string> {
+  const urls: Record<string, string> = {};
+  for (const { name, routingUrl } of subgraphs) urls[name] = subgraphUrl(name, routingUrl, env);
+  if (env.SALEOR_API_URL && 'saleor' in urls) urls.saleor = env.SALEOR_API_URL;
+  return urls;
+}
+
+/**
+ * `http://host:port/graphql` -> `http://host:port/health` (every subgraph serves both). A trailing
+ * slash is kept: a real Saleor serves `/graphql/` and `/health/`.
+ */
+export function healthUrl(graphqlUrl: string): string {
+  const url = new URL(graphqlUrl);
+  const slash = url.pathname.endsWith('/') ? '/' : '';
+  url.pathname = url.pathname.replace(/\/graphql\/?$/, '').replace(/\/$/, '') + '/health' + slash;
+  url.search = '';
+  return url.toString();
+}

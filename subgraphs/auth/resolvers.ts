@@ -1,0 +1,115 @@
+import { cacheControlFromInfo } from '@apollo/cache-control-types';
+import { toConnection, toPage } from '../kit/connection.ts';
+import { notFound } from '../kit/errors.ts';
+import type { Resolvers } from './__generated__/resolvers-types.ts';
+import * as members from './members.ts';
+import { fromGraphQLRole, toGraphQLRole } from './roles.ts';
+import * as sessions from './sessions.ts';
+import { signingKey } from './signing-keys.ts';
+import * as store from './store.ts';
+
+const payload = <K extends string, T>(name: K, outcome: { value: T | null; errors: unknown[] }) =>
+  ({ [name]: outcome.value, errors: outcome.errors }) as Record<K, T | null> & { errors: never[] };
+
+export const resolvers: Resolvers = {
+  Query: {
+    viewer: (_root, _args, ctx, info) => {
+      // Per-account data: cached under the account, never shared within the tenant.
+      cacheControlFromInfo(info).setCacheHint({ scope: 'PRIVATE' });
+      const { accountId, tenantId } = ctx.principal;
+      return accountId && tenantId ? { accountId, tenantId } : null;
+    },
+    tenant: async (_root, _args, ctx) => {
+      const tenant = await ctx.loaders.tenant.load(ctx.principal.tenantId!);
+      if (!tenant) throw notFound('Tenant');
+      return tenant;
+    },
+    members: async (_root, args, ctx) => {
+      const page = toPage(args);
+      const { rows, total } = await ctx.tx((tx) => store.membersPage(tx, page));
+      return toConnection(rows, page, total);
+    },
+  },
+
+  Mutation: {
+    login: async (_root, args, ctx) => sessions.login(ctx, await signingKey(ctx.deps.config), args),
+    refreshSession: async (_root, args, ctx) =>
+      sessions.refreshSession(ctx, await signingKey(ctx.deps.config), args.refreshToken),
+    logout: async (_root, args, ctx) => {
+      await sessions.logout(ctx, args.refreshToken);
+      return { ok: true, errors: [] };
+    },
+    switchTenant: async (_root, args, ctx) =>
+      sessions.switchTenant(ctx, await signingKey(ctx.deps.config), args.tenantSlug),
+    changePassword: async (_root, args, ctx) => {
+      const outcome = await members.changePassword(ctx, args.currentPassword, args.newPassword);
+      return { ok: outcome.value === true, errors: outcome.errors };
+    },
+    inviteMember: async (_root, { input }, ctx) =>
+      payload('membership', await members.inviteMember(ctx, { ...input, role: fromGraphQLRole(input.role) })),
+    updateMemberRole: async (_root, args, ctx) =>
+      payload('membership', await members.updateMemberRole(ctx, args.accountId, fromGraphQLRole(args.role))),
+    removeMember: async (_root, args, ctx) => payload('removedAccountId', await members.removeMember(ctx, args.accountId)),
+    createTenant: async (_root, { input }, ctx) => payload('tenant', await members.createTenant(ctx, input)),
+  },
+
+  Viewer: {
+    account: async (viewer, _args, ctx) => {
+      const account = await ctx.loaders.account.load(viewer.accountId);
+      if (!account) throw notFound('Account');
+      return account;
+    },
+    tenant: async (viewer, _args, ctx) => {
+      const tenant = await ctx.loaders.tenant.load(viewer.tenantId);
+      if (!tenant) throw notFound('Tenant');
+      return tenant;
+    },
+    roles: async (viewer, _args, ctx) => {
+      const membership = await ctx.loaders.membership.load(viewer.accountId);
+      return membership ? [toGraphQLRole(membership.role)] : [];
+    },
+    memberships: async (viewer, _args, ctx) => {
+      const rows = await ctx.tx((tx) => store.myMemberships(tx));
+      return rows.map((row) => ({
+        tenant_id: row.tenant_id,
+        account_id: viewer.accountId,
+        role: row.role,
+        created_at: row.created_at,
+        // Pre-loaded, so Membership.tenant needs no look-up (and works for other tenants).
+        tenant: { id: row.tenant_id, slug: row.slug, name: row.name, saleor_channel: row.saleor_channel, created_at: row.tenant_created_at },
+      }));
+    },
+  },
+
+  Account: {
+    __resolveReference: (reference, ctx) => ctx.loaders.account.load(reference.id),
+    createdAt: (account) => account.created_at,
+    role: async (account, _args, ctx) => {
+      const membership = await ctx.loaders.membership.load(account.id);
+      return membership ? toGraphQLRole(membership.role) : null;
+    },
+    saleorUser: (account) => ({ email: account.email }),
+  },
+
+  Tenant: {
+    __resolveReference: (reference, ctx) => ctx.loaders.tenant.load(reference.id),
+    saleorChannel: (tenant) => tenant.saleor_channel,
+    createdAt: (tenant) => tenant.created_at,
+  },
+
+  Membership: {
+    account: async (membership, _args, ctx) => {
+      const account = await ctx.loaders.account.load(membership.account_id);
+      if (!account) throw notFound('Account');
+      return account;
+    },
+    tenant: async (membership, _args, ctx) => {
+      const preloaded = (membership as store.MembershipRow & { tenant?: store.TenantRow }).tenant;
+      const tenant = preloaded ?? (await ctx.loaders.tenant.load(membership.tenant_id));
+      if (!tenant) throw notFound('Tenant');
+      return tenant;
+    },
+    role: (membership) => toGraphQLRole(membership.role),
+    createdAt: (membership) => membership.created_at,
+  },
+};

@@ -1,0 +1,128 @@
+import { randomUUID } from 'node:crypto';
+import { GraphQLError } from 'graphql';
+import { hit, peek, reset } from '../kit/rate-limit.ts';
+import { tenantKey } from '../kit/redis.ts';
+import { rateLimited, unauthenticated } from '../kit/errors.ts';
+import type { Role } from '../kit/principal.ts';
+import type { AuthContext } from './loaders.ts';
+import type { SigningKey } from './signing-keys.ts';
+import { verifyPassword } from './passwords.ts';
+import * as store from './store.ts';
+import { hashRefreshToken, newRefreshToken, signAccessToken, tenantOfRefreshToken } from './tokens.ts';
+
+export interface Session {
+  accessToken: string;
+  refreshToken: string;
+  tokenType: 'Bearer';
+  expiresIn: number;
+  errors: [];
+}
+
+const INVALID_CREDENTIALS = 'Invalid email or password.';
+const INVALID_REFRESH = 'Invalid or expired refresh token.';
+
+/** Issues an access token and a new refresh token (in `familyId`, or a new family). */
+async function issue(
+  ctx: AuthContext,
+  key: SigningKey,
+  grant: { accountId: string; tenantId: string; role: Role; familyId?: string },
+): Promise<Session> {
+  const { config } = ctx.deps;
+  const refresh = newRefreshToken(grant.tenantId);
+  await ctx.deps.db.withTenant({ tenantId: grant.tenantId, accountId: grant.accountId }, (tx) =>
+    store.insertRefreshToken(tx, {
+      tenantId: grant.tenantId,
+      familyId: grant.familyId ?? randomUUID(),
+      accountId: grant.accountId,
+      hash: refresh.hash,
+      ttlSeconds: config.REFRESH_TOKEN_TTL_SECONDS,
+    }),
+  );
+  const access = await signAccessToken(config, key, { accountId: grant.accountId, tenantId: grant.tenantId, roles: [grant.role] });
+  return { accessToken: access.token, refreshToken: refresh.token, tokenType: 'Bearer', expiresIn: access.expiresIn, errors: [] };
+}
+
+/**
+ * Password login. Throttled per client IP (every attempt) and per account (failures), in Redis.
+ * Unknown email, wrong password, no membership in the asked tenant: one and the same error.
+ */
+export async function login(
+  ctx: AuthContext,
+  key: SigningKey,
+  input: { email: string; password: string; tenantSlug?: string | null },
+): Promise<Session> {
+  const { config } = ctx.deps;
+  const email = input.email.trim().toLowerCase();
+  const ipKey = tenantKey(config.REDIS_PREFIX, 'login', 'ip', ctx.clientIp);
+  const accountKey = tenantKey(config.REDIS_PREFIX, 'login', 'account', email);
+  const ip = await hit(ctx.deps.redis, ipKey, config.LOGIN_MAX_ATTEMPTS_PER_IP, config.LOGIN_WINDOW_SECONDS);
+  if (!ip.allowed) throw rateLimited(ip.retryAfterSeconds);
+  if ((await peek(ctx.deps.redis, accountKey)) >= config.LOGIN_MAX_FAILURES_PER_ACCOUNT) {
+    throw rateLimited(Math.max(1, await ctx.deps.redis.ttl(accountKey).catch(() => config.LOGIN_WINDOW_SECONDS)));
+  }
+
+  const candidates = email.length <= 254 ? await ctx.tx((tx) => store.loginCandidates(tx, email)) : [];
+  const ok = await verifyPassword(candidates[0]?.password_hash ?? null, input.password);
+  const membership = ok
+    ? candidates.find((c) => c.tenant_id && (!input.tenantSlug || c.tenant_slug === input.tenantSlug))
+    : undefined;
+  if (!membership?.tenant_id || !membership.role) {
+    if (!ok) await hit(ctx.deps.redis, accountKey, Number.MAX_SAFE_INTEGER, config.LOGIN_WINDOW_SECONDS);
+    throw unauthenticated(INVALID_CREDENTIALS);
+  }
+  await reset(ctx.deps.redis, accountKey);
+  return issue(ctx, key, { accountId: membership.account_id, tenantId: membership.tenant_id, role: membership.role });
+}
+
+/**
+ * Rotates a refresh token. A token that was already rotated (or revoked) is a sign of theft:
+ * its whole family is revoked, which logs out the thief and the victim alike.
+ */
+export async function refreshSession(ctx: AuthContext, key: SigningKey, refreshToken: string): Promise<Session> {
+  const tenantId = tenantOfRefreshToken(refreshToken);
+  if (!tenantId) throw unauthenticated(INVALID_REFRESH);
+  const grant = await ctx.deps.db.withTenant({ tenantId, accountId: null }, async (tx) => {
+    const row = await store.refreshTokenForUpdate(tx, hashRefreshToken(refreshToken));
+    if (!row) return null;
+    if (row.rotated_at || row.revoked_at) {
+      await store.revokeFamily(tx, row.family_id);
+      return 'reused' as const;
+    }
+    if (row.expires_at.getTime() <= Date.now()) return null;
+    await store.markRotated(tx, row.id);
+    // The role may have changed (or the membership ended) since the last token.
+    const membership = await store.membershipsByAccountIds(tx, [row.account_id]);
+    if (!membership[0]) {
+      await store.revokeFamily(tx, row.family_id);
+      return null;
+    }
+    return { accountId: row.account_id, tenantId, role: membership[0].role, familyId: row.family_id };
+  });
+  if (grant === 'reused') {
+    ctx.log.warn({ requestId: ctx.requestId, tenant: tenantId }, 'refresh token reuse: family revoked');
+    throw unauthenticated(INVALID_REFRESH);
+  }
+  if (!grant) throw unauthenticated(INVALID_REFRESH);
+  return issue(ctx, key, grant);
+}
+
+/** Revokes the refresh token's family. Unknown tokens are not an error (idempotent logout). */
+export async function logout(ctx: AuthContext, refreshToken: string): Promise<void> {
+  const tenantId = tenantOfRefreshToken(refreshToken);
+  if (!tenantId) return;
+  await ctx.deps.db.withTenant({ tenantId, accountId: null }, async (tx) => {
+    const row = await store.refreshTokenForUpdate(tx, hashRefreshToken(refreshToken));
+    if (row) await store.revokeFamily(tx, row.family_id);
+  });
+}
+
+/** New tokens for another tenant of the same account (membership checked under that tenant). */
+export async function switchTenant(ctx: AuthContext, key: SigningKey, tenantSlug: string): Promise<Session> {
+  const accountId = ctx.principal.accountId!;
+  const memberships = await ctx.tx((tx) => store.myMemberships(tx));
+  const target = memberships.find((m) => m.slug === tenantSlug);
+  if (!target) {
+    throw new GraphQLError('You are not a member of that tenant.', { extensions: { code: 'FORBIDDEN' } });
+  }
+  return issue(ctx, key, { accountId, tenantId: target.tenant_id, role: target.role });
+}

@@ -1,0 +1,94 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { Redis } from 'ioredis';
+import { BOOTSTRAP_ROLES_SQL } from '../../subgraphs/kit/db/roles.ts';
+
+/**
+ * Tests run against real PostgreSQL and Redis when they are reachable (as in CI) and fall back
+ * to embedded PGlite and in-memory Redis when not, saying so once.
+ */
+export const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+export async function postgresReachable(): Promise<boolean> {
+  const client = new pg.Client({ connectionString: ADMIN_URL, connectionTimeoutMillis: 1_500 });
+  try {
+    await client.connect();
+    await client.query('SELECT 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+export async function redisReachable(): Promise<boolean> {
+  const redis = new Redis(REDIS_URL, { lazyConnect: true, connectTimeout: 1_000, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+    return (await redis.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+export const uniqueSuffix = () => `${process.pid}_${randomBytes(4).toString('hex')}`;
+
+export interface TestDatabase {
+  /** Connection as the app role (what subgraphs use). Unset on PGlite. */
+  appUrl?: string;
+  /** Connection as the owner role (migrations). */
+  ownerUrl?: string;
+  /** Data folder for embedded PGlite when PostgreSQL is not reachable. */
+  dataDir: string;
+  real: boolean;
+  drop(): Promise<void>;
+}
+
+/** A fresh database owned by the owner role, dropped afterwards (PostgreSQL), or a PGlite folder. */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'bizosaas-test-'));
+  if (!(await postgresReachable())) {
+    return { dataDir, real: false, async drop() {} };
+  }
+  const name = `bizosaas_test_${uniqueSuffix()}`;
+  const admin = new pg.Client({ connectionString: ADMIN_URL });
+  await admin.connect();
+  try {
+    // Roles are cluster-wide; global-setup creates them, this covers scripts run outside vitest.
+    await admin.query(BOOTSTRAP_ROLES_SQL).catch(() => undefined);
+    await admin.query(`CREATE DATABASE ${name} OWNER bizosaas_owner`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(ADMIN_URL);
+  const as = (user: string) => {
+    const u = new URL(url);
+    u.username = user;
+    u.password = '';
+    u.pathname = `/${name}`;
+    return u.toString();
+  };
+  return {
+    appUrl: as('bizosaas_app'),
+    ownerUrl: as('bizosaas_owner'),
+    dataDir,
+    real: true,
+    async drop() {
+      const client = new pg.Client({ connectionString: ADMIN_URL });
+      await client.connect();
+      try {
+        await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}
