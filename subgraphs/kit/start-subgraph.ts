@@ -1,0 +1,18 @@
+import { loadConfig, subgraphPort } from './config.ts';
+import { createDeps } from './deps.ts';
+import { loadSubgraph } from './registry.ts';
+import { createSubgraphServer } from './server.ts';
+
+// `npm run start:subgraph <name>`: one subgraph in its own process (how docker/ deploys them).
+// Migrations are not run here: `npm run db:migrate` does that once per deploy.
+const name = process.argv[2];
+if (!name) {
+  console.error('usage: npm run start:subgraph <name>');
+  process.exit(1);
+}
+const config = loadConfig();
+const definition = await loadSubgraph(name);
+const server = await createSubgraphServer(definition, await createDeps(config, name));
+const url = await server.listen(subgraphPort(name, definition.port), config.HOST);
+console.log(`${name} subgraph listening on ${url}`);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void server.close().then(() => process.exit(0)));
