@@ -39,8 +39,11 @@ export interface TestBackends {
  * A fresh database (real PostgreSQL when reachable, else PGlite), Redis (real when reachable,
  * with a per-run key prefix, else in-memory), signing keys, and a config pointing at them.
  */
-export async function createTestBackends(env: Record<string, string> = {}): Promise<TestBackends> {
-  const database = await createTestDatabase();
+export async function createTestBackends(
+  env: Record<string, string> = {},
+  options: { embedded?: boolean } = {},
+): Promise<TestBackends> {
+  const database = await createTestDatabase(options);
   const realRedis = await redisReachable();
   const keys = await createTestKeys();
   const config = parseConfig({

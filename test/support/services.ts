@@ -53,9 +53,9 @@ export interface TestDatabase {
 }
 
 /** A fresh database owned by the owner role, dropped afterwards (PostgreSQL), or a PGlite folder. */
-export async function createTestDatabase(): Promise<TestDatabase> {
+export async function createTestDatabase(options: { embedded?: boolean } = {}): Promise<TestDatabase> {
   const dataDir = mkdtempSync(join(tmpdir(), 'bizosaas-test-'));
-  if (!(await postgresReachable())) {
+  if (options.embedded || !(await postgresReachable())) {
     return { dataDir, real: false, async drop() {} };
   }
   const name = `bizosaas_test_${uniqueSuffix()}`;

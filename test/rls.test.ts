@@ -1,0 +1,99 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import auth from '../subgraphs/auth/index.ts';
+import { DEMO_TENANTS } from '../subgraphs/auth/seed.ts';
+import { loadSubgraphs } from '../subgraphs/kit/registry.ts';
+import { createTestBackends, type TestBackends } from './support/deps.ts';
+import { postgresReachable } from './support/services.ts';
+
+const acme = DEMO_TENANTS[0].id;
+const globex = DEMO_TENANTS[1].id;
+const none = { tenantId: null, accountId: null };
+
+// The same row-level security checks on real PostgreSQL (when reachable) and on embedded PGlite.
+const modes = [{ name: 'embedded PGlite', embedded: true }];
+if (await postgresReachable()) modes.unshift({ name: 'PostgreSQL', embedded: false });
+
+describe.each(modes)('row-level security on $name', ({ embedded }) => {
+  let backends: TestBackends;
+
+  beforeAll(async () => {
+    backends = await createTestBackends({}, { embedded });
+    const subgraphs = await loadSubgraphs();
+    await backends.migrate(subgraphs.flatMap((s) => (s.migrations ? [s.migrations] : [])));
+    await auth.seed!(backends.deps('auth'));
+  });
+  afterAll(() => backends?.close());
+
+  it('the app role is not superuser, cannot bypass RLS and owns no table', async () => {
+    const role = await backends.db.withTenant(none, async (tx) => {
+      const { rows } = await tx.query(
+        `SELECT current_user AS name, r.rolsuper, r.rolbypassrls,
+           (SELECT count(*)::int FROM pg_class c WHERE c.relowner = r.oid) AS owned
+         FROM pg_roles r WHERE r.rolname = current_user`,
+      );
+      return rows[0];
+    });
+    expect(role).toEqual({ name: 'bizosaas_app', rolsuper: false, rolbypassrls: false, owned: 0 });
+  });
+
+  it('every table in a subgraph schema has ENABLE and FORCE row level security', async () => {
+    const { rows } = await backends.db.withTenant(none, (tx) =>
+      tx.query(
+        `SELECT n.nspname || '.' || c.relname AS name, c.relrowsecurity, c.relforcerowsecurity
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE c.relkind = 'r' AND n.nspname = ANY($1) AND c.relname <> 'schema_migrations'`,
+        [['auth', 'crm', 'cms', 'bi', 'agents']],
+      ),
+    );
+    expect(rows.length).toBeGreaterThan(0);
+    for (const row of rows) expect(row, row.name).toMatchObject({ relrowsecurity: true, relforcerowsecurity: true });
+  });
+
+  it('sees 0 rows when no tenant is set, inside or outside a transaction', async () => {
+    for (const table of ['auth.tenants', 'auth.memberships', 'auth.refresh_tokens', 'auth.accounts']) {
+      const inTx = await backends.db.withTenant(none, (tx) => tx.query(`SELECT count(*)::int AS n FROM ${table}`));
+      expect(inTx.rows[0].n, table).toBe(0);
+    }
+    if (!embedded) {
+      // On PostgreSQL the pool connects as the app role itself, so even a bare query is filtered.
+      const bare = await backends.db.pool.query('SELECT count(*)::int AS n FROM auth.memberships');
+      expect(bare.rows[0].n).toBe(0);
+    }
+  });
+
+  it('sees only its tenant, and cannot write rows of another tenant', async () => {
+    const count = (tenantId: string) =>
+      backends.db.withTenant({ tenantId, accountId: null }, (tx) => tx.query('SELECT DISTINCT tenant_id FROM auth.memberships'));
+    expect((await count(acme)).rows).toEqual([{ tenant_id: acme }]);
+    expect((await count(globex)).rows).toEqual([{ tenant_id: globex }]);
+    await expect(
+      backends.db.withTenant({ tenantId: globex, accountId: null }, (tx) =>
+        tx.query(`INSERT INTO auth.memberships (tenant_id, account_id, role)
+                  SELECT $1, account_id, 'viewer' FROM auth.memberships LIMIT 1`, [acme]),
+      ),
+    ).rejects.toThrow(/row-level security/);
+    const moved = await backends.db.withTenant({ tenantId: globex, accountId: null }, (tx) =>
+      tx.query(`UPDATE auth.memberships SET role = 'viewer' WHERE tenant_id = $1`, [acme]),
+    );
+    expect(moved.rowCount).toBe(0);
+  });
+
+  it('the tenant setting is transaction-local: it does not leak to the next user of the connection', async () => {
+    await backends.db.withTenant({ tenantId: acme, accountId: null }, (tx) => tx.query('SELECT 1'));
+    const after = await backends.db.withTenant(none, (tx) =>
+      tx.query(`SELECT current_setting('app.tenant_id', true) AS tenant, (SELECT count(*)::int FROM auth.memberships) AS n`),
+    );
+    expect(after.rows[0]).toEqual({ tenant: '', n: 0 });
+  });
+
+  it('a failed transaction rolls back and leaves the connection usable', async () => {
+    await expect(
+      backends.db.withTenant({ tenantId: acme, accountId: null }, async (tx) => {
+        await tx.query(`UPDATE auth.tenants SET name = 'changed' WHERE id = $1`, [acme]);
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    const name = await backends.db.withTenant({ tenantId: acme, accountId: null }, (tx) => tx.query('SELECT name FROM auth.tenants'));
+    expect(name.rows).toEqual([{ name: 'Acme Agency' }]);
+  });
+});
