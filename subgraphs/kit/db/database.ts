@@ -9,7 +9,7 @@ export interface QueryResult<R> {
 
 /** What store functions receive: a client already inside the tenant transaction. */
 export interface Tx {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- row shapes are declared by each store
+  // Row shapes are declared by each store.
   query<R = any>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>>;
 }
 
