@@ -1,0 +1,55 @@
+import { readFileSync } from 'node:fs';
+import { generate } from '@graphql-codegen/cli';
+import { operationFromDocument, Supergraph } from '@apollo/federation-internals';
+import { prettyFormatQueryPlan, QueryPlanner } from '@apollo/query-planner';
+import { parse } from 'graphql';
+import { describe, expect, it } from 'vitest';
+import codegenConfig from '../codegen.ts';
+import { composeSupergraph } from '../gateway/compose.ts';
+
+const REAL_SALEOR_SDL = new URL('../../shared/saleor/saleor-3.23-service-sdl.graphql', import.meta.url);
+
+describe('schema checks', () => {
+  it('schema/supergraph.graphql is what `npm run compose` produces now', () => {
+    const result = composeSupergraph();
+    expect(result.errors.map((e) => e.message)).toEqual([]);
+    const committed = readFileSync(new URL('../schema/supergraph.graphql', import.meta.url), 'utf8');
+    expect(committed.trim(), 'run `npm run compose` and commit schema/supergraph.graphql').toBe(result.supergraphSdl!.trim());
+  });
+
+  it('generated resolver types are what `npm run codegen` produces now', async () => {
+    const outputs = await generate({ ...codegenConfig, silent: true }, false);
+    expect(outputs.length).toBeGreaterThan(0);
+    for (const output of outputs) {
+      const committed = readFileSync(output.filename, 'utf8');
+      expect(committed, `run \`npm run codegen\` and commit ${output.filename}`).toBe(output.content);
+    }
+  }, 60_000);
+
+  describe("with Saleor 3.23's real federation SDL in place of the stand-in", () => {
+    const realSdl = readFileSync(REAL_SALEOR_SDL, 'utf8');
+    const result = composeSupergraph({ replace: { saleor: realSdl } });
+
+    it('our subgraphs compose with it without errors', () => {
+      expect(result.errors.map((e) => e.message)).toEqual([]);
+      expect(result.supergraphSdl).toBeTruthy();
+    });
+
+    it('plans a query that joins our Account with Saleor users, orders and products', () => {
+      const supergraph = Supergraph.build(result.supergraphSdl!);
+      const planner = new QueryPlanner(supergraph);
+      const operation = operationFromDocument(
+        supergraph.schema,
+        parse(`query {
+          viewer { account { email saleorUser { email orders(first: 5) { edges { node {
+            number lines { quantity variant { name product { name slug channel } } }
+          } } } } } }
+        }`),
+      );
+      const plan = prettyFormatQueryPlan(planner.buildQueryPlan(operation));
+      expect(plan).toContain('Fetch(service: "auth")');
+      expect(plan).toContain('Fetch(service: "saleor")');
+      expect(plan).toMatch(/\.\.\. on User \{\s*__typename\s*email\s*\}/);
+    });
+  });
+});
