@@ -1,0 +1,55 @@
+import { resolve } from 'node:path';
+import { loadConfig, subgraphPort } from '../subgraphs/kit/config.ts';
+import { createDeps, migrateDatabase, sharedDeps } from '../subgraphs/kit/deps.ts';
+import { loadSubgraphs } from '../subgraphs/kit/registry.ts';
+import { createSubgraphServer, type SubgraphServer } from '../subgraphs/kit/server.ts';
+import { DEMO_ACCOUNTS } from '../subgraphs/auth/seed.ts';
+import { createGateway } from './server.ts';
+
+// `npm start`: every subgraph and the gateway in one process. With no DATABASE_URL / REDIS_URL
+// it runs on embedded PGlite (data in DATA_DIR, kept across restarts) and in-memory Redis.
+const config = loadConfig();
+const shared = await sharedDeps(config);
+const subgraphs = (await loadSubgraphs()).filter((s) => !(s.name === 'saleor' && config.SALEOR_API_URL));
+
+await migrateDatabase(config, shared.db, subgraphs.flatMap((s) => (s.migrations ? [s.migrations] : [])));
+const seedDeps = await createDeps(config, 'seed');
+if (config.DEMO_DATA && config.NODE_ENV !== 'production') {
+  for (const subgraph of subgraphs) await subgraph.seed?.(seedDeps);
+}
+
+const servers: SubgraphServer[] = [];
+const lines: string[] = [];
+for (const subgraph of subgraphs) {
+  const server = await createSubgraphServer(subgraph, await createDeps(config, subgraph.name));
+  try {
+    lines.push(`  ${subgraph.name.padEnd(8)} ${await server.listen(subgraphPort(subgraph.name, subgraph.port), config.HOST)}`);
+  } catch (error) {
+    console.error(`Cannot start the ${subgraph.name} subgraph: ${(error as Error).message}`);
+    process.exit(1);
+  }
+  servers.push(server);
+}
+const gateway = await createGateway({ config, redis: shared.redis });
+const base = await gateway.listen(config.GATEWAY_PORT, config.HOST);
+
+const where = shared.embedded.postgres ? `embedded PGlite in ${resolve(config.DATA_DIR, 'pglite')}` : 'PostgreSQL (DATABASE_URL)';
+console.log(`
+BizOSaaS supergraph is up.
+  GraphQL:   ${base}/graphql   (POST)
+  IDE:       ${base}/graphql   (open in a browser${config.NODE_ENV === 'production' ? '; off in production' : ''})
+  Legacy:    ${base}/api/brain/*
+  Health:    ${base}/health  ${base}/ready  ${base}/metrics
+Subgraphs:
+${lines.join('\n')}
+Data: ${where}; cache: ${shared.embedded.redis ? 'in-memory' : 'Redis (REDIS_URL)'}
+${config.DEMO_DATA ? `Demo logins (password "${config.DEMO_PASSWORD}"):\n${DEMO_ACCOUNTS.map((a) => `  ${a.email.padEnd(22)} ${a.role} of ${a.tenant}`).join('\n')}` : ''}
+`);
+
+async function shutdown() {
+  await gateway.close();
+  for (const server of servers) await server.close();
+  await shared.db.close();
+  process.exit(0);
+}
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void shutdown());
