@@ -76,7 +76,15 @@ export function responseCache(options: {
     extraCacheKeyData: async ({ contextValue }) => {
       const generation = await options.generations.current(contextValue.principal.tenantId);
       contextValue.cacheGeneration = generation;
-      return { tenant: contextValue.principal.tenantId, roles: [...contextValue.principal.roles].sort(), generation };
+      const { principal, authorization } = contextValue;
+      return {
+        tenant: principal.tenantId,
+        roles: [...principal.roles].sort(),
+        generation,
+        // A credential that is not one of our JWTs (the Saleor stand-in's App token) is part of
+        // the key too, so a caller without it can never be served what it unlocked.
+        credential: !principal.accountId && authorization ? sha256(authorization) : null,
+      };
     },
     // Generation unknown means Redis is down: neither read nor write.
     shouldReadFromCache: async ({ contextValue }) => contextValue.cacheGeneration !== null,

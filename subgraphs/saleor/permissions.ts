@@ -1,0 +1,85 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { GraphQLResolveInfo } from 'graphql';
+import { rule } from 'graphql-shield';
+import type { Context } from '../kit/context.ts';
+import { forbidden } from '../kit/errors.ts';
+import { allow, type Permissions } from '../kit/shield.ts';
+
+/*
+ * Who may read what, as in Saleor: the catalog (products, categories, collections) is public;
+ * customers and orders need the App token the gateway sends (`Authorization: Bearer
+ * <SALEOR_APP_TOKEN>`), never a platform JWT. Every type is listed because the kit's shield
+ * denies anything that is not.
+ */
+
+const digest = (value: string) => createHash('sha256').update(value).digest();
+
+/** Constant-time check of `Authorization: Bearer <token>` against the configured App token. */
+export function hasAppToken(authorization: string | undefined, appToken: string): boolean {
+  const presented = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1];
+  // Comparing digests gives timingSafeEqual equal-length buffers whatever the caller sent, so
+  // neither the token nor its length leaks through timing.
+  const same = timingSafeEqual(digest(presented ?? ''), digest(appToken));
+  return presented !== undefined && same;
+}
+
+type CacheControlInfo = GraphQLResolveInfo & { cacheControl?: { setCacheHint(hint: { maxAge: number }): void } };
+
+/**
+ * The App token is a request property, so `contextual` caching is right. Data behind it must
+ * never enter the shared response cache, whose key holds the tenant and roles but not this
+ * token: a zero max-age on any field makes the whole response uncacheable.
+ */
+export const isSaleorApp = rule('saleorAppToken', { cache: 'contextual' })(
+  (_parent: unknown, _args: unknown, ctx: Context, info: CacheControlInfo) => {
+    info.cacheControl?.setCacheHint({ maxAge: 0 });
+    return hasAppToken(ctx.authorization, ctx.deps.config.SALEOR_APP_TOKEN)
+      ? true
+      : forbidden('To access this path, you need the Saleor App token (Authorization: Bearer <app token>).');
+  },
+);
+
+export const permissions: Permissions = {
+  Query: {
+    products: allow,
+    product: allow,
+    productVariant: allow,
+    category: allow,
+    categories: allow,
+    collection: allow,
+    collections: allow,
+    orders: isSaleorApp,
+    order: isSaleorApp,
+    user: isSaleorApp,
+  },
+
+  // Catalog: public, like Saleor's storefront API.
+  Product: allow,
+  ProductPricingInfo: allow,
+  ProductCountableConnection: allow,
+  ProductCountableEdge: allow,
+  ProductVariant: allow,
+  VariantPricingInfo: allow,
+  ProductVariantCountableConnection: allow,
+  ProductVariantCountableEdge: allow,
+  Category: allow,
+  CategoryCountableConnection: allow,
+  CategoryCountableEdge: allow,
+  Collection: allow,
+  CollectionCountableConnection: allow,
+  CollectionCountableEdge: allow,
+  Image: allow,
+  Money: allow,
+  TaxedMoney: allow,
+  TaxedMoneyRange: allow,
+  PageInfo: allow,
+
+  // Customers and orders: App token on every field, so `_entities` (allowed by the kit) cannot
+  // read a User or an Order without it either.
+  User: isSaleorApp,
+  Order: isSaleorApp,
+  OrderLine: isSaleorApp,
+  Channel: isSaleorApp,
+  OrderCountableConnection: allow,
+  OrderCountableEdge: allow,
+};
