@@ -38,7 +38,6 @@ console.log(`
 BizOSaaS supergraph is up.
   GraphQL:   ${base}/graphql   (POST)
   IDE:       ${base}/graphql   (open in a browser${config.NODE_ENV === 'production' ? '; off in production' : ''})
-  Legacy:    ${base}/api/brain/*
   Health:    ${base}/health  ${base}/ready  ${base}/metrics
 Subgraphs:
 ${lines.join('\n')}
