@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { loadConfig, subgraphPort } from '../subgraphs/kit/config.ts';
+import { demoDataEnabled, loadConfig, subgraphPort } from '../subgraphs/kit/config.ts';
 import { createDeps, migrateDatabase, sharedDeps } from '../subgraphs/kit/deps.ts';
 import { loadSubgraphs } from '../subgraphs/kit/registry.ts';
 import { createSubgraphServer, type SubgraphServer } from '../subgraphs/kit/server.ts';
@@ -14,7 +14,7 @@ const subgraphs = (await loadSubgraphs()).filter((s) => !(s.name === 'saleor' &&
 
 await migrateDatabase(config, shared.db, subgraphs.flatMap((s) => (s.migrations ? [s.migrations] : [])));
 const seedDeps = await createDeps(config, 'seed');
-if (config.DEMO_DATA && config.NODE_ENV !== 'production') {
+if (demoDataEnabled(config)) {
   for (const subgraph of subgraphs) await subgraph.seed?.(seedDeps);
 }
 
@@ -42,7 +42,7 @@ BizOSaaS supergraph is up.
 Subgraphs:
 ${lines.join('\n')}
 Data: ${where}; cache: ${shared.embedded.redis ? 'in-memory' : 'Redis (REDIS_URL)'}
-${config.DEMO_DATA ? `Demo logins (password "${config.DEMO_PASSWORD}"):\n${DEMO_ACCOUNTS.map((a) => `  ${a.email.padEnd(22)} ${a.role} of ${a.tenant}`).join('\n')}` : ''}
+${demoDataEnabled(config) ? `Demo logins (password "${config.DEMO_PASSWORD}"):\n${DEMO_ACCOUNTS.map((a) => `  ${a.email.padEnd(22)} ${a.role} of ${a.tenant}`).join('\n')}` : ''}
 `);
 
 async function shutdown() {

@@ -59,7 +59,8 @@ export const configSchema = z.object({
   MAX_DIRECTIVES: z.coerce.number().int().min(1).default(50),
 
   DEMO_PASSWORD: z.string().min(8).default('bizosaas-demo-2026'),
-  DEMO_DATA: bool.default(true),
+  /** Demo tenants and logins. Default: on outside production, off in production. */
+  DEMO_DATA: bool.optional(),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -92,6 +93,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 }
 
 export const isProduction = (config: Config) => config.NODE_ENV === 'production';
+
+/** Whether to write demo data: DEMO_DATA when set, else everywhere but production. */
+export const demoDataEnabled = (config: Config) => config.DEMO_DATA ?? !isProduction(config);
 
 /**
  * Per-subgraph settings, read the same way for every subgraph so that a new subgraph needs no

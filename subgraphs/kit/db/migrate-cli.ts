@@ -1,15 +1,15 @@
-import { loadConfig } from '../config.ts';
+import { demoDataEnabled, loadConfig } from '../config.ts';
 import { createDeps, migrateDatabase } from '../deps.ts';
 import { loadSubgraphs } from '../registry.ts';
 
 // `npm run db:migrate`: applies every subgraph's migrations as the owner
 // (DATABASE_OWNER_URL, else DATABASE_URL; embedded PGlite when neither is set), then writes the
-// demo data when DEMO_DATA is on (the default outside production).
+// demo data when DEMO_DATA is on (by default everywhere but production).
 const config = loadConfig();
 const subgraphs = await loadSubgraphs();
 const deps = await createDeps(config, 'migrate');
 await migrateDatabase(config, deps.db, subgraphs.flatMap((s) => (s.migrations ? [s.migrations] : [])));
-if (config.DEMO_DATA && config.NODE_ENV !== 'production') {
+if (demoDataEnabled(config)) {
   for (const subgraph of subgraphs) await subgraph.seed?.(deps);
 }
 console.log(`migrated: ${subgraphs.filter((s) => s.migrations).map((s) => s.name).join(', ')}`);
