@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { composeServices, type CompositionHint } from '@apollo/composition';
+import { composeServices, type CompositionSuccess } from '@apollo/composition';
 import { parse, type GraphQLError } from 'graphql';
 import { readSupergraphConfig, ROOT, SUPERGRAPH_SDL, SUPERGRAPH_YAML } from './supergraph.ts';
 
@@ -9,6 +9,8 @@ import { readSupergraphConfig, ROOT, SUPERGRAPH_SDL, SUPERGRAPH_YAML } from './s
  * `npm run compose`: supergraph.yaml -> schema/supergraph.graphql, the same way `rover supergraph
  * compose` would, with the @apollo/composition version pinned in package.json (no binary download).
  */
+
+type CompositionHint = CompositionSuccess['hints'][number];
 
 export interface SubgraphSource {
   name: string;

@@ -9,4 +9,9 @@ export interface GatewayContext {
   authorization: string | undefined;
   /** Verified at the gateway for rate limiting and logs; subgraphs verify the token again. */
   principal: Principal;
+  /**
+   * Filled in by the request plugin for the access log and metrics. A nested object on purpose:
+   * Apollo Server hands plugins a shallow clone of the context, so only shared objects carry back.
+   */
+  trace: { operationName: string | null };
 }

@@ -1,4 +1,4 @@
-import { RemoteGraphQLDataSource, GraphQLDataSourceRequestKind, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
+import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import type { Fetcher, FetcherResponse } from '@apollo/utils.fetcher';
 import { GraphQLError } from 'graphql';
@@ -80,15 +80,17 @@ export class SubgraphClient extends RemoteGraphQLDataSource<GatewayContext> {
     } catch (error) {
       const timedOut = isTimeout(error);
       onFetch?.(name, (performance.now() - started) / 1000, timedOut ? 'timeout' : 'unavailable');
-      if (options.kind !== GraphQLDataSourceRequestKind.INCOMING_OPERATION) throw error;
+      if (!('incomingRequestContext' in options)) throw error; // health check or schema loading
       // A non-2xx answer that still carries GraphQL errors (401/403/400 JSON) goes through the
       // normal error path, where the gateway's formatError decides what the client sees.
-      const body = error instanceof GraphQLError ? (error.extensions.response as { body?: unknown } | undefined)?.body : undefined;
+      // (Duck-typed: under vitest the gateway's GraphQLError class is not the one imported here.)
+      const body = (error as { extensions?: { response?: { body?: unknown } } }).extensions?.response?.body;
       if (body && typeof body === 'object' && Array.isArray((body as GatewayGraphQLResponse).errors)) {
         return { data: (body as GatewayGraphQLResponse).data ?? null, errors: (body as GatewayGraphQLResponse).errors };
       }
-      options.context?.requestId; // context kept for the access log through the gateway's error hook
-      return { errors: [new GraphQLError(unavailableError(name, timedOut).message, { extensions: unavailableError(name, timedOut).extensions, originalError: error as Error })] };
+      // The cause (ECONNREFUSED with the internal URL, the abort) stays on originalError for the log.
+      const { message, extensions } = unavailableError(name, timedOut);
+      return { errors: [new GraphQLError(message, { extensions, originalError: error as Error })] };
     }
   }
 }

@@ -1,0 +1,55 @@
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import type { FetchOutcome } from './subgraph-client.ts';
+
+/** Operation names are chosen by clients: past this many distinct ones, new names count as "other". */
+const MAX_OPERATION_LABELS = 500;
+
+export interface GatewayMetrics {
+  registry: Registry;
+  observeRequest(operation: string, status: number, seconds: number): void;
+  observeSubgraph(subgraph: string, seconds: number, outcome: FetchOutcome): void;
+}
+
+/**
+ * Prometheus metrics on a registry of its own (several gateways can live in one test process):
+ * requests by operation and status, subgraph fetches by subgraph and outcome, and the default
+ * process metrics (CPU, memory, event-loop lag, GC).
+ */
+export function createMetrics(): GatewayMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const labels = ['operation', 'status'] as const;
+  const requests = new Counter({ name: 'gateway_requests_total', help: 'HTTP requests by GraphQL operation and status', labelNames: labels, registers: [registry] });
+  const duration = new Histogram({
+    name: 'gateway_request_duration_seconds',
+    help: 'HTTP request duration by GraphQL operation and status',
+    labelNames: labels,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const subgraph = new Histogram({
+    name: 'gateway_subgraph_fetch_duration_seconds',
+    help: 'Subgraph fetch duration by subgraph and outcome (ok, timeout, unavailable)',
+    labelNames: ['subgraph', 'outcome'] as const,
+    buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const seen = new Set<string>();
+  const bounded = (operation: string) => {
+    if (seen.has(operation)) return operation;
+    if (seen.size >= MAX_OPERATION_LABELS) return 'other';
+    seen.add(operation);
+    return operation;
+  };
+  return {
+    registry,
+    observeRequest(operation, status, seconds) {
+      const l = { operation: bounded(operation), status: String(status) };
+      requests.inc(l);
+      duration.observe(l, seconds);
+    },
+    observeSubgraph(name, seconds, outcome) {
+      subgraph.observe({ subgraph: name, outcome }, seconds);
+    },
+  };
+}

@@ -1,0 +1,314 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { ApolloGateway, IntrospectAndCompose } from '@apollo/gateway';
+import { ApolloServer, type ApolloServerPlugin, type GraphQLRequest } from '@apollo/server';
+import {
+  ApolloServerPluginInlineTraceDisabled,
+  ApolloServerPluginLandingPageDisabled,
+  ApolloServerPluginSchemaReportingDisabled,
+  ApolloServerPluginUsageReportingDisabled,
+} from '@apollo/server/plugin/disabled';
+import { fastifyApolloHandler } from '@as-integrations/fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest, type RouteHandlerMethod } from 'fastify';
+import type { FormattedExecutionResult } from 'graphql';
+import { isProduction, type Config } from '../subgraphs/kit/config.ts';
+import { CLIENT_ERROR_CODES } from '../subgraphs/kit/errors.ts';
+import { createLogger, type Logger } from '../subgraphs/kit/logger.ts';
+import { ANONYMOUS, createTokenVerifier, type Principal, type TokenVerifier } from '../subgraphs/kit/principal.ts';
+import { createRedis, type RedisClient } from '../subgraphs/kit/redis.ts';
+import type { GatewayContext } from './context.ts';
+import { errorBody, formatGatewayError, rootCause } from './errors.ts';
+import { registerHealthRoutes } from './health.ts';
+import { createIde } from './ide.ts';
+import { queryLimits } from './limits.ts';
+import { createMetrics, type GatewayMetrics } from './metrics.ts';
+import { createRateLimiter } from './rate-limit.ts';
+import { createSubgraphAgent, SubgraphClient } from './subgraph-client.ts';
+import { readSupergraphConfig, resolveSubgraphUrls, SUPERGRAPH_SDL } from './supergraph.ts';
+
+// @apollo/gateway sends anonymous telemetry unless this is set before it is constructed.
+process.env.APOLLO_TELEMETRY_DISABLED = 'true';
+
+/** Query plans cached per operation; the default (30 MiB) is small for a graph of Saleor's size. */
+const QUERY_PLAN_CACHE_MIB = 64;
+/** Ops endpoints: not rate limited, not counted as API traffic, logged at debug. */
+const OPS_ROUTES = new Set(['/health', '/ready', '/metrics']);
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal;
+    /** Set once Apollo built the context; the access log reads the operation name from it. */
+    gatewayContext: GatewayContext | null;
+  }
+}
+
+export interface GatewayOptions {
+  config: Config;
+  /** A composed supergraph. Default: schema/supergraph.graphql, or, with SALEOR_API_URL, introspect and compose. */
+  supergraphSdl?: string;
+  /** Subgraph name -> URL. Default: supergraph.yaml routing_url, `<NAME>_URL`, SALEOR_API_URL. */
+  subgraphUrls?: Record<string, string>;
+  /** Environment for `<NAME>_URL` overrides (default process.env). */
+  env?: Record<string, string | undefined>;
+  redis?: RedisClient;
+  log?: Logger;
+  /** Default: the auth subgraph's JWKS (AUTH_JWKS_URL or derived from its routing URL). */
+  verifyToken?: TokenVerifier;
+}
+
+export interface Gateway {
+  app: FastifyInstance;
+  apollo: ApolloServer<GatewayContext>;
+  metrics: GatewayMetrics;
+  subgraphUrls: Readonly<Record<string, string>>;
+  /** Runs an operation as the HTTP request's caller (for the REST shim): same context, limits and redaction. */
+  execute(request: FastifyRequest, operation: GraphQLRequest): Promise<FormattedExecutionResult>;
+  /** Starts listening; resolves to the base URL (`http://host:port`). */
+  listen(port?: number, host?: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+function jwksUrl(config: Config, urls: Record<string, string>): string {
+  if (config.AUTH_JWKS_URL) return config.AUTH_JWKS_URL;
+  return new URL('/.well-known/jwks.json', urls.auth ?? 'http://127.0.0.1:8007/graphql').toString();
+}
+
+async function redisReady(redis: RedisClient, timeoutMs: number) {
+  // (ioredis-mock, the in-memory default, has no status and is always usable.)
+  if (!['connecting', 'connect', 'reconnecting', 'wait'].includes(redis.status)) return;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, timeoutMs);
+    redis.once('ready', () => (clearTimeout(timer), resolve()));
+  });
+}
+
+function clientIp(request: FastifyRequest): string {
+  // trustProxy is off: this is the socket peer, never a client-sent x-forwarded-for.
+  const ip = request.ip;
+  return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
+}
+
+/** Logs the originals of the errors formatError redacts, and records the operation name. */
+function requestPlugin(log: Logger): ApolloServerPlugin<GatewayContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ operationName, contextValue }) {
+          contextValue.trace.operationName = operationName ?? null;
+        },
+        async didEncounterErrors({ errors, contextValue }) {
+          for (const error of errors) {
+            const code = error.extensions?.code;
+            // Errors written for clients (bad query, auth) are the client's business; log the rest.
+            if (typeof code === 'string' && CLIENT_ERROR_CODES.has(code) && code !== 'SUBGRAPH_UNAVAILABLE') continue;
+            log.warn(
+              {
+                requestId: contextValue.requestId,
+                serviceName: error.extensions?.serviceName,
+                code,
+                path: error.path,
+                message: error.message,
+                cause: rootCause(error),
+              },
+              'graphql error',
+            );
+          }
+        },
+      };
+    },
+  };
+}
+
+/** Builds the supergraph source: a static SDL, or (real Saleor) introspection of every subgraph. */
+function supergraphSource(options: GatewayOptions, urls: Record<string, string>) {
+  if (options.supergraphSdl) return options.supergraphSdl;
+  if (options.config.SALEOR_API_URL) {
+    return new IntrospectAndCompose({
+      subgraphs: Object.entries(urls).map(([name, url]) => ({ name, url })),
+    });
+  }
+  if (!existsSync(SUPERGRAPH_SDL)) throw new Error('schema/supergraph.graphql is missing: run `npm run compose`');
+  return readFileSync(SUPERGRAPH_SDL, 'utf8');
+}
+
+/**
+ * The gateway: Fastify (HTTP, limits on the body, request id, auth, rate limit, ops endpoints)
+ * in front of Apollo Server (query limits, redaction) in front of Apollo Gateway (query plans,
+ * subgraph fetches through SubgraphClient).
+ */
+export async function createGateway(options: GatewayOptions): Promise<Gateway> {
+  const { config } = options;
+  const production = isProduction(config);
+  const log = options.log ?? createLogger(config, 'gateway');
+  const urls = options.subgraphUrls ?? resolveSubgraphUrls(readSupergraphConfig().subgraphs, options.env);
+  const ownRedis = !options.redis && Boolean(config.REDIS_URL);
+  const redis = options.redis ?? createRedis(config, log);
+  // Commands fail fast until Redis is connected (no offline queue), which would leave the first
+  // requests unthrottled: give it a moment at start, but never refuse to start without it.
+  await redisReady(redis, 2_000);
+  const verifyToken =
+    options.verifyToken ??
+    createTokenVerifier({ issuer: config.AUTH_ISSUER, audience: config.AUTH_AUDIENCE, keys: jwksUrl(config, urls) });
+  const rateLimit = createRateLimiter(redis, config);
+  const metrics = createMetrics();
+  const agent = createSubgraphAgent();
+
+  const gateway = new ApolloGateway({
+    supergraphSdl: supergraphSource(options, urls),
+    buildService: ({ name, url }) =>
+      new SubgraphClient({
+        name,
+        url: urls[name] ?? url!,
+        agent,
+        timeoutMs: config.SUBGRAPH_TIMEOUT_MS,
+        // Saleor gets the App token, never our users' JWTs.
+        serviceToken: name === 'saleor' ? config.SALEOR_APP_TOKEN : undefined,
+        onFetch: metrics.observeSubgraph,
+      }),
+    experimental_approximateQueryPlanStoreMiB: QUERY_PLAN_CACHE_MIB,
+    logger: log,
+  });
+
+  const limits = queryLimits(config);
+  const apollo = new ApolloServer<GatewayContext>({
+    gateway,
+    logger: log,
+    csrfPrevention: true,
+    allowBatchedHttpRequests: false,
+    includeStacktraceInErrorResponses: false,
+    hideSchemaDetailsFromClientErrors: production,
+    introspection: config.INTROSPECTION ?? !production,
+    stopOnTerminationSignals: false, // index.ts owns shutdown
+    formatError: formatGatewayError,
+    validationRules: [...limits.validationRules],
+    parseOptions: limits.parseOptions,
+    plugins: [
+      ...limits.plugins,
+      ApolloServerPluginLandingPageDisabled(),
+      ApolloServerPluginUsageReportingDisabled(),
+      ApolloServerPluginSchemaReportingDisabled(),
+      ApolloServerPluginInlineTraceDisabled(),
+      requestPlugin(log),
+    ],
+  });
+  await apollo.start();
+
+  const ide = production ? null : await createIde({ password: config.DEMO_PASSWORD });
+
+  const app = Fastify({
+    logger: false,
+    trustProxy: false,
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    // A slow or stalled upload cannot hold a connection forever.
+    requestTimeout: 60_000,
+    genReqId: (req) => {
+      const header = req.headers['x-request-id'];
+      return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
+    },
+  });
+  app.decorateRequest('principal', null as unknown as Principal);
+  app.decorateRequest('gatewayContext', null);
+
+  app.addHook('onRequest', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+    request.principal = ANONYMOUS;
+    if (OPS_ROUTES.has(request.routeOptions.url ?? '') || request.method === 'OPTIONS') return;
+    const authorization = request.headers.authorization;
+    request.principal = await verifyToken(authorization);
+    const retryAfter = await rateLimit(clientIp(request), request.principal);
+    if (retryAfter !== null) {
+      return reply
+        .code(429)
+        .header('retry-after', String(retryAfter))
+        .send(errorBody(`Too many requests. Try again in ${retryAfter} seconds.`, 'RATE_LIMITED', { retryAfter }));
+    }
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    const operation = request.gatewayContext?.trace.operationName ?? null;
+    const ms = Math.round(reply.elapsedTime * 10) / 10;
+    const entry = {
+      requestId: request.id,
+      tenant: request.principal?.tenantId ?? null,
+      operation,
+      method: request.method,
+      route,
+      status: reply.statusCode,
+      ms,
+    };
+    if (OPS_ROUTES.has(route)) {
+      log.debug(entry, 'request');
+      return;
+    }
+    log.info(entry, 'request');
+    metrics.observeRequest(operation ?? (route === '/graphql' ? '-' : route), reply.statusCode, ms / 1000);
+  });
+
+  // Body too large, malformed JSON, unsupported media type: a JSON GraphQL-shaped error, never a crash.
+  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
+    const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
+    if (status === 500) {
+      log.error({ requestId: request.id, err: error }, 'http error');
+      return reply.code(500).send(errorBody('Internal server error', 'INTERNAL_SERVER_ERROR'));
+    }
+    if (status === 413) {
+      return reply.code(413).send(errorBody(`Request body is larger than ${config.BODY_LIMIT_BYTES} bytes.`, 'PAYLOAD_TOO_LARGE'));
+    }
+    const message = error.code?.startsWith('FST_ERR_CTP_') && status === 400 ? 'The request body is not valid JSON.' : error.message;
+    return reply.code(status).send(errorBody(message, 'BAD_REQUEST'));
+  });
+  app.setNotFoundHandler((_request, reply) => reply.code(404).send(errorBody('Not found.', 'NOT_FOUND')));
+
+  const context = async (request: FastifyRequest): Promise<GatewayContext> => {
+    const ctx: GatewayContext = {
+      requestId: request.id,
+      clientIp: clientIp(request),
+      authorization: request.headers.authorization,
+      principal: request.principal ?? ANONYMOUS,
+      trace: { operationName: null },
+    };
+    request.gatewayContext = ctx;
+    return ctx;
+  };
+  const graphql = fastifyApolloHandler<GatewayContext>(apollo, { context }) as unknown as RouteHandlerMethod;
+  app.route({
+    method: ['GET', 'POST', 'OPTIONS'],
+    url: '/graphql',
+    handler(request, reply) {
+      if (ide && request.method === 'GET' && ide.wants(request)) return ide.send(request, reply);
+      return graphql.call(this, request, reply);
+    },
+  });
+  registerHealthRoutes(app, urls, agent);
+  app.get('/metrics', async (_request, reply) => {
+    void reply.header('content-type', metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+
+  return {
+    app,
+    apollo,
+    metrics,
+    subgraphUrls: urls,
+    async execute(request, operation) {
+      const response = await apollo.executeOperation(operation, { contextValue: await context(request) });
+      if (response.body.kind !== 'single') throw new Error('incremental delivery is not supported');
+      return response.body.singleResult;
+    },
+    async listen(port = config.GATEWAY_PORT, host = config.HOST) {
+      await app.listen({ port, host });
+      const address = app.server.address();
+      const actual = typeof address === 'object' && address ? address.port : port;
+      return `http://${host.includes(':') ? `[${host}]` : host}:${actual}`;
+    },
+    async close() {
+      await app.close();
+      await apollo.stop();
+      await agent.close();
+      if (ownRedis) redis.disconnect();
+      metrics.registry.clear();
+    },
+  };
+}

@@ -1,0 +1,54 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { composeSdl, composeSupergraph } from '../gateway/compose.ts';
+import { healthUrl, readSupergraphConfig, resolveSubgraphUrls } from '../gateway/supergraph.ts';
+import { AUTH_SDL } from './support/gateway-fakes.ts';
+
+const REAL_SALEOR_SDL = readFileSync(new URL('../../shared/saleor/saleor-3.23-service-sdl.graphql', import.meta.url), 'utf8');
+
+describe('supergraph.yaml', () => {
+  it('lists saleor and auth with their routing URLs and schema files', () => {
+    const { federationVersion, subgraphs } = readSupergraphConfig();
+    expect(federationVersion).toMatch(/^=2\.\d+\.\d+$/);
+    const byName = Object.fromEntries(subgraphs.map((s) => [s.name, s]));
+    expect(byName.saleor?.routingUrl).toBe('http://127.0.0.1:8000/graphql');
+    expect(byName.auth?.routingUrl).toBe('http://127.0.0.1:8007/graphql');
+    expect(byName.auth?.schemaFile).toMatch(/schema\/auth\.graphql$/);
+  });
+
+  it('<NAME>_URL overrides a routing URL; SALEOR_API_URL (a real Saleor) wins for saleor', () => {
+    const { subgraphs } = readSupergraphConfig();
+    const urls = resolveSubgraphUrls(subgraphs, { AUTH_URL: 'http://auth.internal:9000/graphql', SALEOR_URL: 'http://standin:8000/graphql' });
+    expect(urls.auth).toBe('http://auth.internal:9000/graphql');
+    expect(urls.saleor).toBe('http://standin:8000/graphql');
+    const real = resolveSubgraphUrls(subgraphs, { SALEOR_URL: 'http://standin:8000/graphql', SALEOR_API_URL: 'https://shop.example/graphql/' });
+    expect(real.saleor).toBe('https://shop.example/graphql/');
+    expect(() => resolveSubgraphUrls(subgraphs, { AUTH_URL: 'not a url' })).toThrow(/AUTH_URL/);
+  });
+
+  it('derives each subgraph health URL from its GraphQL URL', () => {
+    expect(healthUrl('http://127.0.0.1:8007/graphql')).toBe('http://127.0.0.1:8007/health');
+    expect(healthUrl('https://shop.example/graphql/')).toBe('https://shop.example/health/');
+  });
+});
+
+describe('composition', () => {
+  it("composes our subgraphs with Saleor 3.23's real SDL in place of the stand-in", () => {
+    const result = composeSupergraph({ replace: { saleor: REAL_SALEOR_SDL } });
+    expect(result.errors.map((e) => e.message)).toEqual([]);
+    expect(result.supergraphSdl).toContain('join__graph(name: "saleor"');
+    expect(result.supergraphSdl).toContain('join__graph(name: "auth"');
+  });
+
+  it('reports composition errors instead of throwing', () => {
+    const clash = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
+      type Query { echo: Int }`;
+    const result = composeSdl([
+      { name: 'a', url: 'http://a/graphql', sdl: AUTH_SDL },
+      { name: 'b', url: 'http://b/graphql', sdl: clash },
+    ]);
+    expect(result.supergraphSdl).toBeUndefined();
+    expect(result.errors.length).toBeGreaterThan(0);
+    expect(composeSdl([{ name: 'a', url: 'http://a/graphql', sdl: 'type Query {' }]).errors).toHaveLength(1);
+  });
+});

@@ -1,0 +1,153 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
+import { createRequire } from 'node:module';
+import { importJWK, SignJWT, type JWK } from 'jose';
+import type { Config } from '../../subgraphs/kit/config.ts';
+
+// The CommonJS graphql that @apollo/subgraph uses (vitest would otherwise hand us the .mjs copy).
+const { execute, parse } = createRequire(import.meta.url)('graphql') as typeof import('graphql');
+
+/**
+ * Tiny real subgraphs for gateway tests: @apollo/subgraph schemas over node:http on port 0, each
+ * recording the headers it received. Not the kit's server: these test the gateway alone.
+ */
+export interface FakeSubgraph {
+  name: string;
+  url: string;
+  sdl: string;
+  headers: IncomingHttpHeaders[];
+  close(): Promise<void>;
+}
+
+export async function startFakeSubgraph(
+  name: string,
+  sdl: string,
+  resolvers: GraphQLResolverMap<unknown>,
+): Promise<FakeSubgraph> {
+  const schema = buildSubgraphSchema({ typeDefs: parse(sdl), resolvers });
+  const headers: IncomingHttpHeaders[] = [];
+  const server: Server = createServer(async (req, res) => {
+    if (req.method === 'GET' && req.url === '/health') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"status":"ok"}');
+      return;
+    }
+    headers.push(req.headers);
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    const result = await execute({
+      schema,
+      document: parse(body.query),
+      variableValues: body.variables,
+      operationName: body.operationName,
+      contextValue: { headers: req.headers },
+    });
+    // Like a careless subgraph: original messages and stacks go out as they are.
+    const errors = result.errors?.map((e) => ({ ...e.toJSON(), extensions: { ...e.extensions, stacktrace: e.originalError?.stack?.split('\n') } }));
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ...result, errors }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    name,
+    url: `http://127.0.0.1:${port}/graphql`,
+    sdl,
+    headers,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** A URL where nothing listens (a port that was free a moment ago). */
+export async function deadUrl(): Promise<string> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return `http://127.0.0.1:${port}/graphql`;
+}
+
+/** An access token like the auth subgraph issues, signed with the test key. */
+export async function signAccessToken(config: Config, privateJwk: JWK, claims: { tenantId?: string; accountId?: string; roles?: string[] } = {}) {
+  const key = await importJWK(privateJwk, 'EdDSA');
+  return new SignJWT({ tid: claims.tenantId ?? randomUUID(), roles: claims.roles ?? ['owner'] })
+    .setProtectedHeader({ alg: 'EdDSA', kid: privateJwk.kid })
+    .setIssuer(config.AUTH_ISSUER)
+    .setAudience(config.AUTH_AUDIENCE)
+    .setSubject(claims.accountId ?? randomUUID())
+    .setJti(randomUUID())
+    .setIssuedAt()
+    .setExpirationTime('15m')
+    .sign(key);
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const FED2 = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key", "@shareable"])';
+
+export const AUTH_SDL = `${FED2}
+type Query {
+  viewer: Viewer
+  echo: String
+  boom: String
+  tree: TreeNode
+}
+type Mutation { login(email: String!, password: String!): String }
+type Viewer { id: ID! email: String! }
+type TreeNode { id: ID! name: String child: TreeNode }
+`;
+
+export const SALEOR_SDL = `${FED2}
+type Query { products(first: Int, channel: String): ProductConnection }
+type ProductConnection { totalCount: Int edges: [ProductEdge!]! }
+type ProductEdge { node: Product! }
+type Product @key(fields: "id") { id: ID! name: String! }
+`;
+
+export const SLOW_SDL = `${FED2}
+type Query { slow: String }
+`;
+
+export const CRM_SDL = `${FED2}
+type Query { contacts: [String!] }
+`;
+
+const tree = (depth: number): unknown => (depth === 0 ? null : { id: String(depth), name: `n${depth}`, child: tree(depth - 1) });
+
+/** The fake subgraphs the gateway tests compose: auth, saleor, a slow one and crm (stoppable). */
+export async function startFakeGraph(slowMs: number) {
+  const auth = await startFakeSubgraph('auth', AUTH_SDL, {
+    Query: {
+      viewer: () => ({ id: '1', email: 'owner@acme.example' }),
+      echo: () => 'hello',
+      tree: () => tree(20),
+      boom: () => {
+        throw new Error('insert into auth.accounts (email) values ($1) failed: duplicate key at postgres://app@10.0.0.5:5432/bizosaas');
+      },
+    },
+    Mutation: { login: () => 'token' },
+  });
+  const saleor = await startFakeSubgraph('saleor', SALEOR_SDL, {
+    Query: { products: () => ({ totalCount: 1, edges: [{ node: { id: 'UHJvZHVjdDox', name: 'Mug' } }] }) },
+  });
+  const slow = await startFakeSubgraph('slow', SLOW_SDL, {
+    Query: { slow: async () => (await sleep(slowMs), 'finally') },
+  });
+  const crm = await startFakeSubgraph('crm', CRM_SDL, { Query: { contacts: () => ['Ada'] } });
+  const all = [auth, saleor, slow, crm];
+  return {
+    auth,
+    saleor,
+    slow,
+    crm,
+    all,
+    urls: Object.fromEntries(all.map((s) => [s.name, s.url])) as Record<string, string>,
+    close: () => Promise.all(all.map((s) => s.close())),
+  };
+}
