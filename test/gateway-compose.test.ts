@@ -1,10 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { composeSdl, composeSupergraph } from '../gateway/compose.ts';
+import { composeSdl } from '../gateway/compose.ts';
 import { healthUrl, readSupergraphConfig, resolveSubgraphUrls } from '../gateway/supergraph.ts';
 import { AUTH_SDL } from './support/gateway-fakes.ts';
-
-const REAL_SALEOR_SDL = readFileSync(new URL('../../shared/saleor/saleor-3.23-service-sdl.graphql', import.meta.url), 'utf8');
 
 describe('supergraph.yaml', () => {
   it('lists saleor and auth with their routing URLs and schema files', () => {
@@ -33,13 +30,6 @@ describe('supergraph.yaml', () => {
 });
 
 describe('composition', () => {
-  it("composes our subgraphs with Saleor 3.23's real SDL in place of the stand-in", () => {
-    const result = composeSupergraph({ replace: { saleor: REAL_SALEOR_SDL } });
-    expect(result.errors.map((e) => e.message)).toEqual([]);
-    expect(result.supergraphSdl).toContain('join__graph(name: "saleor"');
-    expect(result.supergraphSdl).toContain('join__graph(name: "auth"');
-  });
-
   it('reports composition errors instead of throwing', () => {
     const clash = `extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
       type Query { echo: Int }`;

@@ -1,3 +1,4 @@
+import { readRealSaleorSdl } from './support/saleor-sdl.ts';
 import { readFileSync } from 'node:fs';
 import {
   buildASTSchema,
@@ -28,11 +29,10 @@ import { REPO_ROOT } from '../subgraphs/kit/schema.ts';
  * allowed; inventing a name or changing a type (nullability included) is not.
  */
 
-const SALEOR_SDL = `${REPO_ROOT}../shared/saleor/saleor-3.23-service-sdl.graphql`;
 
 // Both files use federation directives without declaring them (Federation v1 style).
 const build = (sdl: string) => buildASTSchema(parse(sdl), { assumeValidSDL: true });
-const real = build(readFileSync(SALEOR_SDL, 'utf8'));
+const real = build(readRealSaleorSdl());
 const ours = build(readFileSync(`${REPO_ROOT}schema/saleor.graphql`, 'utf8'));
 
 const BUILT_IN = new Set(['String', 'Int', 'Float', 'Boolean', 'ID']);

@@ -6,8 +6,8 @@ import { parse } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import codegenConfig from '../codegen.ts';
 import { composeSupergraph } from '../gateway/compose.ts';
+import { readRealSaleorSdl } from './support/saleor-sdl.ts';
 
-const REAL_SALEOR_SDL = new URL('../../shared/saleor/saleor-3.23-service-sdl.graphql', import.meta.url);
 
 describe('schema checks', () => {
   it('schema/supergraph.graphql is what `npm run compose` produces now', () => {
@@ -27,7 +27,7 @@ describe('schema checks', () => {
   }, 60_000);
 
   describe("with Saleor 3.23's real federation SDL in place of the stand-in", () => {
-    const realSdl = readFileSync(REAL_SALEOR_SDL, 'utf8');
+    const realSdl = readRealSaleorSdl();
     const result = composeSupergraph({ replace: { saleor: realSdl } });
 
     it('our subgraphs compose with it without errors', () => {
