@@ -9,6 +9,7 @@ import {
   ApolloServerPluginUsageReportingDisabled,
 } from '@apollo/server/plugin/disabled';
 import { fastifyApolloHandler } from '@as-integrations/fastify';
+import cors from '@fastify/cors';
 import Fastify, { type FastifyInstance, type FastifyRequest, type RouteHandlerMethod } from 'fastify';
 import type { FormattedExecutionResult } from 'graphql';
 import { isProduction, type Config } from '../subgraphs/kit/config.ts';
@@ -83,8 +84,13 @@ async function redisReady(redis: RedisClient, timeoutMs: number) {
   });
 }
 
+/** GATEWAY_TRUST_PROXY for Fastify: a hop count becomes "trust the first n hops". */
+const trustProxy = (setting: Config['GATEWAY_TRUST_PROXY']) =>
+  typeof setting === 'number' ? (_address: string, hop: number) => hop < setting : setting;
+
 function clientIp(request: FastifyRequest): string {
-  // trustProxy is off: this is the socket peer, never a client-sent x-forwarded-for.
+  // The socket peer, unless GATEWAY_TRUST_PROXY names the proxies in front of us; a client-sent
+  // X-Forwarded-For is never believed otherwise.
   const ip = request.ip;
   return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
 }
@@ -198,7 +204,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
 
   const app = Fastify({
     logger: false,
-    trustProxy: false,
+    trustProxy: trustProxy(config.GATEWAY_TRUST_PROXY),
     bodyLimit: config.BODY_LIMIT_BYTES,
     // A slow or stalled upload cannot hold a connection forever.
     requestTimeout: 60_000,
@@ -207,6 +213,16 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
     },
   });
+  // Browser frontends on other origins (CORS_ORIGINS); none by default.
+  if (config.CORS_ORIGINS.length) {
+    await app.register(cors, {
+      origin: config.CORS_ORIGINS,
+      methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
+      allowedHeaders: ['authorization', 'content-type', 'x-request-id', 'apollo-require-preflight'],
+      exposedHeaders: ['x-request-id', 'retry-after'],
+      maxAge: 600,
+    });
+  }
   app.decorateRequest('principal', null as unknown as Principal);
   app.decorateRequest('gatewayContext', null);
 

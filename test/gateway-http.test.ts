@@ -219,3 +219,37 @@ describe('rate limits', () => {
     expect((await postTo(base, { query: '{ echo }' })).status).toBe(200);
   });
 });
+
+describe('proxies and browsers', () => {
+  it('ignores a client-sent X-Forwarded-For unless GATEWAY_TRUST_PROXY says so', async () => {
+    const ipOf = async (base: string, forwarded: string) => {
+      const limited = await postTo(base, { query: '{ __typename }' }, { 'x-forwarded-for': forwarded });
+      return limited.status;
+    };
+    // One request allowed per IP: with trust, each forged address gets its own budget.
+    const strict = (await startGateway({ RATE_LIMIT_PER_MINUTE_IP: 1 })).base;
+    expect(await ipOf(strict, '203.0.113.1')).toBe(200);
+    expect(await ipOf(strict, '203.0.113.2')).toBe(429);
+    const behindProxy = (await startGateway({ RATE_LIMIT_PER_MINUTE_IP: 1, GATEWAY_TRUST_PROXY: 1 })).base;
+    expect(await ipOf(behindProxy, '203.0.113.1')).toBe(200);
+    expect(await ipOf(behindProxy, '203.0.113.2')).toBe(200);
+    expect(await ipOf(behindProxy, '203.0.113.1')).toBe(429);
+  });
+
+  it('answers CORS preflights for CORS_ORIGINS only', async () => {
+    const base = (await startGateway({ CORS_ORIGINS: ['https://app.bizosaas.example'] })).base;
+    const preflight = (origin: string) =>
+      fetch(`${base}/graphql`, {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,authorization' },
+      });
+    const allowed = await preflight('https://app.bizosaas.example');
+    expect(allowed.status).toBe(204);
+    expect(allowed.headers.get('access-control-allow-origin')).toBe('https://app.bizosaas.example');
+    const other = await preflight('https://evil.example');
+    expect(other.headers.get('access-control-allow-origin')).toBeNull();
+    // Without CORS_ORIGINS no CORS header is ever sent.
+    const none = await fetch(`${dev}/graphql`, { method: 'OPTIONS', headers: { origin: 'https://app.bizosaas.example', 'access-control-request-method': 'POST' } });
+    expect(none.headers.get('access-control-allow-origin')).toBeNull();
+  });
+});

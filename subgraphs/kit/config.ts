@@ -47,6 +47,24 @@ export const configSchema = z.object({
   SALEOR_API_URL: z.url().optional(),
   SALEOR_APP_TOKEN: z.string().min(1).default('dev-saleor-app-token'),
 
+  /**
+   * Which proxies in front of the gateway to believe for the client IP (per-IP rate limits,
+   * login throttling): false (the socket peer; default), true, a hop count, or a comma-separated
+   * list of proxy addresses/CIDRs. Anything but false lets clients behind it set X-Forwarded-For.
+   */
+  GATEWAY_TRUST_PROXY: z
+    .string()
+    .regex(/^(true|false|\d{1,2}|[0-9a-f.:/]+(,[0-9a-f.:/]+)*)$/i, 'expected true, false, a hop count or a list of addresses/CIDRs')
+    .default('false')
+    .transform((v): boolean | number | string[] =>
+      v === 'true' ? true : v === 'false' ? false : /^\d+$/.test(v) ? Number(v) : v.split(',').map((s) => s.trim()),
+    ),
+  /** Browser origins allowed to call the gateway (CORS), comma-separated; empty: none. */
+  CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .pipe(z.array(z.url({ protocol: /^https?$/ }))),
   SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(50 * 1024 * 1024).default(1024 * 1024),
   INTROSPECTION: bool.optional(),
