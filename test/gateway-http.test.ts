@@ -253,3 +253,14 @@ describe('proxies and browsers', () => {
     expect(none.headers.get('access-control-allow-origin')).toBeNull();
   });
 });
+
+describe('introspection', () => {
+  it('is on in development and off in production', async () => {
+    const query = { query: '{ __schema { queryType { name } } }' };
+    const devResult = await (await postTo(dev, query)).json();
+    expect(devResult.data.__schema.queryType.name).toBe('Query');
+    const prodResponse = await postTo(prod, query);
+    expect(prodResponse.status).toBe(400);
+    expect((await prodResponse.json()).errors[0].extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
+  });
+});

@@ -1,0 +1,36 @@
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../subgraphs/kit/config.ts';
+
+describe('configuration', () => {
+  it('has working defaults for a fresh machine', () => {
+    const config = parseConfig({});
+    expect(config).toMatchObject({ NODE_ENV: 'development', GATEWAY_PORT: 8001, SUBGRAPH_TIMEOUT_MS: 10_000, CACHE_TTL_SECONDS: 60 });
+    expect(config.DATABASE_URL).toBeUndefined();
+    expect(config.REDIS_URL).toBeUndefined();
+  });
+
+  it.each([
+    ['GATEWAY_PORT', 'eighty'],
+    ['DATABASE_URL', 'mysql://root@localhost/db'],
+    ['REDIS_URL', 'not a url'],
+    ['NODE_ENV', 'staging'],
+    ['SUBGRAPH_TIMEOUT_MS', '5'],
+    ['GATEWAY_TRUST_PROXY', 'yes please'],
+    ['CORS_ORIGINS', 'ftp://files.example'],
+  ])('rejects %s=%s with one line naming the variable', (name, value) => {
+    expect(() => parseConfig({ [name]: value })).toThrow(new RegExp(`^Invalid configuration: ${name}: `));
+  });
+
+  it('a bad value stops a process with exit 1 and one clear line on stderr', () => {
+    const result = spawnSync(process.execPath, ['--import', 'tsx', 'gateway/index.ts'], {
+      env: { PATH: process.env.PATH, GATEWAY_PORT: 'eighty' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(result.status).toBe(1);
+    const lines = result.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^Invalid configuration: GATEWAY_PORT: /);
+  });
+});
