@@ -8,30 +8,31 @@ export interface Ide {
   send(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply>;
 }
 
-const loginQuery = (password: string) => `# Welcome to the BizOSaaS supergraph.
+export const loginQuery = (password: string) => `# Welcome to the BizOSaaS supergraph.
 # 1. Run this mutation (the play button): it logs in the demo owner of the "acme" tenant.
 # 2. Copy "accessToken" from the result.
 # 3. Open the next tab and paste it into the Authorization header (Headers, bottom left).
 mutation Login {
   login(email: "owner@acme.example", password: ${JSON.stringify(password)}) {
     accessToken
+    refreshToken
     expiresIn
-    viewer {
-      account { email name }
-      tenant { slug name saleorChannel }
-      roles
-    }
     errors { field message code }
   }
 }
 `;
 
-const viewerQuery = `# Paste the accessToken from the Login tab into Headers below:
+export const viewerQuery = `# Paste the accessToken from the Login tab into Headers below:
 #   { "Authorization": "Bearer <accessToken>" }
-# viewer comes from the auth subgraph, products from Saleor, in one request.
+# viewer comes from the auth subgraph, your Saleor orders and the products from Saleor,
+# in one request.
 query ViewerAndProducts {
   viewer {
-    account { email name }
+    account {
+      email
+      name
+      saleorUser { orders(first: 3) { edges { node { number total { gross { amount currency } } } } } }
+    }
     tenant { name saleorChannel }
     roles
   }
