@@ -210,3 +210,29 @@ describe('member management', () => {
     expect((await gql(url, LOGIN, { email: 'analyst@acme.example', password: 'another-long-password' })).data!.login.accessToken).toBeTruthy();
   });
 });
+
+describe('npm run auth:bootstrap', () => {
+  it('creates the first tenant and its owner, a platform administrator, who can then log in', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { config } = stack.backends;
+    const env: Record<string, string> = {
+      PATH: process.env.PATH ?? '',
+      DATA_DIR: config.DATA_DIR,
+      BOOTSTRAP_PASSWORD: 'first-admin-password',
+      LOG_LEVEL: 'silent',
+      ...(config.DATABASE_URL ? { DATABASE_URL: config.DATABASE_URL, DATABASE_OWNER_URL: config.DATABASE_OWNER_URL! } : {}),
+    };
+    const args = ['--import', 'tsx', 'subgraphs/auth/bootstrap-cli.ts', '--email', 'Admin@Initrode.example', '--name', 'Ini Admin', '--tenant', 'initrode', '--tenant-name', 'Initrode', '--channel', 'default-channel'];
+    if (!config.DATABASE_URL) return; // embedded PGlite is one process: the CLI cannot share it with this test
+    const run = spawnSync(process.execPath, args, { env, encoding: 'utf8', timeout: 60_000 });
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toContain('admin@initrode.example owns tenant "initrode"');
+    const token = (await gql(url, LOGIN, { email: 'admin@initrode.example', password: 'first-admin-password', tenantSlug: 'initrode' })).data!.login.accessToken;
+    const created = await gql(url, 'mutation { createTenant(input: { slug: "initrode-eu", name: "Initrode EU", saleorChannel: "eu" }) { errors { code } } }', {}, bearer(token));
+    expect(created.data!.createTenant.errors).toEqual([]);
+    const weak = spawnSync(process.execPath, args, { env: { ...env, BOOTSTRAP_PASSWORD: 'short' }, encoding: 'utf8', timeout: 60_000 });
+    expect(weak.status).toBe(1);
+    expect(weak.stderr).toMatch(/^BOOTSTRAP_PASSWORD: /);
+  });
+});
