@@ -76,6 +76,13 @@ export const configSchema = z.object({
   MAX_COST: z.coerce.number().int().min(10).default(5000),
   MAX_DIRECTIVES: z.coerce.number().int().min(1).default(50),
 
+  /** CMS media uploads: the largest file accepted, in bytes (default 20 MiB). */
+  MEDIA_MAX_BYTES: z.coerce.number().int().min(1024).max(1024 * 1024 * 1024).default(20 * 1024 * 1024),
+  /** Public base URL of CMS media URLs (`<base>/media/<tenant>/<asset>/<file>`). Default: the CMS subgraph's own address. */
+  MEDIA_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** How often the CMS publishes pages whose scheduled time has come. */
+  CMS_SCHEDULER_INTERVAL_MS: z.coerce.number().int().min(50).max(3_600_000).default(5_000),
+
   DEMO_PASSWORD: z.string().min(8).default('bizosaas-demo-2026'),
   /** Demo tenants and logins. Default: on outside production, off in production. */
   DEMO_DATA: bool.optional(),

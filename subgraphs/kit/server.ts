@@ -31,8 +31,18 @@ export interface SubgraphDefinition<TLoaders = unknown> {
   routes?(app: FastifyInstance, deps: SubgraphDeps): void | Promise<void>;
   /** Idempotent demo data, written at start when DEMO_DATA is on. */
   seed?(deps: SubgraphDeps): Promise<void>;
+  /**
+   * Background work of the process (e.g. the CMS publishing scheduled pages): started when the
+   * server starts listening, stopped (and awaited) when it closes.
+   */
+  background?(deps: SubgraphDeps): BackgroundTask;
   /** Whole-response cache in Redis; on unless a subgraph opts out. */
   responseCache?: boolean;
+}
+
+/** A running background task of a subgraph; `stop` resolves once its work in flight is done. */
+export interface BackgroundTask {
+  stop(): Promise<void>;
 }
 
 export const defineSubgraph = <TLoaders>(definition: SubgraphDefinition<TLoaders>) => definition;
@@ -167,6 +177,7 @@ export async function createSubgraphServer<TLoaders>(
     void reply.code(status).send({ error: status === 500 ? 'Internal server error' : error.message });
   });
 
+  let background: BackgroundTask | undefined;
   return {
     name: definition.name,
     app,
@@ -174,11 +185,15 @@ export async function createSubgraphServer<TLoaders>(
     generations,
     async listen(port = definition.port, host = config.HOST) {
       await app.listen({ port, host });
+      background ??= definition.background?.(deps);
       const address = app.server.address();
       const actualPort = typeof address === 'object' && address ? address.port : port;
       return `http://${host}:${actualPort}/graphql`;
     },
     async close() {
+      const task = background;
+      background = undefined;
+      await task?.stop();
       await app.close();
       await apollo.stop();
     },

@@ -1,0 +1,26 @@
+import { loadSchema } from '../kit/schema.ts';
+import { defineSubgraph } from '../kit/server.ts';
+import { createLoaders } from './loaders.ts';
+import { registerMediaRoutes } from './media.ts';
+import { permissions } from './permissions.ts';
+import { resolvers } from './resolvers.ts';
+import { startScheduler } from './scheduler.ts';
+import { seedDemoContent } from './seed.ts';
+
+/**
+ * Content management, replacing Wagtail (port 8002): a page tree per tenant with revisions,
+ * publishing and scheduling, snippets and a media library. Also serves `POST /media` (uploads)
+ * and `GET /media/<tenant>/<asset>/<file>` (the bytes), and runs the scheduled-publishing loop.
+ */
+export default defineSubgraph({
+  name: 'cms',
+  port: 8002,
+  typeDefs: loadSchema('cms'),
+  resolvers,
+  permissions,
+  migrations: { name: 'cms', dir: new URL('./migrations', import.meta.url).pathname },
+  createLoaders,
+  routes: registerMediaRoutes,
+  seed: seedDemoContent,
+  background: startScheduler,
+});

@@ -1,0 +1,290 @@
+import { cacheControlFromInfo } from '@apollo/cache-control-types';
+import type { GraphQLResolveInfo } from 'graphql';
+import { CacheGenerations } from '../kit/cache.ts';
+import { toConnection, toPage, type PageArgs } from '../kit/connection.ts';
+import { badInput, notFound } from '../kit/errors.ts';
+import { isUuid, prefixQuery, type BlockData } from './blocks.ts';
+import type { ContentPageStatus, MediaAssetKind, Resolvers } from './__generated__/resolvers-types.ts';
+import type { CmsContext, ScopedLoaders } from './loaders.ts';
+import type { ContentPageModel, Scope, SnippetModel } from './mappers.ts';
+import { deleteAsset, mediaUrl, updateAsset } from './media.ts';
+import * as pages from './pages.ts';
+import * as snippets from './snippets.ts';
+import * as store from './store.ts';
+
+const BLOCK_TYPES = {
+  heading: 'HeadingBlock',
+  paragraph: 'ParagraphBlock',
+  image: 'ImageBlock',
+  product: 'ProductBlock',
+  call_to_action: 'CallToActionBlock',
+  quote: 'QuoteBlock',
+  embed: 'EmbedBlock',
+  snippet: 'SnippetBlock',
+} as const;
+
+/** The loaders of an object's scope: the caller's (draft) or its public site's (live). */
+const loadersOf = (ctx: CmsContext, scope: Scope): ScopedLoaders => (scope.view === 'live' ? ctx.loaders.site(scope.tenant_id) : ctx.loaders);
+
+const asPage = (row: store.PageWithContent, view: store.View): ContentPageModel => ({ ...row, view });
+const asSnippet = (row: store.SnippetRow, view: store.View): SnippetModel => ({ ...row, view });
+const blocksOf = (blocks: readonly BlockData[], scope: Scope) => blocks.map((block) => ({ ...block, tenant_id: scope.tenant_id, view: scope.view }));
+
+function exactlyOne(args: Record<string, unknown>) {
+  const given = Object.entries(args).filter(([, v]) => v != null);
+  if (given.length !== 1) throw badInput(`Give exactly one of ${Object.keys(args).join(', ')}.`);
+}
+
+const STATUS = { DRAFT: 'draft', PUBLISHED: 'published', SCHEDULED: 'scheduled' } as const;
+const KIND = { IMAGE: 'image', DOCUMENT: 'document' } as const;
+
+function uuidArg(value: string | null | undefined, field: string): string | null {
+  if (value == null) return null;
+  if (!isUuid(value)) throw badInput(`"${field}" is not a valid id.`, field);
+  return value.toLowerCase();
+}
+
+function pathArg(path: string): string {
+  const normalized = pages.normalizePath(path);
+  if (!normalized) throw badInput('A path is slugs separated by "/", e.g. "/about/team".', 'path');
+  return normalized;
+}
+
+/** Public reads: the tenant of a site key or tenant slug, or NOT_FOUND. */
+async function siteTenant(ctx: CmsContext, site: string, info: GraphQLResolveInfo): Promise<string> {
+  const found = site.length <= 100 ? await ctx.deps.db.withTenant({ tenantId: null, accountId: null }, (tx) => store.resolveSite(tx, site)) : null;
+  if (!found) throw notFound('Site');
+  // A member of another tenant reading this site is cached under their own tenant, whose
+  // generation this site's writes do not bump: do not cache that answer.
+  if (ctx.principal.tenantId && ctx.principal.tenantId !== found.tenant_id) cacheControlFromInfo(info).setCacheHint({ maxAge: 0 });
+  return found.tenant_id;
+}
+
+/** Public (anonymous) answers are cached under no tenant: a write that can change them bumps that too. */
+async function bumpPublic(ctx: CmsContext) {
+  await new CacheGenerations(ctx.deps.redis, ctx.deps.config.REDIS_PREFIX, 'cms').bump(null);
+}
+
+async function pagePayload(ctx: CmsContext, outcome: pages.Outcome<string>) {
+  if (!outcome.value) return { contentPage: null, errors: outcome.errors };
+  await bumpPublic(ctx);
+  const row = await ctx.loaders.page.clear(outcome.value).load(outcome.value);
+  return { contentPage: row ? asPage(row, 'draft') : null, errors: [] };
+}
+
+async function deletePayload(ctx: CmsContext, outcome: pages.Outcome<string>) {
+  if (outcome.value) await bumpPublic(ctx);
+  return { deletedId: outcome.value, errors: outcome.errors };
+}
+
+function pageFilter(filter: { status?: ContentPageStatus | null; parentId?: string | null; topLevel?: boolean | null; locale?: string | null; search?: string | null } | null | undefined): store.PageFilter {
+  return {
+    status: filter?.status ? STATUS[filter.status] : null,
+    parentId: uuidArg(filter?.parentId, 'parentId'),
+    topLevel: filter?.topLevel ?? null,
+    locale: filter?.locale?.trim() || null,
+    tsquery: filter?.search ? prefixQuery(filter.search) : null,
+  };
+}
+
+async function pageConnection(ctx: CmsContext, tenantId: string | null, view: store.View, filter: store.PageFilter, args: PageArgs) {
+  const page = toPage(args);
+  const run = tenantId ? <T>(fn: (tx: import('../kit/db/database.ts').Tx) => Promise<T>) => ctx.deps.db.withTenant({ tenantId, accountId: null }, fn) : ctx.tx;
+  const { rows, total } = await run((tx) => store.pagesPage(tx, view, filter, page));
+  return toConnection(
+    rows.map((row) => asPage(row, view)),
+    page,
+    total,
+  );
+}
+
+export const resolvers: Resolvers = {
+  Query: {
+    contentPages: (_root, args, ctx) => pageConnection(ctx, null, 'draft', pageFilter(args.filter), args),
+    contentPage: async (_root, args, ctx) => {
+      exactlyOne({ id: args.id, path: args.path });
+      const row = args.id
+        ? isUuid(args.id)
+          ? await ctx.loaders.page.load(args.id.toLowerCase())
+          : null
+        : await ctx.tx((tx) => store.pageByPath(tx, 'draft', pathArg(args.path!)));
+      if (!row) throw notFound('Content page');
+      return asPage(row, 'draft');
+    },
+    snippets: async (_root, args, ctx) => {
+      const page = toPage(args);
+      const { rows, total } = await ctx.tx((tx) => store.snippetsPage(tx, args.search?.trim() || null, page));
+      return toConnection(
+        rows.map((row) => asSnippet(row, 'draft')),
+        page,
+        total,
+      );
+    },
+    snippet: async (_root, args, ctx) => {
+      exactlyOne({ id: args.id, key: args.key });
+      const row = args.id ? (isUuid(args.id) ? await ctx.loaders.snippet.load(args.id.toLowerCase()) : null) : await ctx.tx((tx) => store.snippetByKey(tx, args.key!));
+      if (!row) throw notFound('Snippet');
+      return asSnippet(row, 'draft');
+    },
+    mediaAssets: async (_root, args, ctx) => {
+      const page = toPage(args);
+      const filter = {
+        kind: args.filter?.kind ? KIND[args.filter.kind] : null,
+        tag: args.filter?.tag?.trim() || null,
+        search: args.filter?.search?.trim() || null,
+      };
+      const { rows, total } = await ctx.tx((tx) => store.assetsPage(tx, filter, page));
+      return toConnection(rows, page, total);
+    },
+    mediaAsset: async (_root, args, ctx) => {
+      const row = isUuid(args.id) ? await ctx.loaders.asset.load(args.id.toLowerCase()) : null;
+      if (!row) throw notFound('Media asset');
+      return row;
+    },
+    contentSite: (_root, _args, ctx) => ctx.tx((tx) => store.currentSite(tx)),
+
+    publishedContentPage: async (_root, args, ctx, info) => {
+      const tenantId = await siteTenant(ctx, args.site, info);
+      const path = pathArg(args.path);
+      const row = await ctx.deps.db.withTenant({ tenantId, accountId: null }, (tx) => store.pageByPath(tx, 'live', path));
+      if (!row) throw notFound('Content page');
+      return asPage(row, 'live');
+    },
+    publishedContentPages: async (_root, args, ctx, info) => {
+      const tenantId = await siteTenant(ctx, args.site, info);
+      const filter: store.PageFilter = {
+        parentPath: args.filter?.parentPath ? pathArg(args.filter.parentPath) : null,
+        topLevel: args.filter?.topLevel ?? null,
+        locale: args.filter?.locale?.trim() || null,
+        tsquery: args.filter?.search ? prefixQuery(args.filter.search) : null,
+      };
+      return pageConnection(ctx, tenantId, 'live', filter, args);
+    },
+  },
+
+  Mutation: {
+    createContentPage: async (_root, { input }, ctx) => pagePayload(ctx, await pages.createPage(ctx, input)),
+    updateContentPage: async (_root, args, ctx) => pagePayload(ctx, await pages.updatePage(ctx, args.id, args.input)),
+    moveContentPage: async (_root, args, ctx) => pagePayload(ctx, await pages.movePage(ctx, args.id, args.parentId, args.position)),
+    publishContentPage: async (_root, args, ctx) => pagePayload(ctx, await pages.publishPage(ctx, args.id, args.revisionId)),
+    unpublishContentPage: async (_root, args, ctx) => pagePayload(ctx, await pages.unpublishPage(ctx, args.id)),
+    revertContentPage: async (_root, args, ctx) => pagePayload(ctx, await pages.revertPage(ctx, args.id, args.revisionId)),
+    scheduleContentPage: async (_root, args, ctx) => pagePayload(ctx, await pages.schedulePage(ctx, args.id, args.at, args.revisionId)),
+    cancelContentPageSchedule: async (_root, args, ctx) => pagePayload(ctx, await pages.cancelSchedule(ctx, args.id)),
+    deleteContentPage: async (_root, args, ctx) => deletePayload(ctx, await pages.deletePage(ctx, args.id)),
+
+    createSnippet: async (_root, { input }, ctx) => {
+      const outcome = await snippets.createSnippet(ctx, input);
+      return { snippet: outcome.value && asSnippet(outcome.value, 'draft'), errors: outcome.errors };
+    },
+    updateSnippet: async (_root, args, ctx) => {
+      const outcome = await snippets.updateSnippet(ctx, args.id, args.input);
+      if (outcome.value) await bumpPublic(ctx);
+      return { snippet: outcome.value && asSnippet(outcome.value, 'draft'), errors: outcome.errors };
+    },
+    deleteSnippet: async (_root, args, ctx) => deletePayload(ctx, await snippets.deleteSnippet(ctx, args.id)),
+
+    updateMediaAsset: async (_root, args, ctx) => {
+      const outcome = await updateAsset(ctx, args.id, args.input);
+      if (outcome.value) await bumpPublic(ctx);
+      return { mediaAsset: outcome.value, errors: outcome.errors };
+    },
+    deleteMediaAsset: async (_root, args, ctx) => deletePayload(ctx, await deleteAsset(ctx, args.id)),
+  },
+
+  ContentPage: {
+    __resolveReference: async (reference, ctx) => {
+      const row = isUuid(reference.id) ? await ctx.loaders.page.load(reference.id.toLowerCase()) : null;
+      return row && asPage(row, 'draft');
+    },
+    urlPath: (p) => p.url_path,
+    seoTitle: (p) => p.seo_title,
+    seoDescription: (p) => p.seo_description,
+    body: (p) => blocksOf(p.body, p),
+    featuredProducts: (p) => p.featured_products,
+    parent: async (p, _args, ctx) => {
+      if (!p.parent_id) return null;
+      const row = await loadersOf(ctx, p).page.load(p.parent_id);
+      return row && asPage(row, p.view);
+    },
+    children: async (p, args, ctx) => {
+      const page = toPage(args);
+      const { rows, total } = await loadersOf(ctx, p).children.load({ parent: p.id, page });
+      return toConnection(
+        rows.map((row) => asPage(row as store.PageWithContent, p.view)),
+        page,
+        total,
+      );
+    },
+    firstPublishedAt: (p) => p.first_published_at,
+    lastPublishedAt: (p) => p.last_published_at,
+    status: (p) => p.status.toUpperCase() as ContentPageStatus,
+    publishAt: (p) => p.publish_at,
+    hasUnpublishedChanges: (p) => p.latest_revision_id !== p.live_revision_id,
+    author: (p) => (p.author_id ? { id: p.author_id } : null),
+    revisions: async (p, args, ctx) => {
+      const page = toPage(args);
+      const { rows, total } = await ctx.loaders.revisions.load({ parent: p.id, page });
+      return toConnection(rows as store.RevisionRow[], page, total);
+    },
+    latestRevision: (p, _args, ctx) => (p.latest_revision_id ? ctx.loaders.revision.load(p.latest_revision_id) : null),
+    liveRevision: (p, _args, ctx) => (p.live_revision_id ? ctx.loaders.revision.load(p.live_revision_id) : null),
+    scheduledRevision: (p, _args, ctx) => (p.scheduled_revision_id ? ctx.loaders.revision.load(p.scheduled_revision_id) : null),
+    createdAt: (p) => p.created_at,
+    updatedAt: (p) => p.updated_at,
+  },
+
+  ContentPageRevision: {
+    seoTitle: (r) => r.seo_title,
+    seoDescription: (r) => r.seo_description,
+    body: (r) => blocksOf(r.body, { tenant_id: r.tenant_id, view: 'draft' }),
+    featuredProducts: (r) => r.featured_products,
+    createdBy: (r) => (r.created_by ? { id: r.created_by } : null),
+    createdAt: (r) => r.created_at,
+    isLatest: async (r, _args, ctx) => (await ctx.loaders.page.load(r.page_id))?.latest_revision_id === r.id,
+    isLive: async (r, _args, ctx) => (await ctx.loaders.page.load(r.page_id))?.live_revision_id === r.id,
+  },
+
+  ContentBlock: {
+    __resolveType: (block) => BLOCK_TYPES[block.type],
+  },
+  ImageBlock: {
+    image: (b, _args, ctx) => loadersOf(ctx, b).asset.load(b.assetId),
+  },
+  ProductBlock: {
+    product: (b) => ({ id: b.productId, channel: b.channel }),
+  },
+  SnippetBlock: {
+    snippet: async (b, _args, ctx) => {
+      const row = await loadersOf(ctx, b).snippet.load(b.snippetId);
+      return row && asSnippet(row, b.view);
+    },
+  },
+
+  Snippet: {
+    __resolveReference: async (reference, ctx) => {
+      const row = isUuid(reference.id) ? await ctx.loaders.snippet.load(reference.id.toLowerCase()) : null;
+      return row && asSnippet(row, 'draft');
+    },
+    body: (s) => blocksOf(s.body, s),
+    createdAt: (s) => s.created_at,
+    updatedAt: (s) => s.updated_at,
+  },
+
+  MediaAsset: {
+    __resolveReference: (reference, ctx) => (isUuid(reference.id) ? ctx.loaders.asset.load(reference.id.toLowerCase()) : null),
+    kind: (a) => a.kind.toUpperCase() as MediaAssetKind,
+    mimeType: (a) => a.mime_type,
+    size: (a) => Number(a.size_bytes),
+    altText: (a) => a.alt_text,
+    url: (a, _args, ctx) => mediaUrl(ctx.deps.config, a),
+    uploadedBy: (a) => (a.uploaded_by ? { id: a.uploaded_by } : null),
+    createdAt: (a) => a.created_at,
+  },
+
+  ContentSite: {
+    siteKey: (s) => s.site_key,
+    tenantSlug: (s) => s.tenant_slug,
+    saleorChannel: (s) => s.saleor_channel,
+  },
+};

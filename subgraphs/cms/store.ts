@@ -1,0 +1,611 @@
+import type { Tx } from '../kit/db/database.ts';
+import type { Page } from '../kit/connection.ts';
+import type { BlockData, ProductRef } from './blocks.ts';
+
+// All SQL of the CMS subgraph. Every function runs inside a tenant transaction (the caller's,
+// or a public site's for storefront reads): row-level security decides which rows exist.
+
+/** Which revision a page is read at: the latest draft (members) or the published one (public). */
+export type View = 'draft' | 'live';
+export type PageStatus = 'draft' | 'published' | 'scheduled';
+
+export interface PageRow {
+  tenant_id: string;
+  id: string;
+  parent_id: string | null;
+  position: number;
+  slug: string;
+  url_path: string;
+  depth: number;
+  locale: string;
+  author_id: string | null;
+  latest_revision_id: string | null;
+  live_revision_id: string | null;
+  scheduled_revision_id: string | null;
+  publish_at: Date | null;
+  first_published_at: Date | null;
+  last_published_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+  status: PageStatus;
+}
+
+/** The content of the revision a page is read at. */
+export interface PageContent {
+  revision_id: string;
+  title: string;
+  seo_title: string | null;
+  seo_description: string | null;
+  body: BlockData[];
+  featured_products: ProductRef[];
+}
+
+export type PageWithContent = PageRow & PageContent;
+
+export interface RevisionRow {
+  tenant_id: string;
+  id: string;
+  page_id: string;
+  number: number;
+  title: string;
+  seo_title: string | null;
+  seo_description: string | null;
+  body: BlockData[];
+  featured_products: ProductRef[];
+  created_by: string | null;
+  created_at: Date;
+}
+
+export interface SnippetRow {
+  tenant_id: string;
+  id: string;
+  key: string;
+  title: string;
+  body: BlockData[];
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface AssetRow {
+  tenant_id: string;
+  id: string;
+  kind: 'image' | 'document';
+  filename: string;
+  mime_type: string;
+  size_bytes: string;
+  checksum: string;
+  width: number | null;
+  height: number | null;
+  alt_text: string | null;
+  tags: string[];
+  storage_key: string;
+  uploaded_by: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface SiteRow {
+  tenant_id: string;
+  site_key: string;
+  tenant_slug: string | null;
+  name: string;
+  saleor_channel: string | null;
+}
+
+const TENANT = `NULLIF(current_setting('app.tenant_id', true), '')::uuid`;
+
+const PAGE_COLUMNS = `p.tenant_id, p.id, p.parent_id, p.position, p.slug, p.url_path, p.depth, p.locale, p.author_id,
+  p.latest_revision_id, p.live_revision_id, p.scheduled_revision_id, p.publish_at, p.first_published_at,
+  p.last_published_at, p.created_at, p.updated_at, p.status`;
+const CONTENT_COLUMNS = 'r.id AS revision_id, r.title, r.seo_title, r.seo_description, r.body, r.featured_products';
+const REVISION_COLUMNS = `tenant_id, id, page_id, number, title, seo_title, seo_description, body, featured_products,
+  created_by, created_at`;
+const SNIPPET_COLUMNS = 'tenant_id, id, key, title, body, created_at, updated_at';
+const ASSET_COLUMNS = `tenant_id, id, kind, filename, mime_type, size_bytes, checksum, width, height, alt_text, tags,
+  storage_key, uploaded_by, created_at, updated_at`;
+
+/** Pages joined with the revision of the view (pages without a live revision drop out of `live`). */
+const pagesWithContent = (view: View) =>
+  `cms.pages p JOIN cms.page_revisions r ON r.tenant_id = p.tenant_id AND r.id = ${view === 'draft' ? 'p.latest_revision_id' : 'p.live_revision_id'}`;
+
+/** Rows carrying `total` (count(*) OVER ()) to a page of rows and the total. */
+async function withTotal<R>(tx: Tx, rows: (R & { total: string })[], page: Page, countSql: () => Promise<number>) {
+  let total = rows[0] ? Number(rows[0].total) : 0;
+  if (!rows[0] && page.offset > 0) total = await countSql();
+  return { rows: rows.map(({ total: _total, ...row }) => row as unknown as R), total };
+}
+
+// --- Sites -------------------------------------------------------------------------------
+
+/** The tenant of a site key or tenant slug (SECURITY DEFINER: no tenant is set yet). */
+export async function resolveSite(tx: Tx, site: string) {
+  const { rows } = await tx.query<{ tenant_id: string; saleor_channel: string | null }>('SELECT * FROM cms.resolve_site($1)', [
+    site,
+  ]);
+  return rows[0] ?? null;
+}
+
+/** The current tenant's site row. */
+export async function currentSite(tx: Tx) {
+  const { rows } = await tx.query<SiteRow>('SELECT tenant_id, site_key, tenant_slug, name, saleor_channel FROM cms.sites');
+  return rows[0] ?? null;
+}
+
+// --- Pages: reads ------------------------------------------------------------------------
+
+export async function pagesByIds(tx: Tx, view: View, ids: readonly string[]) {
+  const { rows } = await tx.query<PageWithContent>(
+    `SELECT ${PAGE_COLUMNS}, ${CONTENT_COLUMNS} FROM ${pagesWithContent(view)} WHERE p.id = ANY($1::uuid[])`,
+    [ids],
+  );
+  return rows;
+}
+
+export async function pageByPath(tx: Tx, view: View, path: string) {
+  const { rows } = await tx.query<PageWithContent>(
+    `SELECT ${PAGE_COLUMNS}, ${CONTENT_COLUMNS} FROM ${pagesWithContent(view)} WHERE p.url_path = $1`,
+    [path],
+  );
+  return rows[0] ?? null;
+}
+
+export interface PageFilter {
+  status?: PageStatus | null;
+  parentId?: string | null;
+  /** Children of the page at this path (in the same view). */
+  parentPath?: string | null;
+  topLevel?: boolean | null;
+  locale?: string | null;
+  /** A to_tsquery('simple') expression (see blocks.prefixQuery). */
+  tsquery?: string | null;
+}
+
+/** One page of pages in a view, filtered, with the total, in one statement. */
+export async function pagesPage(tx: Tx, view: View, filter: PageFilter, page: Page) {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const param = (value: unknown) => `$${params.push(value)}`;
+  if (filter.status) where.push(`p.status = ${param(filter.status)}`);
+  if (filter.parentId) where.push(`p.parent_id = ${param(filter.parentId)}`);
+  if (filter.parentPath) {
+    const parent = view === 'live' ? 'AND q.live_revision_id IS NOT NULL' : '';
+    where.push(`p.parent_id = (SELECT q.id FROM cms.pages q WHERE q.url_path = ${param(filter.parentPath)} ${parent})`);
+  }
+  if (filter.topLevel) where.push('p.parent_id IS NULL');
+  if (filter.locale) where.push(`lower(p.locale) = lower(${param(filter.locale)})`);
+  let rank = '0';
+  if (filter.tsquery) {
+    const q = param(filter.tsquery);
+    where.push(`r.search @@ to_tsquery('simple', ${q})`);
+    rank = `ts_rank(r.search, to_tsquery('simple', ${q}))`;
+  }
+  const order = filter.tsquery
+    ? `${rank} DESC, p.url_path`
+    : filter.parentId || filter.parentPath
+      ? 'p.position, p.id'
+      : 'p.url_path';
+  const conditions = where.length ? `WHERE ${where.join(' AND ')}` : '';
+  const limit = param(page.limit);
+  const offset = param(page.offset);
+  const { rows } = await tx.query<PageWithContent & { total: string }>(
+    `SELECT ${PAGE_COLUMNS}, ${CONTENT_COLUMNS}, count(*) OVER () AS total
+     FROM ${pagesWithContent(view)} ${conditions} ORDER BY ${order} LIMIT ${limit} OFFSET ${offset}`,
+    params,
+  );
+  return withTotal<PageWithContent>(tx, rows, page, async () => {
+    const counted = await tx.query<{ n: string }>(
+      `SELECT count(*) AS n FROM ${pagesWithContent(view)} ${conditions}`,
+      params.slice(0, -2),
+    );
+    return Number(counted.rows[0]!.n);
+  });
+}
+
+/** Pages of several parents (sibling order), `page` applied per parent, in one statement. */
+export async function childrenOf(tx: Tx, view: View, parentIds: readonly string[], page: Page) {
+  const { rows } = await tx.query<PageWithContent & { total: string; idx: string }>(
+    `SELECT * FROM (
+       SELECT ${PAGE_COLUMNS}, ${CONTENT_COLUMNS},
+         count(*) OVER (PARTITION BY p.parent_id) AS total,
+         row_number() OVER (PARTITION BY p.parent_id ORDER BY p.position, p.id) - 1 AS idx
+       FROM ${pagesWithContent(view)} WHERE p.parent_id = ANY($1::uuid[])
+     ) x WHERE idx >= $2 AND idx < $2 + $3 ORDER BY parent_id, idx`,
+    [parentIds, page.offset, page.limit],
+  );
+  return rows;
+}
+
+/** Counts of children per parent (for pages past the end, where the windowed query has no row). */
+export async function childCounts(tx: Tx, view: View, parentIds: readonly string[]) {
+  const { rows } = await tx.query<{ parent_id: string; n: string }>(
+    `SELECT p.parent_id, count(*) AS n FROM ${pagesWithContent(view)} WHERE p.parent_id = ANY($1::uuid[]) GROUP BY p.parent_id`,
+    [parentIds],
+  );
+  return new Map(rows.map((r) => [r.parent_id, Number(r.n)]));
+}
+
+// --- Pages: writes -----------------------------------------------------------------------
+
+/**
+ * Serialises changes to the tenant's tree (create, move, slug change, delete), so sibling
+ * positions stay a gapless 0..n-1 and two moves cannot race into a cycle.
+ */
+export async function lockTree(tx: Tx) {
+  await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended('cms.tree:' || current_setting('app.tenant_id', true), 0))`);
+}
+
+export async function pageForUpdate(tx: Tx, id: string) {
+  const { rows } = await tx.query<PageRow>(`SELECT ${PAGE_COLUMNS} FROM cms.pages p WHERE p.id = $1 FOR UPDATE`, [id]);
+  return rows[0] ?? null;
+}
+
+export async function siblingSlugTaken(tx: Tx, parentId: string | null, slug: string, exceptId: string | null) {
+  const { rows } = await tx.query(
+    `SELECT 1 FROM cms.pages WHERE parent_id IS NOT DISTINCT FROM $1::uuid AND slug = $2 AND id IS DISTINCT FROM $3::uuid`,
+    [parentId, slug, exceptId],
+  );
+  return rows.length > 0;
+}
+
+export async function siblingIds(tx: Tx, parentId: string | null) {
+  const { rows } = await tx.query<{ id: string }>(
+    'SELECT id FROM cms.pages WHERE parent_id IS NOT DISTINCT FROM $1::uuid ORDER BY position, id',
+    [parentId],
+  );
+  return rows.map((r) => r.id);
+}
+
+/** Writes positions 0..n-1 in the given order (one statement). */
+export async function setPositions(tx: Tx, ids: readonly string[]) {
+  if (!ids.length) return;
+  await tx.query(
+    `UPDATE cms.pages p SET position = o.idx - 1
+     FROM unnest($1::uuid[]) WITH ORDINALITY AS o(id, idx)
+     WHERE p.id = o.id AND p.position <> o.idx - 1`,
+    [ids],
+  );
+}
+
+export async function isDescendantOrSelf(tx: Tx, ancestor: PageRow, candidateId: string) {
+  const { rows } = await tx.query(
+    `SELECT 1 FROM cms.pages WHERE id = $1 AND (url_path = $2 OR url_path LIKE $2 || '/%')`,
+    [candidateId, ancestor.url_path],
+  );
+  return rows.length > 0;
+}
+
+export async function insertPage(
+  tx: Tx,
+  page: { parentId: string | null; position: number; slug: string; urlPath: string; depth: number; locale: string; authorId: string | null },
+) {
+  const { rows } = await tx.query<{ id: string }>(
+    `INSERT INTO cms.pages (tenant_id, parent_id, position, slug, url_path, depth, locale, author_id)
+     VALUES (${TENANT}, $1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+    [page.parentId, page.position, page.slug, page.urlPath, page.depth, page.locale, page.authorId],
+  );
+  return rows[0]!.id;
+}
+
+export interface RevisionContent {
+  title: string;
+  seoTitle: string | null;
+  seoDescription: string | null;
+  body: BlockData[];
+  featuredProducts: ProductRef[];
+  /** Block text for the search vector. */
+  text: string;
+}
+
+/** A new revision (the next number) that becomes the page's latest. The page row must be locked. */
+export async function insertRevision(tx: Tx, pageId: string, content: RevisionContent, createdBy: string | null) {
+  const { rows } = await tx.query<{ id: string }>(
+    `WITH revision AS (
+       INSERT INTO cms.page_revisions (tenant_id, page_id, number, title, seo_title, seo_description, body, featured_products, search, created_by)
+       SELECT ${TENANT}, $1, coalesce(max(number), 0) + 1, $2, $3, $4, $5::jsonb, $6::jsonb,
+         setweight(to_tsvector('simple', $2), 'A')
+           || setweight(to_tsvector('simple', coalesce($3, '') || ' ' || coalesce($4, '')), 'B')
+           || setweight(to_tsvector('simple', $7), 'C'),
+         $8
+       FROM cms.page_revisions WHERE page_id = $1
+       RETURNING id
+     )
+     UPDATE cms.pages SET latest_revision_id = (SELECT id FROM revision), updated_at = now()
+     WHERE id = $1 RETURNING latest_revision_id AS id`,
+    [
+      pageId,
+      content.title,
+      content.seoTitle,
+      content.seoDescription,
+      JSON.stringify(content.body),
+      JSON.stringify(content.featuredProducts),
+      content.text,
+      createdBy,
+    ],
+  );
+  return rows[0]!.id;
+}
+
+export async function updatePageFields(tx: Tx, id: string, fields: { locale?: string }) {
+  if (fields.locale === undefined) return;
+  await tx.query('UPDATE cms.pages SET locale = $2, updated_at = now() WHERE id = $1', [id, fields.locale]);
+}
+
+/**
+ * Moves a subtree: the page gets `parentId`, `slug`, `urlPath` and `depth`, and every descendant's
+ * path and depth follow, in one statement. Slugs are `[a-z0-9-]`, so LIKE needs no escaping.
+ */
+export async function relocateSubtree(
+  tx: Tx,
+  page: PageRow,
+  target: { parentId: string | null; slug: string; urlPath: string; depth: number; position: number },
+) {
+  await tx.query(
+    `UPDATE cms.pages SET
+       url_path = $3::text || substr(url_path, length($2::text) + 1),
+       depth = depth + ($4::integer - $5::integer),
+       parent_id = CASE WHEN id = $1 THEN $6::uuid ELSE parent_id END,
+       slug = CASE WHEN id = $1 THEN $7::text ELSE slug END,
+       position = CASE WHEN id = $1 THEN $8::integer ELSE position END,
+       updated_at = CASE WHEN id = $1 THEN now() ELSE updated_at END
+     WHERE url_path = $2::text OR url_path LIKE $2::text || '/%'`,
+    [page.id, page.url_path, target.urlPath, target.depth, page.depth, target.parentId, target.slug, target.position],
+  );
+}
+
+/** Revision `id` of page `pageId`, or null (also when it belongs to another page). */
+export async function revisionOfPage(tx: Tx, pageId: string, id: string) {
+  const { rows } = await tx.query<RevisionRow>(`SELECT ${REVISION_COLUMNS} FROM cms.page_revisions WHERE page_id = $1 AND id = $2`, [
+    pageId,
+    id,
+  ]);
+  return rows[0] ?? null;
+}
+
+export async function publish(tx: Tx, pageId: string, revisionId: string) {
+  await tx.query(
+    `UPDATE cms.pages SET live_revision_id = $2, publish_at = NULL, scheduled_revision_id = NULL,
+       first_published_at = coalesce(first_published_at, now()), last_published_at = now(), updated_at = now()
+     WHERE id = $1`,
+    [pageId, revisionId],
+  );
+}
+
+export async function unpublish(tx: Tx, pageId: string) {
+  await tx.query(
+    `UPDATE cms.pages SET live_revision_id = NULL, publish_at = NULL, scheduled_revision_id = NULL, updated_at = now()
+     WHERE id = $1`,
+    [pageId],
+  );
+}
+
+export async function schedule(tx: Tx, pageId: string, revisionId: string | null, at: Date | null) {
+  await tx.query('UPDATE cms.pages SET publish_at = $3, scheduled_revision_id = $2, updated_at = now() WHERE id = $1', [
+    pageId,
+    revisionId,
+    at,
+  ]);
+}
+
+/** Deletes a page; its descendants and every revision go with it (ON DELETE CASCADE). */
+export async function deletePage(tx: Tx, id: string) {
+  await tx.query('DELETE FROM cms.pages WHERE id = $1', [id]);
+}
+
+// --- Revisions ---------------------------------------------------------------------------
+
+export async function revisionsByIds(tx: Tx, ids: readonly string[]) {
+  const { rows } = await tx.query<RevisionRow>(`SELECT ${REVISION_COLUMNS} FROM cms.page_revisions WHERE id = ANY($1::uuid[])`, [ids]);
+  return rows;
+}
+
+/** Revisions of several pages, newest first, `page` applied per page, in one statement. */
+export async function revisionsOf(tx: Tx, pageIds: readonly string[], page: Page) {
+  const { rows } = await tx.query<RevisionRow & { total: string; idx: string }>(
+    `SELECT * FROM (
+       SELECT ${REVISION_COLUMNS},
+         count(*) OVER (PARTITION BY page_id) AS total,
+         row_number() OVER (PARTITION BY page_id ORDER BY number DESC) - 1 AS idx
+       FROM cms.page_revisions WHERE page_id = ANY($1::uuid[])
+     ) x WHERE idx >= $2 AND idx < $2 + $3 ORDER BY page_id, idx`,
+    [pageIds, page.offset, page.limit],
+  );
+  return rows;
+}
+
+export async function revisionCounts(tx: Tx, pageIds: readonly string[]) {
+  const { rows } = await tx.query<{ page_id: string; n: string }>(
+    'SELECT page_id, count(*) AS n FROM cms.page_revisions WHERE page_id = ANY($1::uuid[]) GROUP BY page_id',
+    [pageIds],
+  );
+  return new Map(rows.map((r) => [r.page_id, Number(r.n)]));
+}
+
+// --- Scheduler ---------------------------------------------------------------------------
+
+/** Due (tenant, page) pairs across tenants (SECURITY DEFINER: ids only). */
+export async function dueScheduledPages(tx: Tx, limit: number) {
+  const { rows } = await tx.query<{ tenant_id: string; page_id: string }>('SELECT * FROM cms.due_scheduled_pages($1)', [limit]);
+  return rows;
+}
+
+/**
+ * Publishes the page's scheduled revision if it is (still) due. FOR UPDATE SKIP LOCKED: a page
+ * another process is publishing right now is skipped, and once it committed the schedule is
+ * gone, so a page is never published twice. Returns whether this call published it.
+ */
+export async function publishIfDue(tx: Tx, pageId: string) {
+  const { rows } = await tx.query<{ id: string; scheduled_revision_id: string }>(
+    `SELECT id, scheduled_revision_id FROM cms.pages
+     WHERE id = $1 AND publish_at IS NOT NULL AND publish_at <= now() FOR UPDATE SKIP LOCKED`,
+    [pageId],
+  );
+  const row = rows[0];
+  if (!row) return false;
+  await publish(tx, row.id, row.scheduled_revision_id);
+  return true;
+}
+
+// --- Snippets ----------------------------------------------------------------------------
+
+export async function snippetsByIds(tx: Tx, ids: readonly string[]) {
+  const { rows } = await tx.query<SnippetRow>(`SELECT ${SNIPPET_COLUMNS} FROM cms.snippets WHERE id = ANY($1::uuid[])`, [ids]);
+  return rows;
+}
+
+export async function snippetByKey(tx: Tx, key: string) {
+  const { rows } = await tx.query<SnippetRow>(`SELECT ${SNIPPET_COLUMNS} FROM cms.snippets WHERE key = $1`, [key]);
+  return rows[0] ?? null;
+}
+
+export async function snippetsPage(tx: Tx, search: string | null, page: Page) {
+  const params: unknown[] = [page.limit, page.offset];
+  const where = search ? `WHERE key ILIKE $3 OR title ILIKE $3` : '';
+  if (search) params.push(`%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+  const { rows } = await tx.query<SnippetRow & { total: string }>(
+    `SELECT ${SNIPPET_COLUMNS}, count(*) OVER () AS total FROM cms.snippets ${where} ORDER BY key LIMIT $1 OFFSET $2`,
+    params,
+  );
+  return withTotal<SnippetRow>(tx, rows, page, async () => {
+    const counted = await tx.query<{ n: string }>(
+      `SELECT count(*) AS n FROM cms.snippets ${where.replace('$3', '$1')}`,
+      params.slice(2),
+    );
+    return Number(counted.rows[0]!.n);
+  });
+}
+
+/** Null when the key is taken. */
+export async function insertSnippet(tx: Tx, snippet: { key: string; title: string; body: BlockData[] }, by: string | null) {
+  const { rows } = await tx.query<SnippetRow>(
+    `INSERT INTO cms.snippets (tenant_id, key, title, body, created_by, updated_by)
+     VALUES (${TENANT}, $1, $2, $3::jsonb, $4, $4) ON CONFLICT (tenant_id, key) DO NOTHING RETURNING ${SNIPPET_COLUMNS}`,
+    [snippet.key, snippet.title, JSON.stringify(snippet.body), by],
+  );
+  return rows[0] ?? null;
+}
+
+/** 'missing' when there is no such snippet, 'taken' when the new key is another snippet's. */
+export async function updateSnippet(
+  tx: Tx,
+  id: string,
+  snippet: { key: string; title: string; body: BlockData[] },
+  by: string | null,
+): Promise<SnippetRow | 'missing' | 'taken'> {
+  const clash = await tx.query('SELECT 1 FROM cms.snippets WHERE key = $1 AND id <> $2', [snippet.key, id]);
+  if (clash.rows.length) return 'taken';
+  const { rows } = await tx.query<SnippetRow>(
+    `UPDATE cms.snippets SET key = $2, title = $3, body = $4::jsonb, updated_by = $5, updated_at = now()
+     WHERE id = $1 RETURNING ${SNIPPET_COLUMNS}`,
+    [id, snippet.key, snippet.title, JSON.stringify(snippet.body), by],
+  );
+  return rows[0] ?? 'missing';
+}
+
+export async function deleteSnippet(tx: Tx, id: string) {
+  const { rowCount } = await tx.query('DELETE FROM cms.snippets WHERE id = $1', [id]);
+  return (rowCount ?? 0) > 0;
+}
+
+/** Which of these snippet and asset ids exist in the tenant. */
+export async function existingReferences(tx: Tx, refs: { assetIds: string[]; snippetIds: string[] }) {
+  const { rows } = await tx.query<{ kind: 'asset' | 'snippet'; id: string }>(
+    `SELECT 'asset' AS kind, id FROM cms.media_assets WHERE id = ANY($1::uuid[])
+     UNION ALL SELECT 'snippet', id FROM cms.snippets WHERE id = ANY($2::uuid[])`,
+    [refs.assetIds, refs.snippetIds],
+  );
+  return {
+    assetIds: new Set(rows.filter((r) => r.kind === 'asset').map((r) => r.id)),
+    snippetIds: new Set(rows.filter((r) => r.kind === 'snippet').map((r) => r.id)),
+  };
+}
+
+// --- Media -------------------------------------------------------------------------------
+
+export async function assetsByIds(tx: Tx, ids: readonly string[]) {
+  const { rows } = await tx.query<AssetRow>(`SELECT ${ASSET_COLUMNS} FROM cms.media_assets WHERE id = ANY($1::uuid[])`, [ids]);
+  return rows;
+}
+
+export interface AssetFilter {
+  kind?: 'image' | 'document' | null;
+  tag?: string | null;
+  search?: string | null;
+}
+
+export async function assetsPage(tx: Tx, filter: AssetFilter, page: Page) {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const param = (value: unknown) => `$${params.push(value)}`;
+  if (filter.kind) where.push(`kind = ${param(filter.kind)}`);
+  if (filter.tag) where.push(`${param(filter.tag.toLowerCase())} = ANY(tags)`);
+  if (filter.search) {
+    const like = param(`%${filter.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+    where.push(`(filename ILIKE ${like} OR alt_text ILIKE ${like})`);
+  }
+  const conditions = where.length ? `WHERE ${where.join(' AND ')}` : '';
+  const filterParams = [...params];
+  const { rows } = await tx.query<AssetRow & { total: string }>(
+    `SELECT ${ASSET_COLUMNS}, count(*) OVER () AS total FROM cms.media_assets ${conditions}
+     ORDER BY created_at DESC, id LIMIT ${param(page.limit)} OFFSET ${param(page.offset)}`,
+    params,
+  );
+  return withTotal<AssetRow>(tx, rows, page, async () => {
+    const counted = await tx.query<{ n: string }>(`SELECT count(*) AS n FROM cms.media_assets ${conditions}`, filterParams);
+    return Number(counted.rows[0]!.n);
+  });
+}
+
+export async function insertAsset(
+  tx: Tx,
+  asset: {
+    id: string;
+    kind: 'image' | 'document';
+    filename: string;
+    mimeType: string;
+    size: number;
+    checksum: string;
+    width: number | null;
+    height: number | null;
+    altText: string | null;
+    tags: string[];
+    storageKey: string;
+    uploadedBy: string | null;
+  },
+) {
+  const { rows } = await tx.query<AssetRow>(
+    `INSERT INTO cms.media_assets (tenant_id, id, kind, filename, mime_type, size_bytes, checksum, width, height, alt_text, tags, storage_key, uploaded_by)
+     VALUES (${TENANT}, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING ${ASSET_COLUMNS}`,
+    [
+      asset.id,
+      asset.kind,
+      asset.filename,
+      asset.mimeType,
+      asset.size,
+      asset.checksum,
+      asset.width,
+      asset.height,
+      asset.altText,
+      asset.tags,
+      asset.storageKey,
+      asset.uploadedBy,
+    ],
+  );
+  return rows[0]!;
+}
+
+export async function updateAsset(tx: Tx, id: string, fields: { altText?: string | null; tags?: string[] }) {
+  const { rows } = await tx.query<AssetRow>(
+    `UPDATE cms.media_assets SET
+       alt_text = CASE WHEN $2 THEN $3 ELSE alt_text END,
+       tags = CASE WHEN $4 THEN $5::text[] ELSE tags END,
+       updated_at = now()
+     WHERE id = $1 RETURNING ${ASSET_COLUMNS}`,
+    [id, fields.altText !== undefined, fields.altText ?? null, fields.tags !== undefined, fields.tags ?? []],
+  );
+  return rows[0] ?? null;
+}
+
+export async function deleteAsset(tx: Tx, id: string) {
+  const { rows } = await tx.query<{ storage_key: string }>('DELETE FROM cms.media_assets WHERE id = $1 RETURNING storage_key', [id]);
+  return rows[0] ?? null;
+}

@@ -1,0 +1,98 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { rateLimited } from '../kit/errors.ts';
+import { hit } from '../kit/rate-limit.ts';
+import type { LeadFormCreateInput, LeadFormSubmissionInput } from './__generated__/resolvers-types.ts';
+import type { CrmContext } from './loaders.ts';
+import { write, type Outcome } from './mutations.ts';
+import * as store from './store.ts';
+import { LIMITS, Problems, reject } from './validate.ts';
+
+/*
+ * Lead-capture forms. An admin creates a form and gets its key once: `lf_` and 32 random
+ * base64url characters (192 bits). Only the key's SHA-256 is stored. A public form posts the key
+ * with `submitLeadForm`, anonymously: a narrow SECURITY DEFINER function maps the key's hash to
+ * its tenant and form, and the lead is then written in that tenant's transaction under RLS.
+ *
+ * Posts are rate-limited before anything else (so guessing keys is throttled too): per client
+ * IP and per key, fixed windows in Redis (open when Redis is down, like every kit limit).
+ */
+
+export const FORM_RATE_LIMITS = {
+  /** Posts per client IP per window (all forms). */
+  perIp: 10,
+  /** Posts per form key per window (all IPs). */
+  perKey: 60,
+  windowSeconds: 60,
+} as const;
+
+const KEY = /^lf_[A-Za-z0-9_-]{32}$/;
+export const formKeyHash = (key: string) => createHash('sha256').update(key).digest();
+
+export function newFormKey() {
+  const key = `lf_${randomBytes(24).toString('base64url')}`;
+  return { key, hash: formKeyHash(key), prefix: key.slice(0, 9) };
+}
+
+export async function createLeadForm(ctx: CrmContext, input: LeadFormCreateInput): Promise<Outcome<{ form: store.LeadFormRow; key: string }>> {
+  const problems = new Problems();
+  const name = problems.text('name', input.name, LIMITS.formName, true)!;
+  const source = problems.text('source', input.source, LIMITS.source) ?? `form:${name}`.slice(0, LIMITS.source);
+  const ownerId = problems.id('ownerId', input.ownerId);
+  const tags = problems.tags('tags', input.tags);
+  if (problems.any) return { value: null, errors: problems.list };
+  const key = newFormKey();
+  return write(ctx, async (tx) => {
+    const form = await store.insertLeadForm(tx, { name, keyHash: key.hash, keyPrefix: key.prefix, source, ownerId, tags });
+    return { form, key: key.key };
+  });
+}
+
+export async function deleteLeadForm(ctx: CrmContext, id: string) {
+  const problems = new Problems();
+  const formId = problems.id('id', id);
+  if (problems.any) return { value: null, errors: problems.list };
+  return write(ctx, async (tx) => (await store.deleteLeadForm(tx, formId!)) ?? reject('id', 'No such form.', 'NOT_FOUND'));
+}
+
+async function throttle(ctx: CrmContext, formKey: string) {
+  const { redis, config } = ctx.deps;
+  const prefix = config.REDIS_PREFIX;
+  const keyTag = createHash('sha256').update(formKey).digest('base64url').slice(0, 22);
+  const [ip, key] = await Promise.all([
+    hit(redis, `${prefix}{ip:${ctx.clientIp}}:crm-form`, FORM_RATE_LIMITS.perIp, FORM_RATE_LIMITS.windowSeconds),
+    hit(redis, `${prefix}{form:${keyTag}}:crm-form`, FORM_RATE_LIMITS.perKey, FORM_RATE_LIMITS.windowSeconds),
+  ]);
+  const denied = [ip, key].filter((r) => !r.allowed);
+  if (denied.length) throw rateLimited(Math.max(...denied.map((r) => r.retryAfterSeconds)));
+}
+
+/** The anonymous post of a public form; true when a lead was created. */
+export async function submitLeadForm(ctx: CrmContext, formKey: string, input: LeadFormSubmissionInput): Promise<Outcome<true>> {
+  await throttle(ctx, formKey);
+  const problems = new Problems();
+  if (Buffer.byteLength(JSON.stringify(input)) > LIMITS.formBytes) {
+    problems.add(null, `The form data is larger than ${LIMITS.formBytes} bytes.`, 'TOO_LONG');
+    return { value: null, errors: problems.list };
+  }
+  if (!KEY.test(formKey)) return { value: null, errors: [{ field: 'formKey', message: 'Unknown form key.', code: 'INVALID_FORM_KEY' }] };
+  const lead = {
+    name: problems.text('name', input.name, LIMITS.name, true)!,
+    email: problems.email('email', input.email, true)!,
+    phone: problems.text('phone', input.phone, LIMITS.phone),
+    company: problems.text('company', input.company, LIMITS.company),
+    title: problems.text('title', input.title, LIMITS.title),
+    notes: problems.text('message', input.message, LIMITS.formMessage),
+  };
+  if (problems.any) return { value: null, errors: problems.list };
+
+  const form = await ctx.tx((tx) => store.leadFormTenant(tx, formKeyHash(formKey)));
+  if (!form) return { value: null, errors: [{ field: 'formKey', message: 'Unknown form key.', code: 'INVALID_FORM_KEY' }] };
+  // The form's tenant scope: RLS lets this transaction write that tenant's rows only.
+  const written = await write({ tx: (fn) => ctx.deps.db.withTenant({ tenantId: form.tenant_id, accountId: null }, fn) }, (tx) =>
+    store.insertLeadFromForm(tx, form.form_id, lead),
+  );
+  if (written.errors.length) return { value: null, errors: written.errors };
+  if (!written.value) return { value: null, errors: [{ field: 'formKey', message: 'Unknown form key.', code: 'INVALID_FORM_KEY' }] };
+  ctx.touchedTenants.add(form.tenant_id); // its cached CRM answers are stale now
+  return { value: true, errors: [] };
+}

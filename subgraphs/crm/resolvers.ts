@@ -1,0 +1,342 @@
+import { toConnection, toPage, type PageArgs } from '../kit/connection.ts';
+import { badInput, notFound } from '../kit/errors.ts';
+import { isUuid } from '../kit/principal.ts';
+import type { ActivityType, CrmAmount, LeadStatus, PipelineStageKind, Resolvers } from './__generated__/resolvers-types.ts';
+import * as forms from './forms.ts';
+import { childConnection } from './loaders.ts';
+import * as mutations from './mutations.ts';
+import * as store from './store.ts';
+
+// ---------------------------------------------------------------------------------------------
+// Arguments of the lists: malformed filter values are GraphQL input errors (BAD_USER_INPUT).
+
+function filterId(value: string | null | undefined, field: string): string | null {
+  if (value == null) return null;
+  if (!isUuid(value)) throw badInput(`"${field}" is not a valid id.`, field);
+  return value.toLowerCase();
+}
+
+function filterIds(values: readonly string[] | null | undefined, field: string): string[] | null {
+  return values?.length ? values.map((v) => filterId(v, field)!) : null;
+}
+
+function filterTime(value: unknown, field: string): Date | null {
+  if (value == null) return null;
+  const date = typeof value === 'string' || value instanceof Date ? new Date(value) : null;
+  if (!date || Number.isNaN(date.getTime())) throw badInput(`"${field}" is not an ISO 8601 date and time.`, field);
+  return date;
+}
+
+function filterDate(value: string | null | undefined, field: string): string | null {
+  if (value == null) return null;
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(new Date(`${value}T00:00:00Z`).getTime())) {
+    throw badInput(`"${field}" is not a date (YYYY-MM-DD).`, field);
+  }
+  return value;
+}
+
+function filterTags(values: readonly string[] | null | undefined) {
+  return values?.length ? values.map((t) => t.trim()).filter(Boolean) : null;
+}
+
+const lower = <T extends string>(values: readonly T[] | null | undefined) =>
+  values?.length ? values.map((v) => v.toLowerCase()) : null;
+
+function common(filter: { search?: string | null; createdAfter?: unknown; createdBefore?: unknown } | null | undefined) {
+  if (filter?.search && filter.search.length > 200) throw badInput('"search" is at most 200 characters.', 'search');
+  return {
+    tsQuery: store.toTsQuery(filter?.search),
+    createdAfter: filterTime(filter?.createdAfter, 'createdAfter'),
+    createdBefore: filterTime(filter?.createdBefore, 'createdBefore'),
+  };
+}
+
+/** Default order: newest first, or by relevance when searching. */
+function sortOf(sortBy: { field: string; direction?: 'ASC' | 'DESC' | null } | null | undefined, searching: boolean): store.Sort<string> {
+  if (sortBy) return { field: sortBy.field, direction: sortBy.direction ?? 'DESC' };
+  return { field: searching ? 'RANK' : 'CREATED_AT', direction: 'DESC' };
+}
+
+const byIdOrNotFound = async <T>(id: string, what: string, load: (id: string) => Promise<T | null>) => {
+  const row = isUuid(id) ? await load(id.toLowerCase()) : null;
+  if (!row) throw notFound(what);
+  return row;
+};
+
+const toStatus = (status: store.LeadStatusValue) => status.toUpperCase() as LeadStatus;
+const account = (id: string | null) => (id ? { id } : null);
+const pageOf = (args: PageArgs) => toPage(args);
+
+function amounts(rows: readonly store.StageTotalsRow[], pick: (row: store.StageTotalsRow) => number): CrmAmount[] {
+  const byCurrency = new Map<string, number>();
+  for (const row of rows) byCurrency.set(row.currency, (byCurrency.get(row.currency) ?? 0) + pick(row));
+  return [...byCurrency].map(([currency, amount]) => ({ currency, amount: Math.round(amount * 100) / 100 }));
+}
+
+export const resolvers: Resolvers = {
+  Query: {
+    leads: async (_root, args, ctx) => {
+      const page = toPage(args);
+      const f = args.filter;
+      const filter: store.LeadListFilter = {
+        ...common(f),
+        status: lower(f?.status) as store.LeadStatusValue[] | null,
+        ownerId: filterId(f?.ownerId, 'ownerId'),
+        unassigned: f?.unassigned ?? null,
+        tags: filterTags(f?.tags),
+        source: f?.source ?? null,
+        scoreMin: f?.scoreMin ?? null,
+        scoreMax: f?.scoreMax ?? null,
+      };
+      const { rows, total } = await ctx.tx((tx) => store.leadsPage(tx, filter, sortOf(args.sortBy, !!filter.tsQuery), page));
+      return toConnection(rows, page, total);
+    },
+    lead: (_root, args, ctx) => byIdOrNotFound(args.id, 'Lead', (id) => ctx.loaders.lead.load(id)),
+    contacts: async (_root, args, ctx) => {
+      const page = toPage(args);
+      const f = args.filter;
+      const filter: store.ContactListFilter = { ...common(f), ownerId: filterId(f?.ownerId, 'ownerId'), tags: filterTags(f?.tags) };
+      const { rows, total } = await ctx.tx((tx) => store.contactsPage(tx, filter, sortOf(args.sortBy, !!filter.tsQuery), page));
+      return toConnection(rows, page, total);
+    },
+    contact: (_root, args, ctx) => byIdOrNotFound(args.id, 'Contact', (id) => ctx.loaders.contact.load(id)),
+    deals: async (_root, args, ctx) => {
+      const page = toPage(args);
+      const f = args.filter;
+      const filter: store.DealListFilter = {
+        ...common(f),
+        stageIds: filterIds(f?.stageIds, 'stageIds'),
+        stageKinds: lower(f?.stageKinds) as store.StageKindValue[] | null,
+        ownerId: filterId(f?.ownerId, 'ownerId'),
+        contactId: filterId(f?.contactId, 'contactId'),
+        tags: filterTags(f?.tags),
+        expectedCloseAfter: filterDate(f?.expectedCloseAfter, 'expectedCloseAfter'),
+        expectedCloseBefore: filterDate(f?.expectedCloseBefore, 'expectedCloseBefore'),
+      };
+      const { rows, total } = await ctx.tx((tx) => store.dealsPage(tx, filter, sortOf(args.sortBy, !!filter.tsQuery), page));
+      return toConnection(rows, page, total);
+    },
+    deal: (_root, args, ctx) => byIdOrNotFound(args.id, 'Deal', (id) => ctx.loaders.deal.load(id)),
+    activities: async (_root, args, ctx) => {
+      const page = toPage(args);
+      const f = args.filter;
+      const filter: store.ActivityListFilter = {
+        ...common(f),
+        types: lower(f?.types) as store.ActivityTypeValue[] | null,
+        done: f?.done ?? null,
+        accountId: filterId(f?.accountId, 'accountId'),
+        leadId: filterId(f?.leadId, 'leadId'),
+        contactId: filterId(f?.contactId, 'contactId'),
+        dealId: filterId(f?.dealId, 'dealId'),
+        dueAfter: filterTime(f?.dueAfter, 'dueAfter'),
+        dueBefore: filterTime(f?.dueBefore, 'dueBefore'),
+      };
+      const { rows, total } = await ctx.tx((tx) => store.activitiesPage(tx, filter, sortOf(args.sortBy, !!filter.tsQuery), page));
+      return toConnection(rows, page, total);
+    },
+    activity: (_root, args, ctx) => byIdOrNotFound(args.id, 'Activity', (id) => ctx.loaders.activity.load(id)),
+    pipeline: async (_root, _args, ctx) => {
+      const [stages, totals] = await ctx.tx(async (tx) => [await store.stages(tx), await store.stageTotals(tx)] as const);
+      for (const stage of stages) ctx.loaders.stage.prime(stage.id, stage);
+      const summaries = stages.map((stage) => {
+        const rows = totals.filter((t) => t.stage_id === stage.id);
+        return {
+          stage,
+          dealCount: rows.reduce((n, r) => n + r.deal_count, 0),
+          amounts: amounts(rows, (r) => r.amount),
+          weightedAmounts: amounts(rows, (r) => r.weighted),
+        };
+      });
+      return {
+        stages: summaries,
+        dealCount: totals.reduce((n, r) => n + r.deal_count, 0),
+        amounts: amounts(totals, (r) => r.amount),
+      };
+    },
+    leadForms: async (_root, args, ctx) => {
+      const page = toPage(args);
+      const { rows, total } = await ctx.tx((tx) => store.leadFormsPage(tx, page));
+      return toConnection(rows, page, total);
+    },
+  },
+
+  Mutation: {
+    createLead: async (_root, { input }, ctx) => {
+      const { value, errors } = await mutations.createLead(ctx, input);
+      return { lead: value, errors };
+    },
+    updateLead: async (_root, { id, input }, ctx) => {
+      const { value, errors } = await mutations.updateLead(ctx, id, input);
+      return { lead: value, errors };
+    },
+    deleteLead: async (_root, { id }, ctx) => {
+      const { value, errors } = await mutations.deleteLead(ctx, id);
+      return { deletedId: value, errors };
+    },
+    assignLead: async (_root, { id, ownerId }, ctx) => {
+      const { value, errors } = await mutations.assignLead(ctx, id, ownerId);
+      return { lead: value, errors };
+    },
+    convertLead: async (_root, { id, input }, ctx) => {
+      const { value, errors } = await mutations.convertLead(ctx, id, input);
+      return { lead: value?.lead ?? null, contact: value?.contact ?? null, deal: value?.deal ?? null, errors };
+    },
+    createContact: async (_root, { input }, ctx) => {
+      const { value, errors } = await mutations.createContact(ctx, input);
+      return { contact: value, errors };
+    },
+    updateContact: async (_root, { id, input }, ctx) => {
+      const { value, errors } = await mutations.updateContact(ctx, id, input);
+      return { contact: value, errors };
+    },
+    deleteContact: async (_root, { id }, ctx) => {
+      const { value, errors } = await mutations.deleteContact(ctx, id);
+      return { deletedId: value, errors };
+    },
+    createDeal: async (_root, { input }, ctx) => {
+      const { value, errors } = await mutations.createDeal(ctx, input);
+      return { deal: value, errors };
+    },
+    updateDeal: async (_root, { id, input }, ctx) => {
+      const { value, errors } = await mutations.updateDeal(ctx, id, input);
+      return { deal: value, errors };
+    },
+    deleteDeal: async (_root, { id }, ctx) => {
+      const { value, errors } = await mutations.deleteDeal(ctx, id);
+      return { deletedId: value, errors };
+    },
+    moveDeal: async (_root, { id, stageId, note }, ctx) => {
+      const { value, errors } = await mutations.moveDeal(ctx, id, stageId, note);
+      return { deal: value, errors };
+    },
+    logActivity: async (_root, { input }, ctx) => {
+      const { value, errors } = await mutations.logActivity(ctx, input);
+      return { activity: value, errors };
+    },
+    updateActivity: async (_root, { id, input }, ctx) => {
+      const { value, errors } = await mutations.updateActivity(ctx, id, input);
+      return { activity: value, errors };
+    },
+    completeActivity: async (_root, { id, done }, ctx) => {
+      const { value, errors } = await mutations.completeActivity(ctx, id, done ?? true);
+      return { activity: value, errors };
+    },
+    deleteActivity: async (_root, { id }, ctx) => {
+      const { value, errors } = await mutations.deleteActivity(ctx, id);
+      return { deletedId: value, errors };
+    },
+    createPipelineStage: async (_root, { input }, ctx) => {
+      const { value, errors } = await mutations.createStage(ctx, input);
+      return { stage: value, errors };
+    },
+    updatePipelineStage: async (_root, { id, input }, ctx) => {
+      const { value, errors } = await mutations.updateStage(ctx, id, input);
+      return { stage: value, errors };
+    },
+    deletePipelineStage: async (_root, { id, moveDealsTo }, ctx) => {
+      const { value, errors } = await mutations.deleteStage(ctx, id, moveDealsTo);
+      return { deletedId: value, errors };
+    },
+    createLeadForm: async (_root, { input }, ctx) => {
+      const { value, errors } = await forms.createLeadForm(ctx, input);
+      return { leadForm: value?.form ?? null, formKey: value?.key ?? null, errors };
+    },
+    deleteLeadForm: async (_root, { id }, ctx) => {
+      const { value, errors } = await forms.deleteLeadForm(ctx, id);
+      return { deletedId: value, errors };
+    },
+    submitLeadForm: async (_root, { formKey, input }, ctx) => {
+      const { value, errors } = await forms.submitLeadForm(ctx, formKey, input);
+      return { ok: value === true, errors };
+    },
+  },
+
+  Account: {
+    // Auth owns accounts; RLS makes another tenant's account simply have no leads here.
+    __resolveReference: (reference) => ({ id: reference.id }),
+    assignedLeads: async (accountRef, args, ctx) => {
+      const page = pageOf(args);
+      if (!isUuid(accountRef.id)) return toConnection([], page, 0);
+      const rows = await ctx.loaders.ownerLeads(page).load(accountRef.id.toLowerCase());
+      return childConnection(rows, page);
+    },
+  },
+
+  Lead: {
+    __resolveReference: (reference, ctx) => ctx.loaders.lead.load(reference.id),
+    status: (lead) => toStatus(lead.status),
+    owner: (lead) => account(lead.owner_id),
+    createdAt: (lead) => lead.created_at,
+    updatedAt: (lead) => lead.updated_at,
+    lastActivityAt: (lead) => lead.last_activity_at,
+    convertedAt: (lead) => lead.converted_at,
+    convertedContact: (lead, _args, ctx) => ctx.loaders.contactOfLead.load(lead.id),
+    convertedDeal: (lead, _args, ctx) => ctx.loaders.dealOfLead.load(lead.id),
+    activities: async (lead, args, ctx) => {
+      const page = pageOf(args);
+      return childConnection(await ctx.loaders.leadActivities(page).load(lead.id), page);
+    },
+  },
+
+  Contact: {
+    __resolveReference: (reference, ctx) => ctx.loaders.contact.load(reference.id),
+    owner: (contact) => account(contact.owner_id),
+    lead: (contact, _args, ctx) => (contact.lead_id ? ctx.loaders.lead.load(contact.lead_id) : null),
+    createdAt: (contact) => contact.created_at,
+    updatedAt: (contact) => contact.updated_at,
+    deals: async (contact, args, ctx) => {
+      const page = pageOf(args);
+      return childConnection(await ctx.loaders.contactDeals(page).load(contact.id), page);
+    },
+    activities: async (contact, args, ctx) => {
+      const page = pageOf(args);
+      return childConnection(await ctx.loaders.contactActivities(page).load(contact.id), page);
+    },
+  },
+
+  Deal: {
+    __resolveReference: (reference, ctx) => ctx.loaders.deal.load(reference.id),
+    stage: async (deal, _args, ctx) => {
+      const stage = await ctx.loaders.stage.load(deal.stage_id);
+      if (!stage) throw notFound('Pipeline stage');
+      return stage;
+    },
+    expectedCloseDate: (deal) => deal.expected_close_date,
+    contact: (deal, _args, ctx) => (deal.contact_id ? ctx.loaders.contact.load(deal.contact_id) : null),
+    owner: (deal) => account(deal.owner_id),
+    products: async (deal, _args, ctx) =>
+      (await ctx.loaders.dealProducts.load(deal.id)).map((p) => ({ id: p.product_id, channel: p.channel })),
+    lead: (deal, _args, ctx) => (deal.lead_id ? ctx.loaders.lead.load(deal.lead_id) : null),
+    closedAt: (deal) => deal.closed_at,
+    createdAt: (deal) => deal.created_at,
+    updatedAt: (deal) => deal.updated_at,
+    activities: async (deal, args, ctx) => {
+      const page = pageOf(args);
+      return childConnection(await ctx.loaders.dealActivities(page).load(deal.id), page);
+    },
+  },
+
+  Activity: {
+    __resolveReference: (reference, ctx) => ctx.loaders.activity.load(reference.id),
+    type: (activity) => activity.type.toUpperCase() as ActivityType,
+    dueAt: (activity) => activity.due_at,
+    completedAt: (activity) => activity.completed_at,
+    account: (activity) => account(activity.account_id),
+    lead: (activity, _args, ctx) => (activity.lead_id ? ctx.loaders.lead.load(activity.lead_id) : null),
+    contact: (activity, _args, ctx) => (activity.contact_id ? ctx.loaders.contact.load(activity.contact_id) : null),
+    deal: (activity, _args, ctx) => (activity.deal_id ? ctx.loaders.deal.load(activity.deal_id) : null),
+    createdAt: (activity) => activity.created_at,
+    updatedAt: (activity) => activity.updated_at,
+  },
+
+  PipelineStage: {
+    __resolveReference: (reference, ctx) => ctx.loaders.stage.load(reference.id),
+    kind: (stage) => stage.kind.toUpperCase() as PipelineStageKind,
+  },
+
+  LeadForm: {
+    keyPrefix: (form) => form.key_prefix,
+    owner: (form) => account(form.owner_id),
+    createdAt: (form) => form.created_at,
+  },
+};

@@ -1,0 +1,750 @@
+import type { Page } from '../kit/connection.ts';
+import type { Tx } from '../kit/db/database.ts';
+
+// All SQL of the CRM subgraph. Every function runs inside the caller's tenant transaction
+// (ctx.tx): row-level security decides which rows exist, and new rows take the transaction's
+// tenant. Ids reaching these functions are already checked to be UUIDs.
+
+const TENANT = `NULLIF(current_setting('app.tenant_id', true), '')::uuid`;
+
+export type LeadStatusValue = 'new' | 'contacted' | 'qualified' | 'unqualified' | 'converted';
+export type ActivityTypeValue = 'call' | 'email' | 'meeting' | 'note' | 'task';
+export type StageKindValue = 'open' | 'won' | 'lost';
+export type SortDirection = 'ASC' | 'DESC';
+
+export interface LeadRow {
+  id: string;
+  name: string;
+  email: string | null;
+  phone: string | null;
+  company: string | null;
+  title: string | null;
+  source: string | null;
+  status: LeadStatusValue;
+  score: number;
+  tags: string[];
+  owner_id: string | null;
+  notes: string | null;
+  converted_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+  last_activity_at: Date | null;
+}
+
+export interface ContactRow {
+  id: string;
+  name: string;
+  email: string | null;
+  phone: string | null;
+  company: string | null;
+  title: string | null;
+  tags: string[];
+  owner_id: string | null;
+  notes: string | null;
+  lead_id: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface DealRow {
+  id: string;
+  title: string;
+  amount: number | null;
+  currency: string;
+  stage_id: string;
+  probability: number;
+  /** YYYY-MM-DD (formatted in SQL: a `date` must not become a local-time Date). */
+  expected_close_date: string | null;
+  contact_id: string | null;
+  owner_id: string | null;
+  lead_id: string | null;
+  tags: string[];
+  notes: string | null;
+  closed_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface DealProductRow {
+  deal_id: string;
+  product_id: string;
+  channel: string;
+}
+
+export interface ActivityRow {
+  id: string;
+  type: ActivityTypeValue;
+  subject: string;
+  body: string | null;
+  due_at: Date | null;
+  done: boolean;
+  completed_at: Date | null;
+  account_id: string | null;
+  lead_id: string | null;
+  contact_id: string | null;
+  deal_id: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface StageRow {
+  id: string;
+  name: string;
+  position: number;
+  probability: number;
+  kind: StageKindValue;
+}
+
+export interface LeadFormRow {
+  id: string;
+  name: string;
+  key_prefix: string;
+  source: string;
+  owner_id: string | null;
+  tags: string[];
+  created_at: Date;
+}
+
+const LEAD_COLUMNS =
+  'id, name, email, phone, company, title, source, status, score, tags, owner_id, notes, converted_at, created_at, updated_at, last_activity_at';
+const CONTACT_COLUMNS = 'id, name, email, phone, company, title, tags, owner_id, notes, lead_id, created_at, updated_at';
+const DEAL_COLUMNS = `id, title, amount::float8 AS amount, currency, stage_id, probability,
+  to_char(expected_close_date, 'YYYY-MM-DD') AS expected_close_date, contact_id, owner_id, lead_id, tags, notes,
+  closed_at, created_at, updated_at`;
+const ACTIVITY_COLUMNS =
+  'id, type, subject, body, due_at, done, completed_at, account_id, lead_id, contact_id, deal_id, created_at, updated_at';
+const STAGE_COLUMNS = 'id, name, position, probability, kind';
+const FORM_COLUMNS = 'id, name, key_prefix, source, owner_id, tags, created_at';
+
+/** Positional parameters of one statement. */
+class Params {
+  readonly values: unknown[] = [];
+  add(value: unknown): string {
+    this.values.push(value);
+    return `$${this.values.length}`;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lists: one statement per page (rows and the total through count(*) OVER ()).
+
+export interface CommonFilter {
+  /** A prefix tsquery (see toTsQuery), or null for no search. */
+  tsQuery?: string | null;
+  createdAfter?: Date | null;
+  createdBefore?: Date | null;
+}
+
+export interface LeadListFilter extends CommonFilter {
+  status?: LeadStatusValue[] | null;
+  ownerId?: string | null;
+  unassigned?: boolean | null;
+  tags?: string[] | null;
+  source?: string | null;
+  scoreMin?: number | null;
+  scoreMax?: number | null;
+}
+
+export interface ContactListFilter extends CommonFilter {
+  ownerId?: string | null;
+  tags?: string[] | null;
+}
+
+export interface DealListFilter extends CommonFilter {
+  stageIds?: string[] | null;
+  stageKinds?: StageKindValue[] | null;
+  ownerId?: string | null;
+  contactId?: string | null;
+  tags?: string[] | null;
+  expectedCloseAfter?: string | null;
+  expectedCloseBefore?: string | null;
+}
+
+export interface ActivityListFilter extends CommonFilter {
+  types?: ActivityTypeValue[] | null;
+  done?: boolean | null;
+  accountId?: string | null;
+  leadId?: string | null;
+  contactId?: string | null;
+  dealId?: string | null;
+  dueAfter?: Date | null;
+  dueBefore?: Date | null;
+}
+
+export interface Sort<F extends string> {
+  field: F;
+  direction: SortDirection;
+}
+
+/** Words of a search string as a prefix query ("jan do" -> "jan:* & do:*"); null when none. */
+export function toTsQuery(search: string | null | undefined): string | null {
+  if (!search) return null;
+  const words = (search.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []).slice(0, 10).map((w) => w.slice(0, 50));
+  return words.length ? words.map((w) => `${w}:*`).join(' & ') : null;
+}
+
+type Searchable = 'leads' | 'contacts' | 'deals' | 'activities';
+
+function common(p: Params, where: string[], filter: CommonFilter, table: Searchable) {
+  // Through crm.search_<table> (migration 001): the only way the GIN index serves a query under RLS.
+  if (filter.tsQuery) where.push(`id IN (SELECT crm.search_${table}(to_tsquery('simple', ${p.add(filter.tsQuery)})))`);
+  if (filter.createdAfter) where.push(`created_at >= ${p.add(filter.createdAfter)}`);
+  if (filter.createdBefore) where.push(`created_at < ${p.add(filter.createdBefore)}`);
+}
+
+/** ORDER BY of a list: the field's column (RANK: search relevance), then the id. */
+function orderBy(p: Params, columns: Record<string, string>, sort: Sort<string>, tsQuery: string | null | undefined) {
+  const dir = sort.direction === 'ASC' ? 'ASC' : 'DESC';
+  if (sort.field === 'RANK') {
+    if (!tsQuery) return `created_at ${dir}, id ${dir}`;
+    return `ts_rank(search, to_tsquery('simple', ${p.add(tsQuery)})) ${dir}, created_at DESC, id DESC`;
+  }
+  const column = columns[sort.field] ?? 'created_at';
+  return `${column} ${dir} NULLS LAST, id ${dir}`;
+}
+
+async function listPage<R>(
+  tx: Tx,
+  p: Params,
+  select: { columns: string; from: string; where: string[]; orderBy: string },
+  page: Page,
+): Promise<{ rows: R[]; total: number }> {
+  const where = select.where.length ? `WHERE ${select.where.join(' AND ')}` : '';
+  const values = p.values.length;
+  const { rows } = await tx.query<R & { total: string }>(
+    `SELECT ${select.columns}, count(*) OVER () AS total FROM ${select.from} ${where}
+     ORDER BY ${select.orderBy} LIMIT $${values + 1} OFFSET $${values + 2}`,
+    [...p.values, page.limit, page.offset],
+  );
+  let total = rows[0] ? Number(rows[0].total) : 0;
+  if (!rows[0] && page.offset > 0) {
+    const count = await tx.query<{ n: string }>(`SELECT count(*) AS n FROM ${select.from} ${where}`, p.values);
+    total = Number(count.rows[0]!.n);
+  }
+  return { rows: rows.map(({ total: _total, ...row }) => row as R), total };
+}
+
+const LEAD_SORT = {
+  CREATED_AT: 'created_at',
+  UPDATED_AT: 'updated_at',
+  NAME: 'lower(name)',
+  SCORE: 'score',
+  LAST_ACTIVITY_AT: 'last_activity_at',
+};
+
+export function leadsPage(tx: Tx, filter: LeadListFilter, sort: Sort<string>, page: Page) {
+  const p = new Params();
+  const where: string[] = [];
+  common(p, where, filter, 'leads');
+  if (filter.status?.length) where.push(`status = ANY(${p.add(filter.status)}::text[])`);
+  if (filter.ownerId) where.push(`owner_id = ${p.add(filter.ownerId)}`);
+  if (filter.unassigned === true) where.push('owner_id IS NULL');
+  if (filter.unassigned === false) where.push('owner_id IS NOT NULL');
+  if (filter.tags?.length) where.push(`tags @> ${p.add(filter.tags)}::text[]`);
+  if (filter.source) where.push(`lower(source) = lower(${p.add(filter.source)})`);
+  if (filter.scoreMin != null) where.push(`score >= ${p.add(filter.scoreMin)}`);
+  if (filter.scoreMax != null) where.push(`score <= ${p.add(filter.scoreMax)}`);
+  const order = orderBy(p, LEAD_SORT, sort, filter.tsQuery);
+  return listPage<LeadRow>(tx, p, { columns: LEAD_COLUMNS, from: 'crm.leads', where, orderBy: order }, page);
+}
+
+const CONTACT_SORT = { CREATED_AT: 'created_at', UPDATED_AT: 'updated_at', NAME: 'lower(name)' };
+
+export function contactsPage(tx: Tx, filter: ContactListFilter, sort: Sort<string>, page: Page) {
+  const p = new Params();
+  const where: string[] = [];
+  common(p, where, filter, 'contacts');
+  if (filter.ownerId) where.push(`owner_id = ${p.add(filter.ownerId)}`);
+  if (filter.tags?.length) where.push(`tags @> ${p.add(filter.tags)}::text[]`);
+  const order = orderBy(p, CONTACT_SORT, sort, filter.tsQuery);
+  return listPage<ContactRow>(tx, p, { columns: CONTACT_COLUMNS, from: 'crm.contacts', where, orderBy: order }, page);
+}
+
+const DEAL_SORT = {
+  CREATED_AT: 'created_at',
+  UPDATED_AT: 'updated_at',
+  TITLE: 'lower(title)',
+  AMOUNT: 'amount',
+  EXPECTED_CLOSE_DATE: 'expected_close_date',
+  STAGE: `(SELECT s.position FROM crm.pipeline_stages s WHERE s.tenant_id = deals.tenant_id AND s.id = deals.stage_id)`,
+};
+
+export function dealsPage(tx: Tx, filter: DealListFilter, sort: Sort<string>, page: Page) {
+  const p = new Params();
+  const where: string[] = [];
+  common(p, where, filter, 'deals');
+  if (filter.stageIds?.length) where.push(`stage_id = ANY(${p.add(filter.stageIds)}::uuid[])`);
+  if (filter.stageKinds?.length) {
+    where.push(`stage_id IN (SELECT s.id FROM crm.pipeline_stages s WHERE s.kind = ANY(${p.add(filter.stageKinds)}::text[]))`);
+  }
+  if (filter.ownerId) where.push(`owner_id = ${p.add(filter.ownerId)}`);
+  if (filter.contactId) where.push(`contact_id = ${p.add(filter.contactId)}`);
+  if (filter.tags?.length) where.push(`tags @> ${p.add(filter.tags)}::text[]`);
+  if (filter.expectedCloseAfter) where.push(`expected_close_date >= ${p.add(filter.expectedCloseAfter)}::date`);
+  if (filter.expectedCloseBefore) where.push(`expected_close_date < ${p.add(filter.expectedCloseBefore)}::date`);
+  const order = orderBy(p, DEAL_SORT, sort, filter.tsQuery);
+  return listPage<DealRow>(tx, p, { columns: DEAL_COLUMNS, from: 'crm.deals', where, orderBy: order }, page);
+}
+
+const ACTIVITY_SORT = { CREATED_AT: 'created_at', DUE_AT: 'due_at' };
+
+export function activitiesPage(tx: Tx, filter: ActivityListFilter, sort: Sort<string>, page: Page) {
+  const p = new Params();
+  const where: string[] = [];
+  common(p, where, filter, 'activities');
+  if (filter.types?.length) where.push(`type = ANY(${p.add(filter.types)}::text[])`);
+  if (filter.done != null) where.push(`done = ${p.add(filter.done)}`);
+  if (filter.accountId) where.push(`account_id = ${p.add(filter.accountId)}`);
+  if (filter.leadId) where.push(`lead_id = ${p.add(filter.leadId)}`);
+  if (filter.contactId) where.push(`contact_id = ${p.add(filter.contactId)}`);
+  if (filter.dealId) where.push(`deal_id = ${p.add(filter.dealId)}`);
+  if (filter.dueAfter) where.push(`due_at >= ${p.add(filter.dueAfter)}`);
+  if (filter.dueBefore) where.push(`due_at < ${p.add(filter.dueBefore)}`);
+  const order = orderBy(p, ACTIVITY_SORT, sort, filter.tsQuery);
+  return listPage<ActivityRow>(tx, p, { columns: ACTIVITY_COLUMNS, from: 'crm.activities', where, orderBy: order }, page);
+}
+
+export function leadFormsPage(tx: Tx, page: Page) {
+  return listPage<LeadFormRow>(
+    tx,
+    new Params(),
+    { columns: FORM_COLUMNS, from: 'crm.lead_forms', where: [], orderBy: 'created_at, id' },
+    page,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pages of children of many parents in one statement (per-parent row_number and count). The
+// first row of every parent is always returned, so an empty page still knows its total.
+
+export interface ChildRow {
+  parent_id: string;
+  rn: string;
+  total: string;
+}
+
+async function childPages<R>(
+  tx: Tx,
+  spec: { columns: string; from: string; parent: string; orderBy: string },
+  parentIds: readonly string[],
+  page: Page,
+): Promise<(R & ChildRow)[]> {
+  const { rows } = await tx.query<R & ChildRow>(
+    `SELECT * FROM (
+       SELECT ${spec.columns}, ${spec.parent} AS parent_id,
+         row_number() OVER (PARTITION BY ${spec.parent} ORDER BY ${spec.orderBy}) AS rn,
+         count(*) OVER (PARTITION BY ${spec.parent}) AS total
+       FROM ${spec.from} WHERE ${spec.parent} = ANY($1::uuid[])
+     ) c WHERE rn = 1 OR (rn > $2 AND rn <= $2 + $3) ORDER BY parent_id, rn`,
+    [parentIds, page.offset, page.limit],
+  );
+  return rows;
+}
+
+export type ActivityParent = 'lead_id' | 'contact_id' | 'deal_id';
+
+export function activitiesOf(tx: Tx, parent: ActivityParent, parentIds: readonly string[], page: Page) {
+  return childPages<ActivityRow>(
+    tx,
+    { columns: ACTIVITY_COLUMNS, from: 'crm.activities', parent, orderBy: 'created_at DESC, id DESC' },
+    parentIds,
+    page,
+  );
+}
+
+export function dealsOfContacts(tx: Tx, contactIds: readonly string[], page: Page) {
+  return childPages<DealRow>(
+    tx,
+    { columns: DEAL_COLUMNS, from: 'crm.deals', parent: 'contact_id', orderBy: 'created_at DESC, id DESC' },
+    contactIds,
+    page,
+  );
+}
+
+export function leadsOfOwners(tx: Tx, ownerIds: readonly string[], page: Page) {
+  return childPages<LeadRow>(
+    tx,
+    { columns: LEAD_COLUMNS, from: 'crm.leads', parent: 'owner_id', orderBy: 'created_at DESC, id DESC' },
+    ownerIds,
+    page,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
+// By id (DataLoaders): one statement per batch.
+
+export async function leadsByIds(tx: Tx, ids: readonly string[]) {
+  const { rows } = await tx.query<LeadRow>(`SELECT ${LEAD_COLUMNS} FROM crm.leads WHERE id = ANY($1::uuid[])`, [ids]);
+  return rows;
+}
+
+export async function contactsByIds(tx: Tx, ids: readonly string[]) {
+  const { rows } = await tx.query<ContactRow>(`SELECT ${CONTACT_COLUMNS} FROM crm.contacts WHERE id = ANY($1::uuid[])`, [ids]);
+  return rows;
+}
+
+export async function contactsByLeadIds(tx: Tx, leadIds: readonly string[]) {
+  const { rows } = await tx.query<ContactRow>(`SELECT ${CONTACT_COLUMNS} FROM crm.contacts WHERE lead_id = ANY($1::uuid[])`, [
+    leadIds,
+  ]);
+  return rows;
+}
+
+export async function dealsByIds(tx: Tx, ids: readonly string[]) {
+  const { rows } = await tx.query<DealRow>(`SELECT ${DEAL_COLUMNS} FROM crm.deals WHERE id = ANY($1::uuid[])`, [ids]);
+  return rows;
+}
+
+export async function dealsByLeadIds(tx: Tx, leadIds: readonly string[]) {
+  const { rows } = await tx.query<DealRow>(`SELECT ${DEAL_COLUMNS} FROM crm.deals WHERE lead_id = ANY($1::uuid[])`, [leadIds]);
+  return rows;
+}
+
+export async function activitiesByIds(tx: Tx, ids: readonly string[]) {
+  const { rows } = await tx.query<ActivityRow>(`SELECT ${ACTIVITY_COLUMNS} FROM crm.activities WHERE id = ANY($1::uuid[])`, [
+    ids,
+  ]);
+  return rows;
+}
+
+export async function stagesByIds(tx: Tx, ids: readonly string[]) {
+  const { rows } = await tx.query<StageRow>(`SELECT ${STAGE_COLUMNS} FROM crm.pipeline_stages WHERE id = ANY($1::uuid[])`, [
+    ids,
+  ]);
+  return rows;
+}
+
+export async function productsOfDeals(tx: Tx, dealIds: readonly string[]) {
+  const { rows } = await tx.query<DealProductRow>(
+    'SELECT deal_id, product_id, channel FROM crm.deal_products WHERE deal_id = ANY($1::uuid[]) ORDER BY deal_id, position, product_id',
+    [dealIds],
+  );
+  return rows;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pipeline.
+
+/** The defaults every tenant starts with (written on first use, see `stages`). */
+export const DEFAULT_STAGES: { name: string; probability: number; kind: StageKindValue }[] = [
+  { name: 'Prospecting', probability: 10, kind: 'open' },
+  { name: 'Qualification', probability: 25, kind: 'open' },
+  { name: 'Proposal', probability: 50, kind: 'open' },
+  { name: 'Negotiation', probability: 75, kind: 'open' },
+  { name: 'Won', probability: 100, kind: 'won' },
+  { name: 'Lost', probability: 0, kind: 'lost' },
+];
+
+/**
+ * The tenant's stages in order; a tenant without any gets the defaults first, in the same
+ * statement (so a new tenant needs no set-up step and a read costs one statement).
+ */
+export async function stages(tx: Tx): Promise<StageRow[]> {
+  const { rows } = await tx.query<StageRow>(
+    `WITH existing AS (SELECT ${STAGE_COLUMNS} FROM crm.pipeline_stages),
+     inserted AS (
+       INSERT INTO crm.pipeline_stages (tenant_id, name, position, probability, kind)
+       SELECT ${TENANT}, d.name, d.position, d.probability, d.kind
+       FROM jsonb_to_recordset($1::jsonb) AS d(name text, position int, probability int, kind text)
+       WHERE NOT EXISTS (SELECT 1 FROM existing)
+       ON CONFLICT DO NOTHING
+       RETURNING ${STAGE_COLUMNS}
+     )
+     SELECT * FROM existing UNION ALL SELECT * FROM inserted ORDER BY position, name`,
+    [JSON.stringify(DEFAULT_STAGES.map((s, i) => ({ ...s, position: (i + 1) * 10 })))],
+  );
+  return rows;
+}
+
+export interface StageTotalsRow {
+  stage_id: string;
+  currency: string;
+  deal_count: number;
+  amount: number;
+  weighted: number;
+}
+
+export async function stageTotals(tx: Tx) {
+  const { rows } = await tx.query<StageTotalsRow>(
+    `SELECT stage_id, currency, count(*)::int AS deal_count, coalesce(sum(amount), 0)::float8 AS amount,
+       coalesce(sum(amount * probability / 100.0), 0)::float8 AS weighted
+     FROM crm.deals GROUP BY stage_id, currency ORDER BY stage_id, currency`,
+  );
+  return rows;
+}
+
+export async function insertStage(tx: Tx, stage: { name: string; position: number | null; probability: number; kind: StageKindValue }) {
+  const { rows } = await tx.query<StageRow>(
+    `INSERT INTO crm.pipeline_stages (tenant_id, name, position, probability, kind)
+     VALUES (${TENANT}, $1, coalesce($2, (SELECT coalesce(max(position), 0) + 10 FROM crm.pipeline_stages)), $3, $4)
+     RETURNING ${STAGE_COLUMNS}`,
+    [stage.name, stage.position, stage.probability, stage.kind],
+  );
+  return rows[0]!;
+}
+
+export async function updateStage(tx: Tx, id: string, changes: Record<string, unknown>) {
+  return updateRow<StageRow>(tx, 'crm.pipeline_stages', id, changes, STAGE_COLUMNS);
+}
+
+export async function openStageCount(tx: Tx) {
+  const { rows } = await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM crm.pipeline_stages WHERE kind = 'open'`);
+  return rows[0]!.n;
+}
+
+export async function moveDealsBetweenStages(tx: Tx, from: string, to: string) {
+  await tx.query('UPDATE crm.deals SET stage_id = $2, updated_at = now() WHERE stage_id = $1', [from, to]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writes.
+
+/** UPDATE of the given columns (already validated, db names) with updated_at; null when no row. */
+async function updateRow<R>(tx: Tx, table: string, id: string, changes: Record<string, unknown>, returning: string, extraWhere = '') {
+  const p = new Params();
+  const idParam = p.add(id);
+  const sets = Object.entries(changes).map(([column, value]) => `${column} = ${p.add(value)}`);
+  sets.push('updated_at = now()');
+  const { rows } = await tx.query<R>(
+    `UPDATE ${table} SET ${sets.join(', ')} WHERE id = ${idParam} ${extraWhere} RETURNING ${returning}`,
+    p.values,
+  );
+  return rows[0] ?? null;
+}
+
+async function insertRow<R>(tx: Tx, table: string, values: Record<string, unknown>, returning: string) {
+  const p = new Params();
+  const columns = Object.keys(values);
+  const placeholders = columns.map((c) => p.add(values[c]));
+  const { rows } = await tx.query<R>(
+    `INSERT INTO ${table} (tenant_id, ${columns.join(', ')}) VALUES (${TENANT}, ${placeholders.join(', ')}) RETURNING ${returning}`,
+    p.values,
+  );
+  return rows[0]!;
+}
+
+async function deleteRow(tx: Tx, table: string, id: string) {
+  const { rows } = await tx.query<{ id: string }>(`DELETE FROM ${table} WHERE id = $1 RETURNING id`, [id]);
+  return rows[0]?.id ?? null;
+}
+
+export const insertLead = (tx: Tx, values: Record<string, unknown>) => insertRow<LeadRow>(tx, 'crm.leads', values, LEAD_COLUMNS);
+/** Null when there is no such lead, or (with `notConverted`) it is converted. */
+export const updateLead = (tx: Tx, id: string, changes: Record<string, unknown>, notConverted = false) =>
+  updateRow<LeadRow>(tx, 'crm.leads', id, changes, LEAD_COLUMNS, notConverted ? `AND status <> 'converted'` : '');
+export const deleteLead = (tx: Tx, id: string) => deleteRow(tx, 'crm.leads', id);
+
+export async function leadForUpdate(tx: Tx, id: string) {
+  const { rows } = await tx.query<LeadRow>(`SELECT ${LEAD_COLUMNS} FROM crm.leads WHERE id = $1 FOR UPDATE`, [id]);
+  return rows[0] ?? null;
+}
+
+export async function markConverted(tx: Tx, id: string) {
+  const { rows } = await tx.query<LeadRow>(
+    `UPDATE crm.leads SET status = 'converted', converted_at = now(), updated_at = now() WHERE id = $1 RETURNING ${LEAD_COLUMNS}`,
+    [id],
+  );
+  return rows[0]!;
+}
+
+export const insertContact = (tx: Tx, values: Record<string, unknown>) =>
+  insertRow<ContactRow>(tx, 'crm.contacts', values, CONTACT_COLUMNS);
+export const updateContact = (tx: Tx, id: string, changes: Record<string, unknown>) =>
+  updateRow<ContactRow>(tx, 'crm.contacts', id, changes, CONTACT_COLUMNS);
+export const deleteContact = (tx: Tx, id: string) => deleteRow(tx, 'crm.contacts', id);
+
+export interface DealValues {
+  title: string;
+  amount: number | null;
+  currency: string;
+  /** Null: the first open stage. */
+  stage_id: string | null;
+  /** Null: the stage's probability. */
+  probability: number | null;
+  expected_close_date: string | null;
+  contact_id: string | null;
+  owner_id: string | null;
+  lead_id: string | null;
+  tags: string[];
+  notes: string | null;
+}
+
+/**
+ * Inserts a deal; the stage's probability and kind fill the defaults. A stage id of another
+ * tenant (or none) fails the (tenant_id, stage_id) foreign key.
+ */
+export async function insertDeal(tx: Tx, deal: DealValues) {
+  const stage = `coalesce($3::uuid, (SELECT id FROM crm.pipeline_stages WHERE kind = 'open' ORDER BY position, name LIMIT 1))`;
+  const { rows } = await tx.query<DealRow>(
+    `WITH s AS (SELECT ${stage} AS id)
+     INSERT INTO crm.deals (tenant_id, title, amount, currency, stage_id, probability, expected_close_date, contact_id,
+       owner_id, lead_id, tags, notes, closed_at)
+     SELECT ${TENANT}, $1, $2, $4, s.id,
+       coalesce($5, (SELECT probability FROM crm.pipeline_stages WHERE id = s.id), 0), $6::date, $7, $8, $9, $10, $11,
+       CASE WHEN (SELECT kind FROM crm.pipeline_stages WHERE id = s.id) IN ('won', 'lost') THEN now() END
+     FROM s
+     RETURNING ${DEAL_COLUMNS}`,
+    [
+      deal.title,
+      deal.amount,
+      deal.stage_id,
+      deal.currency,
+      deal.probability,
+      deal.expected_close_date,
+      deal.contact_id,
+      deal.owner_id,
+      deal.lead_id,
+      deal.tags,
+      deal.notes,
+    ],
+  );
+  return rows[0]!;
+}
+
+export const updateDeal = (tx: Tx, id: string, changes: Record<string, unknown>) =>
+  updateRow<DealRow>(tx, 'crm.deals', id, changes, DEAL_COLUMNS);
+export const deleteDeal = (tx: Tx, id: string) => deleteRow(tx, 'crm.deals', id);
+
+/** Replaces the deal's products (an empty list clears them). The channel defaults to the tenant's. */
+export async function setDealProducts(tx: Tx, dealId: string, products: { productId: string; channel: string | null }[], replace: boolean) {
+  if (replace) await tx.query('DELETE FROM crm.deal_products WHERE deal_id = $1', [dealId]);
+  if (!products.length) return;
+  await tx.query(
+    `INSERT INTO crm.deal_products (tenant_id, deal_id, product_id, channel, position)
+     SELECT ${TENANT}, $1, p.product_id,
+       coalesce(p.channel, (SELECT t.saleor_channel FROM auth.tenants t WHERE t.id = ${TENANT})), p.position
+     FROM jsonb_to_recordset($2::jsonb) AS p(product_id text, channel text, position int)`,
+    [dealId, JSON.stringify(products.map((x, i) => ({ product_id: x.productId, channel: x.channel, position: i })))],
+  );
+}
+
+/** The deal (locked) with the name of its stage. */
+export async function dealForMove(tx: Tx, id: string) {
+  const { rows } = await tx.query<{ id: string; stage_id: string; stage_name: string }>(
+    `SELECT d.id, d.stage_id, s.name AS stage_name FROM crm.deals d
+     JOIN crm.pipeline_stages s ON s.tenant_id = d.tenant_id AND s.id = d.stage_id
+     WHERE d.id = $1 FOR UPDATE OF d`,
+    [id],
+  );
+  return rows[0] ?? null;
+}
+
+export async function moveDeal(tx: Tx, id: string, stage: StageRow) {
+  const { rows } = await tx.query<DealRow>(
+    `UPDATE crm.deals SET stage_id = $2, probability = $3,
+       closed_at = CASE WHEN $4 = 'open' THEN NULL ELSE coalesce(closed_at, now()) END, updated_at = now()
+     WHERE id = $1 RETURNING ${DEAL_COLUMNS}`,
+    [id, stage.id, stage.probability, stage.kind],
+  );
+  return rows[0]!;
+}
+
+export interface ActivityValues {
+  type: ActivityTypeValue;
+  subject: string;
+  body: string | null;
+  due_at: Date | null;
+  done: boolean;
+  account_id: string | null;
+  lead_id: string | null;
+  contact_id: string | null;
+  deal_id: string | null;
+}
+
+/** Inserts an activity and, on a lead, moves the lead's lastActivityAt (one statement). */
+export async function insertActivity(tx: Tx, a: ActivityValues) {
+  const { rows } = await tx.query<ActivityRow>(
+    `WITH a AS (
+       INSERT INTO crm.activities (tenant_id, type, subject, body, due_at, done, completed_at, account_id, lead_id, contact_id, deal_id)
+       VALUES (${TENANT}, $1, $2, $3, $4, $5, CASE WHEN $5 THEN now() END, $6, $7, $8, $9)
+       RETURNING ${ACTIVITY_COLUMNS}, tenant_id
+     ), touched AS (
+       UPDATE crm.leads l SET last_activity_at = a.created_at FROM a
+       WHERE l.tenant_id = a.tenant_id AND l.id = a.lead_id
+     )
+     SELECT ${ACTIVITY_COLUMNS} FROM a`,
+    [a.type, a.subject, a.body, a.due_at, a.done, a.account_id, a.lead_id, a.contact_id, a.deal_id],
+  );
+  return rows[0]!;
+}
+
+export const updateActivity = (tx: Tx, id: string, changes: Record<string, unknown>) =>
+  updateRow<ActivityRow>(tx, 'crm.activities', id, changes, ACTIVITY_COLUMNS);
+export const deleteActivity = (tx: Tx, id: string) => deleteRow(tx, 'crm.activities', id);
+
+export async function completeActivity(tx: Tx, id: string, done: boolean) {
+  const { rows } = await tx.query<ActivityRow>(
+    `UPDATE crm.activities SET done = $2, completed_at = CASE WHEN $2 THEN coalesce(completed_at, now()) END, updated_at = now()
+     WHERE id = $1 RETURNING ${ACTIVITY_COLUMNS}`,
+    [id, done],
+  );
+  return rows[0] ?? null;
+}
+
+export const deleteStage = (tx: Tx, id: string) => deleteRow(tx, 'crm.pipeline_stages', id);
+
+// ---------------------------------------------------------------------------------------------
+// Lead forms.
+
+export async function insertLeadForm(
+  tx: Tx,
+  form: { name: string; keyHash: Buffer; keyPrefix: string; source: string; ownerId: string | null; tags: string[] },
+) {
+  const { rows } = await tx.query<LeadFormRow>(
+    `INSERT INTO crm.lead_forms (tenant_id, name, key_hash, key_prefix, source, owner_id, tags)
+     VALUES (${TENANT}, $1, $2, $3, $4, $5, $6) RETURNING ${FORM_COLUMNS}`,
+    [form.name, form.keyHash, form.keyPrefix, form.source, form.ownerId, form.tags],
+  );
+  return rows[0]!;
+}
+
+export const deleteLeadForm = (tx: Tx, id: string) => deleteRow(tx, 'crm.lead_forms', id);
+
+/** The tenant and form of a key hash (SECURITY DEFINER: the caller has no tenant yet). */
+export async function leadFormTenant(tx: Tx, keyHash: Buffer) {
+  const { rows } = await tx.query<{ tenant_id: string; form_id: string }>('SELECT * FROM crm.lead_form_tenant($1)', [keyHash]);
+  return rows[0] ?? null;
+}
+
+/** A lead from a form post, with the form's source, owner and tags (inside the form's tenant). */
+export async function insertLeadFromForm(
+  tx: Tx,
+  formId: string,
+  lead: { name: string; email: string; phone: string | null; company: string | null; title: string | null; notes: string | null },
+) {
+  const { rows } = await tx.query<{ id: string }>(
+    `INSERT INTO crm.leads (tenant_id, name, email, phone, company, title, notes, source, owner_id, tags, lead_form_id)
+     SELECT f.tenant_id, $2, $3, $4, $5, $6, $7, f.source, f.owner_id, f.tags, f.id FROM crm.lead_forms f WHERE f.id = $1
+     RETURNING id`,
+    [formId, lead.name, lead.email, lead.phone, lead.company, lead.title, lead.notes],
+  );
+  return rows[0]?.id ?? null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Demo data (seed.ts): bulk inserts from JSON, one statement per table.
+
+export async function countLeads(tx: Tx) {
+  const { rows } = await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM crm.leads');
+  return rows[0]!.n;
+}
+
+/** Each lead's lastActivityAt from its activities. */
+export async function touchLeadsFromActivities(tx: Tx) {
+  await tx.query(
+    `UPDATE crm.leads l SET last_activity_at = a.latest
+     FROM (SELECT lead_id, max(created_at) AS latest FROM crm.activities WHERE lead_id IS NOT NULL GROUP BY lead_id) a
+     WHERE l.id = a.lead_id`,
+  );
+}
+
+export async function bulkInsert(tx: Tx, table: string, columns: Record<string, string>, records: readonly object[]) {
+  if (!records.length) return;
+  const names = Object.keys(columns);
+  const definition = names.map((n) => `${n} ${columns[n]}`).join(', ');
+  await tx.query(
+    `INSERT INTO ${table} (tenant_id, ${names.join(', ')})
+     SELECT ${TENANT}, ${names.join(', ')} FROM jsonb_to_recordset($1::jsonb) AS r(${definition})`,
+    [JSON.stringify(records)],
+  );
+}
