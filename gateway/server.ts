@@ -20,6 +20,7 @@ import { createRedis, type RedisClient } from '../subgraphs/kit/redis.ts';
 import type { GatewayContext } from './context.ts';
 import { errorBody, formatGatewayError, rootCause } from './errors.ts';
 import { registerHealthRoutes } from './health.ts';
+import { registerRestShim } from './rest/register.ts';
 import { createIde } from './ide.ts';
 import { queryLimits } from './limits.ts';
 import { createMetrics, type GatewayMetrics } from './metrics.ts';
@@ -303,7 +304,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     return metrics.registry.metrics();
   });
 
-  return {
+  const gatewayApi: Gateway = {
     app,
     apollo,
     metrics,
@@ -327,4 +328,6 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       metrics.registry.clear();
     },
   };
+  await registerRestShim(gatewayApi, { log }); // the legacy REST paths, /api/brain/* (gateway/rest/routes.ts)
+  return gatewayApi;
 }

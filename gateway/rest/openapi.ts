@@ -1,0 +1,162 @@
+import { PAGE_PARAMS } from './pagination.ts';
+import type { JsonSchema, RestRoute } from './types.ts';
+
+/*
+ * The OpenAPI 3.1 document of the shim, generated from the route table (never edited by hand):
+ * paths, parameters, bodies and success responses come from the entries, the error responses
+ * from each entry's dialect, and each operation carries its GraphQL operation as
+ * `x-graphql-operation` so a reader sees what a path runs.
+ */
+
+const DETAIL: JsonSchema = {
+  type: 'object',
+  properties: { detail: { type: 'string' } },
+  required: ['detail'],
+  description: 'An error with a human-readable `detail`.',
+};
+const DRF_VALIDATION: JsonSchema = {
+  type: 'object',
+  additionalProperties: { type: 'array', items: { type: 'string' } },
+  description: 'Bad input: messages per field; `non_field_errors` for the input as a whole.',
+  examples: [{ email: ['Enter a valid email address.'] }],
+};
+const FASTAPI_VALIDATION: JsonSchema = {
+  type: 'object',
+  properties: {
+    detail: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          loc: { type: 'array', items: { type: ['string', 'integer'] } },
+          msg: { type: 'string' },
+          type: { type: 'string' },
+        },
+        required: ['loc', 'msg', 'type'],
+      },
+    },
+  },
+  required: ['detail'],
+};
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const json = (schema: JsonSchema) => ({ 'application/json': { schema } });
+const errorResponse = (description: string, schema = ref('Detail')) => ({ description, content: json(schema) });
+
+/** Replaces every schema marked with `x-name` (types.ts `named`) by a `$ref`, collecting it. */
+function lift(schema: unknown, components: Record<string, JsonSchema>): any {
+  if (Array.isArray(schema)) return schema.map((s) => lift(s, components));
+  if (!schema || typeof schema !== 'object') return schema;
+  const { 'x-name': name, ...rest } = schema as Record<string, unknown>;
+  const lifted = Object.fromEntries(Object.entries(rest).map(([k, v]) => [k, lift(v, components)]));
+  if (typeof name !== 'string') return lifted;
+  const existing = components[name];
+  if (existing && JSON.stringify(existing) !== JSON.stringify(lifted)) throw new Error(`openapi: two different schemas named ${name}`);
+  components[name] = lifted;
+  return ref(name);
+}
+
+function errorResponses(route: RestRoute) {
+  const responses: Record<string, unknown> = {};
+  const hasInput = Boolean(route.body || route.query || route.paginate);
+  if (route.dialect === 'drf') {
+    if (hasInput || route.method !== 'GET') responses['400'] = errorResponse('Bad input', ref('ValidationError'));
+  } else {
+    if (route.errors?.UNAUTHENTICATED?.status === 400 || hasInput) responses['400'] = errorResponse('Bad request');
+    if (route.body) responses['422'] = errorResponse('Bad input', ref('HTTPValidationError'));
+  }
+  if (route.auth !== 'none' || route.errors?.UNAUTHENTICATED?.status === 401) responses['401'] = errorResponse('Not authenticated');
+  if (route.auth !== 'none') responses['403'] = errorResponse('Not allowed for your role');
+  if (/\{\w+\}/.test(route.path) || route.paginate) responses['404'] = errorResponse(route.paginate ? 'Invalid page' : 'Not found');
+  responses['429'] = errorResponse('Rate limited (see Retry-After)');
+  responses['503'] = errorResponse('A service behind the gateway is unavailable');
+  return responses;
+}
+
+function parameters(route: RestRoute) {
+  const path = [...route.path.matchAll(/\{(\w+)\}/g)].map(([, name]) => ({
+    name,
+    in: 'path',
+    required: true,
+    schema: { type: 'string' },
+  }));
+  const query = Object.entries({ ...route.query, ...(route.paginate ? PAGE_PARAMS : {}) }).map(([name, p]) => ({
+    name,
+    in: 'query',
+    required: false,
+    description: p.description,
+    schema: p.schema,
+  }));
+  return [...path, ...query];
+}
+
+function operation(route: RestRoute, components: Record<string, JsonSchema>) {
+  const status = String(route.status ?? 200);
+  const success =
+    status === '204'
+      ? { description: 'Done (no content)' }
+      : { description: 'OK', ...(route.response ? { content: json(lift(route.response, components)) } : {}) };
+  const params = parameters(route);
+  return {
+    operationId: route.id,
+    summary: route.summary,
+    ...(route.description ? { description: route.description } : {}),
+    tags: [route.tag],
+    ...(params.length ? { parameters: params } : {}),
+    ...(route.body
+      ? {
+          requestBody: {
+            required: route.method !== 'PATCH',
+            ...(route.body.description ? { description: route.body.description } : {}),
+            content: {
+              'application/json': { schema: lift(route.body.schema, components) },
+              'application/x-www-form-urlencoded': { schema: lift(route.body.schema, components) },
+            },
+          },
+        }
+      : {}),
+    responses: { [status]: success, ...errorResponses(route) },
+    // `required`: a token; `optional`: a token or none (public data); `none`: no token needed.
+    security: route.auth === 'required' ? [{ bearerAuth: [] }] : route.auth === 'optional' ? [{ bearerAuth: [] }, {}] : [],
+    ...(route.operation ? { 'x-graphql-operation': route.operation.trim() } : {}),
+    ...(route.health ? { 'x-health-of': route.health } : {}),
+  };
+}
+
+export function openApiDocument(routes: readonly RestRoute[], prefix: string) {
+  const components: Record<string, JsonSchema> = { Detail: DETAIL, ValidationError: DRF_VALIDATION, HTTPValidationError: FASTAPI_VALIDATION };
+  const paths: Record<string, Record<string, unknown>> = {};
+  const ids = new Set<string>();
+  for (const route of routes) {
+    if (ids.has(route.id)) throw new Error(`openapi: duplicate operation id ${route.id}`);
+    ids.add(route.id);
+    (paths[`${prefix}${route.path}`] ??= {})[route.method.toLowerCase()] = operation(route, components);
+  }
+  paths[`${prefix}/openapi.json`] = {
+    get: {
+      operationId: 'openapi',
+      summary: 'This document',
+      tags: ['meta'],
+      security: [],
+      responses: { '200': { description: 'OpenAPI 3.1 document', content: json({ type: 'object' }) } },
+    },
+  };
+  const tags = [...new Set(routes.map((r) => r.tag)), 'meta'].map((name) => ({ name }));
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'BizOSaaS legacy REST API',
+      version: '1.0.0',
+      description:
+        'The Central Hub paths (`/api/brain/*`), served by the GraphQL gateway: every path runs one GraphQL operation ' +
+        '(see `x-graphql-operation`) with the same authentication, limits and rate limits as `/graphql`. ' +
+        'Generated from gateway/rest/routes.ts.',
+    },
+    tags,
+    paths,
+    components: {
+      schemas: components,
+      securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'The access token from `POST /api/brain/auth/login`.' } },
+    },
+  };
+}
