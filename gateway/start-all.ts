@@ -38,6 +38,7 @@ console.log(`
 BizOSaaS supergraph is up.
   GraphQL:   ${base}/graphql   (POST)
   IDE:       ${base}/graphql   (open in a browser${config.NODE_ENV === 'production' ? '; off in production' : ''})
+  Legacy:    ${base}/api/brain/*   (OpenAPI: ${base}/api/brain/openapi.json)
   Health:    ${base}/health  ${base}/ready  ${base}/metrics
 Subgraphs:
 ${lines.join('\n')}
