@@ -328,6 +328,6 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       metrics.registry.clear();
     },
   };
-  await registerRestShim(gatewayApi, { log }); // the legacy REST paths, /api/brain/* (gateway/rest/routes.ts)
+  await registerRestShim(gatewayApi, { log, streamTimeoutMs: config.SUBGRAPH_TIMEOUT_MS }); // the legacy REST paths, /api/brain/* (gateway/rest/routes.ts)
   return gatewayApi;
 }

@@ -10,12 +10,39 @@ export class RestError extends Error {
     readonly body: unknown,
     readonly headers: Record<string, string> = {},
   ) {
-    super(typeof (body as { detail?: unknown })?.detail === 'string' ? (body as { detail: string }).detail : `HTTP ${status}`);
+    const text = (body as { detail?: unknown; message?: unknown } | null)?.detail ?? (body as { message?: unknown } | null)?.message;
+    super(typeof text === 'string' ? text : `HTTP ${status}`);
   }
 }
 
 export const detail = (status: number, message: string, headers?: Record<string, string>) =>
   new RestError(status, { detail: message }, headers);
+
+/**
+ * An error in the route's dialect. The shim throws DRF-shaped errors (`{"detail"}`, field maps)
+ * wherever it is; the `wagtail` dialect answers every one as `{"message": "..."}` (Wagtail API
+ * v2's own error body), rewritten here, once, when the error is sent.
+ */
+export function inDialect(error: RestError, dialect: Dialect): RestError {
+  if (dialect !== 'wagtail') return error;
+  const body = error.body as Record<string, unknown> | null;
+  if (body && typeof body === 'object' && typeof body.message === 'string') return error;
+  let message: string;
+  if (body && typeof body === 'object' && typeof body.detail === 'string') message = body.detail;
+  else if (body && typeof body === 'object') {
+    message = Object.entries(body)
+      .map(([field, messages]) => {
+        const text = Array.isArray(messages) ? messages.join(' ') : String(messages);
+        return field === 'non_field_errors' ? text : `${field}: ${text}`;
+      })
+      .join('; ');
+  } else message = `HTTP ${error.status}`;
+  return new RestError(error.status, { message }, error.headers);
+}
+
+/** Wagtail API v2's error: `{"message": "..."}` (e.g. 400 `unknown fields: x`). */
+export const wagtailError = (status: number, message: string, headers?: Record<string, string>) =>
+  new RestError(status, { message }, headers);
 
 // Django REST Framework's own messages, which legacy clients may match on.
 export const NOT_FOUND = 'Not found.';
@@ -43,6 +70,9 @@ export interface FieldProblem {
  * for a null field. FastAPI: 422 `{"detail": [{"type", "loc": ["body", field], "msg"}]}`.
  */
 export function badInput(dialect: Dialect, problems: FieldProblem[], location = 'body'): RestError {
+  if (dialect === 'wagtail') {
+    return wagtailError(400, problems.map((p) => (p.field ? `${p.field}: ${p.message}` : p.message)).join('; '));
+  }
   if (dialect === 'fastapi') {
     return new RestError(422, {
       detail: problems.map((p) => ({
@@ -138,6 +168,8 @@ export function graphqlError(route: RestRoute, errors: readonly GraphQLFormatted
       const field = typeof error.extensions?.field === 'string' ? error.extensions.field : null;
       if (field && pathParams.has(field)) return detail(404, NOT_FOUND);
       const inputErrors = errors.filter((e) => codeOf(e) === 'BAD_USER_INPUT');
+      // The graph's messages name their argument already (`"parentId" is not a valid id.`).
+      if (route.dialect === 'wagtail') return wagtailError(400, inputErrors.map((e) => e.message).join('; '));
       return badInput(route.dialect, inputErrors.map((e) => ({ field: restField(e.extensions?.field), message: e.message })));
     }
     case 'GRAPHQL_VALIDATION_FAILED':

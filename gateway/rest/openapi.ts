@@ -1,11 +1,13 @@
-import { PAGE_PARAMS } from './pagination.ts';
+import { OFFSET_PARAMS, PAGE_PARAMS } from './pagination.ts';
 import type { JsonSchema, RestRoute } from './types.ts';
 
 /*
  * The OpenAPI 3.1 document of the shim, generated from the route table (never edited by hand):
  * paths, parameters, bodies and success responses come from the entries, the error responses
  * from each entry's dialect, and each operation carries its GraphQL operation as
- * `x-graphql-operation` so a reader sees what a path runs.
+ * `x-graphql-operation` so a reader sees what a path runs. Stream entries (the one exception to
+ * "a path runs an operation") carry `x-stream-to` (subgraph and path) instead, with their
+ * multipart request body and binary answers.
  */
 
 const DETAIL: JsonSchema = {
@@ -13,6 +15,13 @@ const DETAIL: JsonSchema = {
   properties: { detail: { type: 'string' } },
   required: ['detail'],
   description: 'An error with a human-readable `detail`.',
+};
+const MESSAGE: JsonSchema = {
+  type: 'object',
+  properties: { message: { type: 'string' } },
+  required: ['message'],
+  description: 'A Wagtail API error: `{"message": "..."}`.',
+  examples: [{ message: 'unknown fields: x' }],
 };
 const DRF_VALIDATION: JsonSchema = {
   type: 'object',
@@ -58,7 +67,21 @@ function lift(schema: unknown, components: Record<string, JsonSchema>): any {
 
 function errorResponses(route: RestRoute) {
   const responses: Record<string, unknown> = {};
-  const hasInput = Boolean(route.body || route.query || route.paginate);
+  const hasInput = Boolean(route.body || route.query || route.paginate || route.target?.requestBody);
+  if (route.dialect === 'wagtail') {
+    const message = ref('Message');
+    if (hasInput) responses['400'] = errorResponse('Bad request (unknown field or parameter, bad limit, ...)', message);
+    if (route.auth !== 'none') responses['401'] = errorResponse('Not authenticated', message);
+    if (route.auth !== 'none') responses['403'] = errorResponse('Not allowed for your role', message);
+    if (/\{\w+\}/.test(route.path)) responses['404'] = errorResponse('Not found', message);
+    if (route.target?.requestBody) {
+      responses['413'] = errorResponse('The file is larger than the limit (MEDIA_MAX_BYTES)', message);
+      responses['415'] = errorResponse('Not an accepted type of file (detected from the bytes)', message);
+    }
+    responses['429'] = errorResponse('Rate limited (see Retry-After)', message);
+    responses['503'] = errorResponse('A service behind the gateway is unavailable', message);
+    return responses;
+  }
   if (route.dialect === 'drf') {
     if (hasInput || route.method !== 'GET') responses['400'] = errorResponse('Bad input', ref('ValidationError'));
   } else {
@@ -67,7 +90,7 @@ function errorResponses(route: RestRoute) {
   }
   if (route.auth !== 'none' || route.errors?.UNAUTHENTICATED?.status === 401) responses['401'] = errorResponse('Not authenticated');
   if (route.auth !== 'none') responses['403'] = errorResponse('Not allowed for your role');
-  if (/\{\w+\}/.test(route.path) || route.paginate) responses['404'] = errorResponse(route.paginate ? 'Invalid page' : 'Not found');
+  if (/\{\w+\}/.test(route.path) || route.paginate === 'page') responses['404'] = errorResponse(route.paginate === 'page' ? 'Invalid page' : 'Not found');
   responses['429'] = errorResponse('Rate limited (see Retry-After)');
   responses['503'] = errorResponse('A service behind the gateway is unavailable');
   return responses;
@@ -80,7 +103,8 @@ function parameters(route: RestRoute) {
     required: true,
     schema: { type: 'string' },
   }));
-  const query = Object.entries({ ...route.query, ...(route.paginate ? PAGE_PARAMS : {}) }).map(([name, p]) => ({
+  const paging = route.paginate === 'page' ? PAGE_PARAMS : route.paginate === 'offset' ? OFFSET_PARAMS : {};
+  const query = Object.entries({ ...route.query, ...paging }).map(([name, p]) => ({
     name,
     in: 'query',
     required: false,
@@ -92,10 +116,14 @@ function parameters(route: RestRoute) {
 
 function operation(route: RestRoute, components: Record<string, JsonSchema>) {
   const status = String(route.status ?? 200);
+  const raw = route.target?.rawResponse;
   const success =
     status === '204'
       ? { description: 'Done (no content)' }
-      : { description: 'OK', ...(route.response ? { content: json(lift(route.response, components)) } : {}) };
+      : raw
+        ? { description: raw.description, content: { [raw.contentType]: { schema: { type: 'string', format: 'binary' } } } }
+        : { description: 'OK', ...(route.response ? { content: json(lift(route.response, components)) } : {}) };
+  const streamed = route.target?.requestBody;
   const params = parameters(route);
   return {
     operationId: route.id,
@@ -103,6 +131,15 @@ function operation(route: RestRoute, components: Record<string, JsonSchema>) {
     ...(route.description ? { description: route.description } : {}),
     tags: [route.tag],
     ...(params.length ? { parameters: params } : {}),
+    ...(streamed
+      ? {
+          requestBody: {
+            required: true,
+            ...(streamed.description ? { description: streamed.description } : {}),
+            content: { [streamed.contentType]: { schema: lift(streamed.schema, components) } },
+          },
+        }
+      : {}),
     ...(route.body
       ? {
           requestBody: {
@@ -115,16 +152,21 @@ function operation(route: RestRoute, components: Record<string, JsonSchema>) {
           },
         }
       : {}),
-    responses: { [status]: success, ...errorResponses(route) },
+    responses: {
+      [status]: success,
+      ...(raw ? { '304': { description: 'Not modified (the `If-None-Match` ETag matches)' } } : {}),
+      ...errorResponses(route),
+    },
     // `required`: a token; `optional`: a token or none (public data); `none`: no token needed.
     security: route.auth === 'required' ? [{ bearerAuth: [] }] : route.auth === 'optional' ? [{ bearerAuth: [] }, {}] : [],
     ...(route.operation ? { 'x-graphql-operation': route.operation.trim() } : {}),
     ...(route.health ? { 'x-health-of': route.health } : {}),
+    ...(route.target ? { 'x-stream-to': { subgraph: route.target.subgraph, path: route.target.path } } : {}),
   };
 }
 
 export function openApiDocument(routes: readonly RestRoute[], prefix: string) {
-  const components: Record<string, JsonSchema> = { Detail: DETAIL, ValidationError: DRF_VALIDATION, HTTPValidationError: FASTAPI_VALIDATION };
+  const components: Record<string, JsonSchema> = { Detail: DETAIL, Message: MESSAGE, ValidationError: DRF_VALIDATION, HTTPValidationError: FASTAPI_VALIDATION };
   const paths: Record<string, Record<string, unknown>> = {};
   const ids = new Set<string>();
   for (const route of routes) {
@@ -150,7 +192,8 @@ export function openApiDocument(routes: readonly RestRoute[], prefix: string) {
       description:
         'The Central Hub paths (`/api/brain/*`), served by the GraphQL gateway: every path runs one GraphQL operation ' +
         '(see `x-graphql-operation`) with the same authentication, limits and rate limits as `/graphql`. ' +
-        'Generated from gateway/rest/routes.ts.',
+        'The one exception are media uploads and downloads (`x-stream-to`), which GraphQL cannot carry: they are ' +
+        'streamed to the CMS after the same authentication and rate limits. Generated from gateway/rest/routes.ts.',
     },
     tags,
     paths,

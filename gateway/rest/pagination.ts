@@ -1,9 +1,10 @@
 import { Kind, parse, print, visit, type FieldNode, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';
 import { detail, INVALID_PAGE } from './errors.ts';
-import type { PageWindow, QueryParam, RestCall } from './types.ts';
+import type { OffsetWindow, PageWindow, QueryParam, RestCall } from './types.ts';
 
 /*
- * DRF page-number pagination (`?page=&page_size=`) over Relay connections (`first`/`after`).
+ * DRF page-number pagination (`?page=&page_size=`) and Wagtail's limit/offset (`?limit=&offset=`)
+ * over Relay connections (`first`/`after`).
  *
  * Relay cursors are opaque, so "page N" has no direct translation. The strategies:
  *  - `first: page * page_size` and drop the head: one request, but the whole head travels and
@@ -22,6 +23,10 @@ import type { PageWindow, QueryParam, RestCall } from './types.ts';
  *    SQL OFFSET would); the subgraph response cache absorbs repeated walks.
  * A `cursor` that does not belong to the list is rejected by the subgraph (400), and one from
  * another tenant's list selects nothing of theirs: row-level security applies to every step.
+ *
+ * Wagtail's `?limit=&offset=` has no links to carry a cursor: an offset is reached by the same
+ * walk (`walkTo`), so offset N costs 1 + ceil(N / 100) operations (offset 0: one), and an offset
+ * past the end ends the walk after its first step (Wagtail answers it with no items, not a 404).
  */
 
 export const DEFAULT_PAGE_SIZE = 20;
@@ -67,6 +72,40 @@ export interface Step {
   totalCount: number | null;
 }
 
+/** Where a walk to an offset ended. */
+export interface Walked {
+  /** The cursor of the row before the offset (null for offset 0). */
+  after: string | null;
+  /** The list ends at or before the offset (known after the first step, from its totalCount). */
+  past: boolean;
+  /** The list's total, from the first step (null without a step or a totalCount). */
+  totalCount: number | null;
+}
+
+/**
+ * The cursor walk: the cursor `offset` rows into the list, reached with `first: 100` steps after
+ * the previous step's `endCursor` (never a forged cursor). Both paginations use it.
+ */
+export async function walkTo(offset: number, step: (first: number, after: string | null) => Promise<Step>): Promise<Walked> {
+  let remaining = offset;
+  let after: string | null = null;
+  let totalCount: number | null = null;
+  let first = true;
+  while (remaining > 0) {
+    const n = Math.min(remaining, STEP);
+    const reached = await step(n, after);
+    if (first) {
+      totalCount = reached.totalCount;
+      if (totalCount !== null && totalCount <= offset) return { after: null, past: true, totalCount };
+    }
+    first = false;
+    remaining -= n;
+    if (!reached.endCursor || (remaining > 0 && !reached.hasNextPage)) return { after: null, past: true, totalCount };
+    after = reached.endCursor;
+  }
+  return { after, past: false, totalCount };
+}
+
 /** Resolves `?page=&page_size=&cursor=` to the cursor the page starts after. */
 export async function pageWindow(
   query: RestCall['query'],
@@ -77,19 +116,44 @@ export async function pageWindow(
   if (page === 1) return { page, pageSize, after: null };
   const hint = single(query.cursor);
   if (hint) return { page, pageSize, after: hint };
-  let remaining = (page - 1) * pageSize;
-  let after: string | null = null;
-  let first = true;
-  while (remaining > 0) {
-    const n = Math.min(remaining, STEP);
-    const reached = await step(n, after);
-    if (first && reached.totalCount !== null && reached.totalCount <= (page - 1) * pageSize) throw detail(404, INVALID_PAGE);
-    first = false;
-    remaining -= n;
-    if (!reached.endCursor || (remaining > 0 && !reached.hasNextPage)) throw detail(404, INVALID_PAGE);
-    after = reached.endCursor;
-  }
-  return { page, pageSize, after };
+  const walked = await walkTo((page - 1) * pageSize, step);
+  if (walked.past) throw detail(404, INVALID_PAGE);
+  return { page, pageSize, after: walked.after };
+}
+
+// --- Limit/offset (Wagtail API v2) ---------------------------------------------------------------
+
+/** Wagtail's WAGTAILAPI_LIMIT_MAX default: also the default limit. */
+export const LIMIT_MAX = 20;
+
+export const OFFSET_PARAMS: Record<string, QueryParam> = {
+  limit: { schema: { type: 'integer', minimum: 0, maximum: LIMIT_MAX }, description: `Number of items to return (default ${LIMIT_MAX}, at most ${LIMIT_MAX}).` },
+  offset: { schema: { type: 'integer', minimum: 0 }, description: 'Number of items to skip (default 0).' },
+};
+
+/** Python's `int()` of a query value: optional sign, digits, surrounding blanks. */
+const pythonInt = (text: string) => (/^\s*[+-]?\d{1,30}\s*$/.test(text) ? Number(text) : null);
+
+/**
+ * Wagtail's `WagtailPagination`: `offset` (default 0) and `limit` (default and maximum 20), with
+ * its messages; then the walk to the offset. An offset at or past the end is not an error (the
+ * items are empty and `total_count` still counts).
+ */
+export async function offsetWindow(
+  query: RestCall['query'],
+  step: (first: number, after: string | null) => Promise<Step>,
+): Promise<OffsetWindow> {
+  const rawOffset = single(query.offset);
+  const offset = rawOffset === undefined ? 0 : pythonInt(rawOffset);
+  if (offset === null || offset < 0) throw detail(400, 'offset must be a positive integer');
+  const rawLimit = single(query.limit);
+  const limit = rawLimit === undefined ? LIMIT_MAX : pythonInt(rawLimit);
+  if (limit === null) throw detail(400, 'limit must be a positive integer');
+  if (limit > LIMIT_MAX) throw detail(400, `limit cannot be higher than ${LIMIT_MAX}`);
+  if (limit < 0) throw detail(400, 'limit must be a positive integer');
+  if (offset === 0) return { limit, offset, after: null, past: false };
+  const walked = await walkTo(offset, step);
+  return { limit, offset, after: walked.after, past: walked.past };
 }
 
 export interface ConnectionValue<T = unknown> {
@@ -131,24 +195,28 @@ const field = (name: string, selections?: FieldNode[]): FieldNode => ({
  * The route's list operation with the connection at `root` selecting only
  * `totalCount pageInfo { endCursor hasNextPage }`, other root fields dropped, fragments and
  * variables no longer used removed (GraphQL rejects unused ones). Same arguments, so the same
- * list: filters, ordering and tenant.
+ * list: filters, ordering and tenant. Alternative roots (types.ts `root` as a list) are all kept
+ * with their `@include`/`@skip`, so the walk selects the same one the route's operation does.
  */
-export function walkOperation(operation: string, root: string): string {
+export function walkOperation(operation: string, root: string | readonly string[]): string {
   const document = parse(operation);
   const op = document.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
   if (!op) throw new Error('walkOperation: no operation');
-  const rootField = op.selectionSet.selections.find(
-    (s): s is FieldNode => s.kind === Kind.FIELD && (s.alias?.value ?? s.name.value) === root,
-  );
-  if (!rootField) throw new Error(`walkOperation: no root field "${root}"`);
   const selectionSet: SelectionSetNode = {
     kind: Kind.SELECTION_SET,
     selections: [field('totalCount'), field('pageInfo', [field('endCursor'), field('hasNextPage')])],
   };
+  const roots = (typeof root === 'string' ? [root] : [...root]).map((name) => {
+    const rootField = op.selectionSet.selections.find(
+      (s): s is FieldNode => s.kind === Kind.FIELD && (s.alias?.value ?? s.name.value) === name,
+    );
+    if (!rootField) throw new Error(`walkOperation: no root field "${name}"`);
+    return { ...rootField, selectionSet };
+  });
   const slim: OperationDefinitionNode = {
     ...op,
     name: { kind: Kind.NAME, value: `${op.name?.value ?? 'List'}Walk` },
-    selectionSet: { kind: Kind.SELECTION_SET, selections: [{ ...rootField, selectionSet }] },
+    selectionSet: { kind: Kind.SELECTION_SET, selections: roots },
   };
   const used = new Set<string>();
   visit(slim.selectionSet, { Variable: (v) => void used.add(v.name.value) });

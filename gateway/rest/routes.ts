@@ -1,6 +1,7 @@
 import { authRoutes } from './routes/auth.ts';
 import { crmRoutes } from './routes/crm.ts';
 import { saleorRoutes } from './routes/saleor.ts';
+import { wagtailRoutes } from './routes/wagtail.ts';
 import type { RestRoute } from './types.ts';
 
 /*
@@ -11,10 +12,20 @@ import type { RestRoute } from './types.ts';
  * and the request validation are generated from. register.ts serves it; nothing else needs to
  * change to add a route.
  *
- *   auth        routes/auth.ts    FastAPI-Users: login (JSON or form), refresh, logout, me, health
- *   django-crm  routes/crm.ts     Django REST Framework viewsets: leads, contacts, deals, activities
- *   saleor      routes/saleor.ts  Saleor catalog: products, product
+ *   auth        routes/auth.ts     FastAPI-Users: login (JSON or form), refresh, logout, me, health
+ *   django-crm  routes/crm.ts      Django REST Framework viewsets: leads, contacts, deals, activities
+ *   saleor      routes/saleor.ts   Saleor catalog: products, product
+ *   wagtail     routes/wagtail.ts  Wagtail API v2: pages, snippets ("content"), images and documents
  *
- * Next: `wagtail` (cms subgraph), `superset` (bi), `agents`: a routes/<service>.ts each, added here.
+ * THE EXCEPTION: entries of `kind: 'stream'` run no GraphQL operation. Apollo Gateway cannot
+ * carry a file, so the Wagtail media upload (`POST /wagtail/media`, multipart) and the bytes it
+ * stored (`GET /wagtail/media/files/...`) are streamed to and from the CMS subgraph's own
+ * `/media` endpoint (`target`: subgraph and path; its URL is the gateway's URL of the subgraph
+ * with `/graphql` replaced). They pass the gateway's hooks first (request id, JWT, rate limit,
+ * access log) and the entry's `auth`; only `authorization`, `x-request-id` and the entry's
+ * `forward` headers travel; the body is piped, never buffered; see stream.ts. Nothing else may
+ * talk to a subgraph directly.
+ *
+ * Next: `superset` (bi), `agents`: a routes/<service>.ts each, added here.
  */
-export const ROUTES: readonly RestRoute[] = [...authRoutes, ...saleorRoutes, ...crmRoutes];
+export const ROUTES: readonly RestRoute[] = [...authRoutes, ...saleorRoutes, ...crmRoutes, ...wagtailRoutes];

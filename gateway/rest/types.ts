@@ -10,8 +10,11 @@ export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
  * - `drf` (Django REST Framework): bad input 400 `{"field": ["message"]}`, `non_field_errors`.
  * - `fastapi` (FastAPI-Users): bad input 422 `{"detail": [{"loc": [...], "msg", "type"}]}`.
  * Both answer auth, permission, not-found and throttling with `{"detail": "..."}`.
+ * - `wagtail` (Wagtail API v2): every error is `{"message": "..."}`, as Wagtail's own handler
+ *   answers bad requests and 404s; its routes check their own query strings (Wagtail's messages,
+ *   e.g. `limit cannot be higher than 20`), so no query schema is enforced before them.
  */
-export type Dialect = 'drf' | 'fastapi';
+export type Dialect = 'drf' | 'fastapi' | 'wagtail';
 
 /** GraphQL error codes the shim maps to HTTP statuses (errors.ts). */
 export type ErrorCode =
@@ -35,6 +38,16 @@ export interface PageWindow {
   after: string | null;
 }
 
+/** Limit/offset pagination (Wagtail's `?limit=&offset=`) resolved to a Relay window (pagination.ts). */
+export interface OffsetWindow {
+  limit: number;
+  offset: number;
+  /** Cursor of the row before `offset` (null: from the start). */
+  after: string | null;
+  /** The offset is at or past the end of the list: the answer has no items. */
+  past: boolean;
+}
+
 /** What a route's `variables` and `shape` see of the HTTP request. */
 export interface RestCall {
   /** Path parameters (`{id}`), URL-decoded. */
@@ -51,6 +64,8 @@ export interface RestCall {
    * Honours the request's host and protocol (and forwarded ones when GATEWAY_TRUST_PROXY trusts them).
    */
   link(set: Record<string, string | number | null>): string;
+  /** Absolute URL of another shim path (`/wagtail/pages/1/` -> `http://host/api/brain/wagtail/pages/1/`), same host rules. */
+  url(path: string): string;
   /**
    * Runs another operation through the same pipeline (same caller, limits, logging). Errors are
    * mapped like the route's own; resolves to `data`.
@@ -58,6 +73,34 @@ export interface RestCall {
   graphql<T = Record<string, any>>(query: string, variables?: Record<string, unknown>): Promise<T>;
   /** For `paginate: 'page'` routes: the requested page and the cursor it starts after. */
   page: PageWindow | null;
+  /** For `paginate: 'offset'` routes: the requested limit and offset and the cursor they start after. */
+  offset: OffsetWindow | null;
+}
+
+/**
+ * Where a `kind: 'stream'` entry sends the request: a subgraph's own HTTP endpoint (not GraphQL),
+ * at the subgraph's URL from the gateway's map with `/graphql` replaced by `path`.
+ */
+export interface StreamTarget {
+  subgraph: string;
+  /** Path on the subgraph; `{name}` is the route's path parameter of that name (URL-encoded). */
+  path: string;
+  /**
+   * Request headers sent along besides `authorization` and `x-request-id` (always, like every
+   * subgraph fetch): e.g. `content-type` and `content-length` of an upload. Nothing else leaves.
+   */
+  forward: readonly string[];
+  /**
+   * `json`: the subgraph answers JSON (read whole, at most 1 MiB): a 2xx goes through the
+   * route's `shape`, an error becomes the dialect's error with the subgraph's message.
+   * `raw`: a 2xx or 304 answer is streamed back as is (bytes), with the `passBack` headers.
+   */
+  response: 'json' | 'raw';
+  /** Response headers passed back with a `raw` answer (content type, caching headers, ...). */
+  passBack?: readonly string[];
+  /** OpenAPI: the request body (e.g. multipart/form-data) and a `raw` answer's body. */
+  requestBody?: { contentType: string; schema: JsonSchema; description?: string };
+  rawResponse?: { contentType: string; description: string };
 }
 
 /**
@@ -77,18 +120,32 @@ export interface RestRoute {
   /**
    * `required`: the operation needs a member's token; a call without a valid one is answered 401
    * before its input is validated (as DRF and FastAPI-Users did). `optional`: anonymous callers
-   * get a public answer; `none`: credentials travel in the body. Also OpenAPI's `security`.
+   * get a public answer; `none`: credentials travel in the body, or the answer is public to
+   * whoever has the URL (media bytes). Also OpenAPI's `security`.
    * The graph still decides who may call what (roles, tenant), exactly as for `/graphql`.
    */
   auth: 'required' | 'optional' | 'none';
 
-  /** The GraphQL document (one operation). Absent only for `health` routes. */
+  /**
+   * `stream` (THE exception to "every path is a GraphQL operation"): the request is streamed to
+   * a subgraph's own HTTP endpoint (`target`), e.g. a multipart upload, which Apollo Gateway
+   * cannot carry. It still passes the gateway's hooks first (request id, JWT, rate limit, access
+   * log), and `auth`, `shape` and `status` apply as for other entries. Default: a GraphQL entry.
+   */
+  kind?: 'stream';
+  /** For `kind: 'stream'`: where the request goes. */
+  target?: StreamTarget;
+
+  /** The GraphQL document (one operation). Absent only for `health` and `stream` routes. */
   operation?: string;
   /**
    * The root field whose value `shape` receives. A null value is 404 `{"detail": "Not found."}`;
    * a value with a non-empty `errors` list (a mutation payload) is a 400 with those errors.
+   * A list names alternative root fields of which the operation selects exactly one with
+   * `@include`/`@skip` (e.g. published pages for anonymous callers, drafts for members): the
+   * value is that of the one present in the result.
    */
-  root?: string;
+  root?: string | readonly string[];
   /**
    * Path, query and body -> the operation's variables. Return `null` to skip the operation (the
    * route then answers its success status with `shape(null)`). Throw a RestError for bad input.
@@ -101,8 +158,9 @@ export interface RestRoute {
   /**
    * `page`: DRF page-number pagination (`?page=&page_size=`) over a Relay connection at `root`;
    * the shim adds `$first`/`$after` (the operation must declare them) and fills `call.page`.
+   * `offset`: Wagtail's `?limit=&offset=` the same way, filling `call.offset`.
    */
-  paginate?: 'page';
+  paginate?: 'page' | 'offset';
   /** Query parameters (validated, documented). Pagination parameters are added for `paginate`. */
   query?: Record<string, QueryParam>;
   /** JSON (and form-encoded) request body. */
@@ -114,7 +172,10 @@ export interface RestRoute {
    * Default: the snake_case of the field's last segment (`deal.stageId` -> `stage_id`).
    */
   errorField?(field: string | null): string | null;
-  /** Per-route overrides of the error mapping, e.g. login's bad credentials are a 400 in FastAPI-Users. */
+  /**
+   * Per-route overrides of the error mapping, e.g. login's bad credentials are a 400 in
+   * FastAPI-Users. `NOT_FOUND`'s also words the 404 of a null root value.
+   */
   errors?: Partial<Record<ErrorCode, { status: number; detail?: string }>>;
 
   /** Instead of an operation: answers `{"status": "ok"}` or 503 from this subgraph's `/health`. */

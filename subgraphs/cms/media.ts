@@ -139,7 +139,8 @@ export async function registerMediaRoutes(app: FastifyInstance, deps: SubgraphDe
       const entry = Array.isArray(value) ? value[0] : value;
       return entry && entry.type === 'field' ? String(entry.value) : undefined;
     };
-    const altText = (field('altText') ?? field('alt') ?? (typeof query.altText === 'string' ? query.altText : undefined))?.trim() || null;
+    // `title` is what Wagtail's image and document forms call it (legacy clients through the gateway).
+    const altText = (field('altText') ?? field('alt') ?? field('title') ?? (typeof query.altText === 'string' ? query.altText : undefined))?.trim() || null;
     const tags = parseTags(field('tags') ?? query.tags);
 
     const reader = part.file[Symbol.asyncIterator]() as AsyncIterator<Buffer>;

@@ -4,7 +4,7 @@ import { CacheGenerations } from '../kit/cache.ts';
 import { toConnection, toPage, type PageArgs } from '../kit/connection.ts';
 import { badInput, notFound } from '../kit/errors.ts';
 import { isUuid, prefixQuery, type BlockData } from './blocks.ts';
-import type { ContentPageStatus, MediaAssetKind, Resolvers } from './__generated__/resolvers-types.ts';
+import type { ContentPageSort, ContentPageStatus, MediaAssetKind, Resolvers } from './__generated__/resolvers-types.ts';
 import type { CmsContext, ScopedLoaders } from './loaders.ts';
 import type { ContentPageModel, Scope, SnippetModel } from './mappers.ts';
 import { deleteAsset, mediaUrl, updateAsset } from './media.ts';
@@ -77,20 +77,29 @@ async function deletePayload(ctx: CmsContext, outcome: pages.Outcome<string>) {
   return { deletedId: outcome.value, errors: outcome.errors };
 }
 
-function pageFilter(filter: { status?: ContentPageStatus | null; parentId?: string | null; topLevel?: boolean | null; locale?: string | null; search?: string | null } | null | undefined): store.PageFilter {
+function pageFilter(
+  filter: { status?: ContentPageStatus | null; parentId?: string | null; topLevel?: boolean | null; locale?: string | null; search?: string | null; slug?: string | null } | null | undefined,
+): store.PageFilter {
   return {
     status: filter?.status ? STATUS[filter.status] : null,
     parentId: uuidArg(filter?.parentId, 'parentId'),
     topLevel: filter?.topLevel ?? null,
     locale: filter?.locale?.trim() || null,
     tsquery: filter?.search ? prefixQuery(filter.search) : null,
+    slug: filter?.slug?.trim().toLowerCase() || null,
   };
 }
 
-async function pageConnection(ctx: CmsContext, tenantId: string | null, view: store.View, filter: store.PageFilter, args: PageArgs) {
+function pageSort(sort: ContentPageSort | null | undefined): store.PageSort | null {
+  if (!sort) return null;
+  return { field: sort.field.toLowerCase() as store.PageSortField, direction: sort.direction === 'DESC' ? 'desc' : 'asc' };
+}
+
+async function pageConnection(ctx: CmsContext, tenantId: string | null, view: store.View, filter: store.PageFilter, args: PageArgs & { sortBy?: ContentPageSort | null }) {
   const page = toPage(args);
+  const sort = pageSort(args.sortBy);
   const run = tenantId ? <T>(fn: (tx: import('../kit/db/database.ts').Tx) => Promise<T>) => ctx.deps.db.withTenant({ tenantId, accountId: null }, fn) : ctx.tx;
-  const { rows, total } = await run((tx) => store.pagesPage(tx, view, filter, page));
+  const { rows, total } = await run((tx) => store.pagesPage(tx, view, filter, page, sort));
   return toConnection(
     rows.map((row) => asPage(row, view)),
     page,
@@ -113,7 +122,7 @@ export const resolvers: Resolvers = {
     },
     snippets: async (_root, args, ctx) => {
       const page = toPage(args);
-      const { rows, total } = await ctx.tx((tx) => store.snippetsPage(tx, args.search?.trim() || null, page));
+      const { rows, total } = await ctx.tx((tx) => store.snippetsPage(tx, args.search?.trim() || null, page, args.key?.trim() || null));
       return toConnection(
         rows.map((row) => asSnippet(row, 'draft')),
         page,
@@ -144,9 +153,13 @@ export const resolvers: Resolvers = {
     contentSite: (_root, _args, ctx) => ctx.tx((tx) => store.currentSite(tx)),
 
     publishedContentPage: async (_root, args, ctx, info) => {
+      exactlyOne({ path: args.path, id: args.id });
       const tenantId = await siteTenant(ctx, args.site, info);
-      const path = pathArg(args.path);
-      const row = await ctx.deps.db.withTenant({ tenantId, accountId: null }, (tx) => store.pageByPath(tx, 'live', path));
+      const row = args.id
+        ? isUuid(args.id)
+          ? await ctx.loaders.site(tenantId).page.load(args.id.toLowerCase())
+          : null
+        : await ctx.deps.db.withTenant({ tenantId, accountId: null }, (tx) => store.pageByPath(tx, 'live', pathArg(args.path!)));
       if (!row) throw notFound('Content page');
       return asPage(row, 'live');
     },
@@ -154,9 +167,11 @@ export const resolvers: Resolvers = {
       const tenantId = await siteTenant(ctx, args.site, info);
       const filter: store.PageFilter = {
         parentPath: args.filter?.parentPath ? pathArg(args.filter.parentPath) : null,
+        parentId: uuidArg(args.filter?.parentId, 'parentId'),
         topLevel: args.filter?.topLevel ?? null,
         locale: args.filter?.locale?.trim() || null,
         tsquery: args.filter?.search ? prefixQuery(args.filter.search) : null,
+        slug: args.filter?.slug?.trim().toLowerCase() || null,
       };
       return pageConnection(ctx, tenantId, 'live', filter, args);
     },

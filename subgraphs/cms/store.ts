@@ -108,10 +108,13 @@ const ASSET_COLUMNS = `tenant_id, id, kind, filename, mime_type, size_bytes, che
 const pagesWithContent = (view: View) =>
   `cms.pages p JOIN cms.page_revisions r ON r.tenant_id = p.tenant_id AND r.id = ${view === 'draft' ? 'p.latest_revision_id' : 'p.live_revision_id'}`;
 
-/** Rows carrying `total` (count(*) OVER ()) to a page of rows and the total. */
+/**
+ * Rows carrying `total` (count(*) OVER ()) to a page of rows and the total. A page with no row
+ * (past the end, or `first: 0`, which asks for the total alone) counts separately.
+ */
 async function withTotal<R>(tx: Tx, rows: (R & { total: string })[], page: Page, countSql: () => Promise<number>) {
   let total = rows[0] ? Number(rows[0].total) : 0;
-  if (!rows[0] && page.offset > 0) total = await countSql();
+  if (!rows[0] && (page.offset > 0 || page.limit === 0)) total = await countSql();
   return { rows: rows.map(({ total: _total, ...row }) => row as unknown as R), total };
 }
 
@@ -158,15 +161,42 @@ export interface PageFilter {
   locale?: string | null;
   /** A to_tsquery('simple') expression (see blocks.prefixQuery). */
   tsquery?: string | null;
+  slug?: string | null;
 }
 
-/** One page of pages in a view, filtered, with the total, in one statement. */
-export async function pagesPage(tx: Tx, view: View, filter: PageFilter, page: Page) {
+export type PageSortField = 'url_path' | 'title' | 'slug' | 'first_published_at' | 'last_published_at' | 'created_at' | 'updated_at';
+export interface PageSort {
+  field: PageSortField;
+  direction: 'asc' | 'desc';
+}
+
+/** Sort columns (`title` is the revision's: the view decides which). */
+const PAGE_SORT_COLUMNS: Record<PageSortField, string> = {
+  url_path: 'p.url_path',
+  title: 'r.title',
+  slug: 'p.slug',
+  first_published_at: 'p.first_published_at',
+  last_published_at: 'p.last_published_at',
+  created_at: 'p.created_at',
+  updated_at: 'p.updated_at',
+};
+
+/**
+ * One page of pages in a view, filtered, with the total, in one statement. Ordered by `sort`
+ * when given (ties by id), else by relevance with a search, sibling position with a parent,
+ * URL path otherwise.
+ */
+export async function pagesPage(tx: Tx, view: View, filter: PageFilter, page: Page, sort: PageSort | null = null) {
   const where: string[] = [];
   const params: unknown[] = [];
   const param = (value: unknown) => `$${params.push(value)}`;
   if (filter.status) where.push(`p.status = ${param(filter.status)}`);
-  if (filter.parentId) where.push(`p.parent_id = ${param(filter.parentId)}`);
+  if (filter.parentId) {
+    // In the live view the parent must be live too (as with `parentPath`).
+    const parent = view === 'live' ? `AND EXISTS (SELECT 1 FROM cms.pages q WHERE q.id = p.parent_id AND q.live_revision_id IS NOT NULL)` : '';
+    where.push(`p.parent_id = ${param(filter.parentId)} ${parent}`);
+  }
+  if (filter.slug) where.push(`p.slug = ${param(filter.slug)}`);
   if (filter.parentPath) {
     const parent = view === 'live' ? 'AND q.live_revision_id IS NOT NULL' : '';
     where.push(`p.parent_id = (SELECT q.id FROM cms.pages q WHERE q.url_path = ${param(filter.parentPath)} ${parent})`);
@@ -179,7 +209,9 @@ export async function pagesPage(tx: Tx, view: View, filter: PageFilter, page: Pa
     where.push(`r.search @@ to_tsquery('simple', ${q})`);
     rank = `ts_rank(r.search, to_tsquery('simple', ${q}))`;
   }
-  const order = filter.tsquery
+  const order = sort
+    ? `${PAGE_SORT_COLUMNS[sort.field]} ${sort.direction === 'desc' ? 'DESC' : 'ASC'}, p.id`
+    : filter.tsquery
     ? `${rank} DESC, p.url_path`
     : filter.parentId || filter.parentPath
       ? 'p.position, p.id'
@@ -457,19 +489,24 @@ export async function snippetByKey(tx: Tx, key: string) {
   return rows[0] ?? null;
 }
 
-export async function snippetsPage(tx: Tx, search: string | null, page: Page) {
-  const params: unknown[] = [page.limit, page.offset];
-  const where = search ? `WHERE key ILIKE $3 OR title ILIKE $3` : '';
-  if (search) params.push(`%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+export async function snippetsPage(tx: Tx, search: string | null, page: Page, key: string | null = null) {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const param = (value: unknown) => `$${params.push(value)}`;
+  if (search) {
+    const like = param(`%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+    where.push(`(key ILIKE ${like} OR title ILIKE ${like})`);
+  }
+  if (key) where.push(`key = ${param(key)}`);
+  const conditions = where.length ? `WHERE ${where.join(' AND ')}` : '';
+  const filterParams = [...params];
   const { rows } = await tx.query<SnippetRow & { total: string }>(
-    `SELECT ${SNIPPET_COLUMNS}, count(*) OVER () AS total FROM cms.snippets ${where} ORDER BY key LIMIT $1 OFFSET $2`,
+    `SELECT ${SNIPPET_COLUMNS}, count(*) OVER () AS total FROM cms.snippets ${conditions}
+     ORDER BY key LIMIT ${param(page.limit)} OFFSET ${param(page.offset)}`,
     params,
   );
   return withTotal<SnippetRow>(tx, rows, page, async () => {
-    const counted = await tx.query<{ n: string }>(
-      `SELECT count(*) AS n FROM cms.snippets ${where.replace('$3', '$1')}`,
-      params.slice(2),
-    );
+    const counted = await tx.query<{ n: string }>(`SELECT count(*) AS n FROM cms.snippets ${conditions}`, filterParams);
     return Number(counted.rows[0]!.n);
   });
 }

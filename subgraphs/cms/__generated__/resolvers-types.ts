@@ -69,6 +69,10 @@ export type CmsErrorCode =
   /** Slug taken among the siblings, or snippet key taken. */
   | 'UNIQUE';
 
+export type CmsSortDirection =
+  | 'ASC'
+  | 'DESC';
+
 /** A block of a page's or a snippet's body (a Wagtail StreamField block). */
 export type ContentBlock = {
   /** Stable across revisions when the client sends it back; generated when omitted. */
@@ -190,6 +194,8 @@ export type ContentPageFilterInput = {
   parentId?: InputMaybe<Scalars['ID']['input']>;
   /** Full-text search over titles and block text. */
   search?: InputMaybe<Scalars['String']['input']>;
+  /** Pages with this slug (one per parent at most). */
+  slug?: InputMaybe<Scalars['String']['input']>;
   status?: InputMaybe<ContentPageStatus>;
   /** Only top-level pages. */
   topLevel?: InputMaybe<Scalars['Boolean']['input']>;
@@ -231,6 +237,23 @@ export type ContentPageRevisionEdge = {
   cursor: Scalars['String']['output'];
   node: ContentPageRevision;
 };
+
+/** How `contentPages` and `publishedContentPages` order their pages (ties by id). */
+export type ContentPageSort = {
+  direction?: CmsSortDirection;
+  field: ContentPageSortField;
+};
+
+export type ContentPageSortField =
+  | 'CREATED_AT'
+  /** Never-published pages last when ascending, first when descending. */
+  | 'FIRST_PUBLISHED_AT'
+  | 'LAST_PUBLISHED_AT'
+  | 'SLUG'
+  /** The title of the revision read (latest draft or published). */
+  | 'TITLE'
+  | 'UPDATED_AT'
+  | 'URL_PATH';
 
 export type ContentPageStatus =
   /** Never published, or unpublished. */
@@ -535,9 +558,13 @@ export type ProductReferenceInput = {
 
 export type PublishedContentPageFilterInput = {
   locale?: InputMaybe<Scalars['String']['input']>;
+  /** Children of this published page. */
+  parentId?: InputMaybe<Scalars['ID']['input']>;
   /** Children of the published page at this path. */
   parentPath?: InputMaybe<Scalars['String']['input']>;
   search?: InputMaybe<Scalars['String']['input']>;
+  /** Pages with this slug (one per parent at most). */
+  slug?: InputMaybe<Scalars['String']['input']>;
   topLevel?: InputMaybe<Scalars['Boolean']['input']>;
 };
 
@@ -545,7 +572,10 @@ export type Query = {
   __typename?: 'Query';
   /** A page of the token's tenant by `id` or by URL `path` (`/about/team`); exactly one. */
   contentPage?: Maybe<ContentPage>;
-  /** Pages of the token's tenant (latest draft content). Ordered by URL path, by sibling position with `parent`, by relevance with `search`. */
+  /**
+   * Pages of the token's tenant (latest draft content). Ordered by URL path, by sibling position
+   * with `parentId`, by relevance with `search`; `sortBy` overrides all three.
+   */
   contentPages: ContentPageConnection;
   /** The token's tenant's site: its public site key and default Saleor channel. */
   contentSite?: Maybe<ContentSite>;
@@ -553,15 +583,16 @@ export type Query = {
   /** The media library of the token's tenant, newest first. */
   mediaAssets: MediaAssetConnection;
   /**
-   * A PUBLISHED page of a site, by URL path, without logging in. `site` is the tenant's site key
-   * or its tenant slug. Shows the published revision; null for drafts and unknown paths.
+   * A PUBLISHED page of a site, by URL `path` or by `id` (exactly one), without logging in. `site`
+   * is the tenant's site key or its tenant slug. Shows the published revision; null for drafts
+   * and unknown pages.
    */
   publishedContentPage?: Maybe<ContentPage>;
   /** The PUBLISHED pages of a site, without logging in (same ordering and filters as `contentPages`). */
   publishedContentPages: ContentPageConnection;
   /** A snippet by `id` or `key`; exactly one. */
   snippet?: Maybe<Snippet>;
-  /** Reusable content blocks of the token's tenant, by key. */
+  /** Reusable content blocks of the token's tenant, by key. `key` selects the one snippet with that exact key. */
   snippets: SnippetConnection;
 };
 
@@ -576,6 +607,7 @@ export type QueryContentPagesArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   filter?: InputMaybe<ContentPageFilterInput>;
   first?: InputMaybe<Scalars['Int']['input']>;
+  sortBy?: InputMaybe<ContentPageSort>;
 };
 
 
@@ -592,7 +624,8 @@ export type QueryMediaAssetsArgs = {
 
 
 export type QueryPublishedContentPageArgs = {
-  path: Scalars['String']['input'];
+  id?: InputMaybe<Scalars['ID']['input']>;
+  path?: InputMaybe<Scalars['String']['input']>;
   site: Scalars['String']['input'];
 };
 
@@ -602,6 +635,7 @@ export type QueryPublishedContentPagesArgs = {
   filter?: InputMaybe<PublishedContentPageFilterInput>;
   first?: InputMaybe<Scalars['Int']['input']>;
   site: Scalars['String']['input'];
+  sortBy?: InputMaybe<ContentPageSort>;
 };
 
 
@@ -614,6 +648,7 @@ export type QuerySnippetArgs = {
 export type QuerySnippetsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
+  key?: InputMaybe<Scalars['String']['input']>;
   search?: InputMaybe<Scalars['String']['input']>;
 };
 
@@ -805,6 +840,7 @@ export type ResolversTypes = ResolversObject<{
   CmsDeletePayload: ResolverTypeWrapper<CmsDeletePayload>;
   CmsError: ResolverTypeWrapper<CmsError>;
   CmsErrorCode: CmsErrorCode;
+  CmsSortDirection: CmsSortDirection;
   ContentBlock: ResolverTypeWrapper<ResolversInterfaceTypes<ResolversTypes>['ContentBlock']>;
   ContentBlockInput: ContentBlockInput;
   ContentPage: ResolverTypeWrapper<ContentPageModel>;
@@ -818,6 +854,8 @@ export type ResolversTypes = ResolversObject<{
   ContentPageRevision: ResolverTypeWrapper<ContentPageRevisionModel>;
   ContentPageRevisionConnection: ResolverTypeWrapper<Omit<ContentPageRevisionConnection, 'edges'> & { edges: Array<ResolversTypes['ContentPageRevisionEdge']> }>;
   ContentPageRevisionEdge: ResolverTypeWrapper<Omit<ContentPageRevisionEdge, 'node'> & { node: ResolversTypes['ContentPageRevision'] }>;
+  ContentPageSort: ContentPageSort;
+  ContentPageSortField: ContentPageSortField;
   ContentPageStatus: ContentPageStatus;
   ContentPageUpdateInput: ContentPageUpdateInput;
   ContentSite: ResolverTypeWrapper<ContentSiteModel>;
@@ -878,6 +916,7 @@ export type ResolversParentTypes = ResolversObject<{
   ContentPageRevision: ContentPageRevisionModel;
   ContentPageRevisionConnection: Omit<ContentPageRevisionConnection, 'edges'> & { edges: Array<ResolversParentTypes['ContentPageRevisionEdge']> };
   ContentPageRevisionEdge: Omit<ContentPageRevisionEdge, 'node'> & { node: ResolversParentTypes['ContentPageRevision'] };
+  ContentPageSort: ContentPageSort;
   ContentPageUpdateInput: ContentPageUpdateInput;
   ContentSite: ContentSiteModel;
   DateTime: Scalars['DateTime']['output'];
@@ -1126,7 +1165,7 @@ export type QueryResolvers<ContextType = CmsContext, ParentType extends Resolver
   contentSite?: Resolver<Maybe<ResolversTypes['ContentSite']>, ParentType, ContextType>;
   mediaAsset?: Resolver<Maybe<ResolversTypes['MediaAsset']>, ParentType, ContextType, RequireFields<QueryMediaAssetArgs, 'id'>>;
   mediaAssets?: Resolver<ResolversTypes['MediaAssetConnection'], ParentType, ContextType, Partial<QueryMediaAssetsArgs>>;
-  publishedContentPage?: Resolver<Maybe<ResolversTypes['ContentPage']>, ParentType, ContextType, RequireFields<QueryPublishedContentPageArgs, 'path' | 'site'>>;
+  publishedContentPage?: Resolver<Maybe<ResolversTypes['ContentPage']>, ParentType, ContextType, RequireFields<QueryPublishedContentPageArgs, 'site'>>;
   publishedContentPages?: Resolver<ResolversTypes['ContentPageConnection'], ParentType, ContextType, RequireFields<QueryPublishedContentPagesArgs, 'site'>>;
   snippet?: Resolver<Maybe<ResolversTypes['Snippet']>, ParentType, ContextType, Partial<QuerySnippetArgs>>;
   snippets?: Resolver<ResolversTypes['SnippetConnection'], ParentType, ContextType, Partial<QuerySnippetsArgs>>;
