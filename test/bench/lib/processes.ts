@@ -1,0 +1,99 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+/** Repository root: every child runs from here, so `--import tsx` and relative paths resolve. */
+export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+/**
+ * CPU layout on a 2-core machine (the anchors' method): the process under test alone on CPU 1,
+ * everything else (subgraphs, load generator) on CPU 0. Without taskset nothing is pinned and the
+ * report says so.
+ */
+export const GATEWAY_CPU = 1;
+export const SUPPORT_CPU = 0;
+export const HAS_TASKSET = existsSync('/usr/bin/taskset') || existsSync('/bin/taskset');
+
+export interface Child {
+  name: string;
+  /** The node process itself (taskset execs, so the pid we spawn is node's). */
+  pid: number;
+  process: ChildProcess;
+  /** Last lines of its output, for the error message when it dies. */
+  tail(): string;
+  stop(): Promise<void>;
+}
+
+export interface SpawnOptions {
+  name: string;
+  /** A .ts or .js file run with `node --import tsx`. */
+  script: string;
+  args?: string[];
+  env?: Record<string, string | undefined>;
+  cpu: number | null;
+  /** Node flags before the script (e.g. `--cpu-prof`). */
+  nodeFlags?: string[];
+  /** IPC channel (the load worker). */
+  ipc?: boolean;
+}
+
+const live = new Set<Child>();
+
+/** Spawns `node --import tsx <script>` pinned to one CPU; stdout and stderr are kept as a short tail. */
+export function spawnNode(options: SpawnOptions): Child {
+  const nodeArgs = ['--import', 'tsx', ...(options.nodeFlags ?? []), options.script, ...(options.args ?? [])];
+  const [command, args] =
+    HAS_TASKSET && options.cpu !== null
+      ? ['taskset', ['-c', String(options.cpu), process.execPath, ...nodeArgs]]
+      : [process.execPath, nodeArgs];
+  const child = spawn(command, args, {
+    cwd: ROOT,
+    env: { ...process.env, ...options.env },
+    stdio: options.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
+  });
+  let tail = '';
+  const keep = (chunk: Buffer) => {
+    tail = (tail + chunk.toString()).slice(-4000);
+  };
+  // Always drained: a full pipe would block a chatty child (and skew its numbers).
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  const handle: Child = {
+    name: options.name,
+    pid: child.pid!,
+    process: child,
+    tail: () => tail,
+    async stop() {
+      live.delete(handle);
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+  live.add(handle);
+  child.once('exit', () => live.delete(handle));
+  return handle;
+}
+
+/** Stops every child this process started (on exit, error or Ctrl-C). */
+export async function stopAll(): Promise<void> {
+  await Promise.all([...live].map((c) => c.stop()));
+}
+
+export function isAlive(child: Child): boolean {
+  return child.process.exitCode === null && child.process.signalCode === null;
+}
+
+/** Polls `probe` until it resolves true; fails early with the child's output if it exits. */
+export async function waitUntil(child: Child, probe: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!isAlive(child)) throw new Error(`${child.name} exited during start-up:\n${child.tail()}`);
+    if (await probe().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${child.name} not ready after ${timeoutMs / 1000} s:\n${child.tail()}`);
+}
