@@ -1,8 +1,51 @@
+import cluster, { type Worker } from 'node:cluster';
 import { loadConfig } from '../subgraphs/kit/config.ts';
 import { createGateway } from './server.ts';
 
-// `npm run start:gateway`: the gateway alone on GATEWAY_PORT (8001); SIGINT/SIGTERM drain and exit.
-const gateway = await createGateway({ config: loadConfig() });
-const url = await gateway.listen();
-process.stdout.write(`gateway ready at ${url}/graphql\n`);
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void gateway.close().then(() => process.exit(0)));
+// `npm run start:gateway`: the gateway on GATEWAY_PORT (8001); SIGINT/SIGTERM drain and exit.
+// GATEWAY_WORKERS=n (or `auto`, one per core) runs n gateway processes on the same port
+// (node:cluster): the primary only forks, restarts a worker that dies and, on SIGTERM, drains them all.
+const config = loadConfig();
+/** A worker that dies sooner than this after its start is restarted after a pause (no crash loop). */
+const RESTART_PAUSE_MS = 1_000;
+
+if (config.GATEWAY_WORKERS > 1 && cluster.isPrimary) {
+  let stopping = false;
+  const started = new Map<Worker, number>();
+  const fork = () => started.set(cluster.fork(), Date.now());
+  for (let i = 0; i < config.GATEWAY_WORKERS; i++) fork();
+  let listening = 0;
+  cluster.on('listening', (worker, address) => {
+    process.stdout.write(`gateway worker ${worker.process.pid} listening\n`);
+    if (++listening === config.GATEWAY_WORKERS) {
+      process.stdout.write(`gateway ready at http://${config.HOST}:${address.port}/graphql (${config.GATEWAY_WORKERS} workers)\n`);
+    }
+  });
+  cluster.on('exit', (worker, code, signal) => {
+    const since = started.get(worker) ?? 0;
+    started.delete(worker);
+    if (stopping) {
+      if (started.size === 0) process.exit(0);
+      return;
+    }
+    process.stderr.write(`gateway worker ${worker.process.pid} exited (${signal ?? code}); starting another\n`);
+    if (Date.now() - since < RESTART_PAUSE_MS) setTimeout(fork, RESTART_PAUSE_MS).unref();
+    else fork();
+  });
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      stopping = true;
+      if (started.size === 0) process.exit(0);
+      // Each worker drains (closes its listener, finishes in-flight requests) and exits.
+      for (const worker of started.keys()) worker.process.kill('SIGTERM');
+    });
+  }
+} else {
+  const gateway = await createGateway({ config });
+  const url = await gateway.listen();
+  if (cluster.isPrimary) process.stdout.write(`gateway ready at ${url}/graphql\n`);
+  // (A worker can get both: Ctrl-C reaches the whole process group, and the primary passes SIGTERM on.)
+  let closing: Promise<void> | undefined;
+  const stop = () => void (closing ??= gateway.close().then(() => process.exit(0)));
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, stop);
+}

@@ -37,8 +37,24 @@ export function unavailableError(serviceName: string, timedOut: boolean) {
   };
 }
 
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
 const isTimeout = (error: unknown) =>
-  error instanceof Error && (error.name === 'TimeoutError' || (error.cause as Error | undefined)?.name === 'TimeoutError');
+  error instanceof Error &&
+  (error.name === 'TimeoutError' ||
+    TIMEOUT_CODES.has((error as { code?: string }).code ?? '') ||
+    (error.cause as Error | undefined)?.name === 'TimeoutError');
+
+/** A non-2xx subgraph answer; `body` is its parsed JSON (or text), as RemoteGraphQLDataSource reports it. */
+class SubgraphHttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+  ) {
+    super(`${status}: subgraph answered with an HTTP error`);
+  }
+}
+
+type SubgraphBody = { data?: Record<string, unknown> | null; errors?: unknown[]; extensions?: Record<string, unknown> };
 
 /**
  * The gateway's subgraph client: undici keep-alive pool, a timeout per fetch, and a fixed header
@@ -48,13 +64,66 @@ const isTimeout = (error: unknown) =>
  */
 export class SubgraphClient extends RemoteGraphQLDataSource<GatewayContext> {
   private readonly options: SubgraphClientOptions;
+  private readonly origin: string;
+  private readonly path: string;
+  /** Fixed per subgraph: the content type and, for Saleor, the App token. */
+  private readonly baseHeaders: Record<string, string>;
 
   constructor(options: SubgraphClientOptions) {
     const { agent, timeoutMs } = options;
+    // Only schema loading (IntrospectAndCompose) and health checks go through RemoteGraphQLDataSource's
+    // fetch path; the per-query path is `send` below.
     const fetcher: Fetcher = (url, init) =>
       fetch(url, { ...init, dispatcher: agent, signal: AbortSignal.timeout(timeoutMs) }) as unknown as Promise<FetcherResponse>;
     super({ url: options.url, fetcher, honorSubgraphCacheControlHeader: false });
     this.options = options;
+    const url = new URL(options.url);
+    this.origin = url.origin;
+    this.path = url.pathname + url.search;
+    this.baseHeaders = { 'content-type': 'application/json' };
+    if (options.serviceToken) this.baseHeaders.authorization = `Bearer ${options.serviceToken}`;
+  }
+
+  /**
+   * The per-query fetch: undici `request()` on the shared keep-alive Agent. No WHATWG
+   * Request/Response/Headers objects, no web streams, no AbortSignal per fetch: undici's own
+   * timers bound the wait for the headers and every gap in the body (`timeoutMs` each). The body
+   * is read once and parsed once.
+   */
+  private async send(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<SubgraphBody> {
+    const { request, context } = options;
+    const headers: Record<string, string> = { ...this.baseHeaders };
+    // Headers the gateway itself set on the subgraph request (the federated-trace header, when tracing is on).
+    const own = request.http?.headers;
+    if (own) for (const [name, value] of own) headers[name.toLowerCase()] = value;
+    headers['content-type'] = 'application/json';
+    if (!this.options.serviceToken && context?.authorization) headers.authorization = context.authorization;
+    if (context?.requestId) headers['x-request-id'] = context.requestId;
+    if (context?.clientIp) headers['x-forwarded-for'] = context.clientIp;
+    if (!request.query) throw new Error('Missing query');
+    const payload: Record<string, unknown> = { query: request.query };
+    if (request.variables) payload.variables = request.variables;
+    if (request.operationName) payload.operationName = request.operationName;
+    if (request.extensions) payload.extensions = request.extensions;
+    const { timeoutMs, agent } = this.options;
+    const response = await agent.request({
+      origin: this.origin,
+      path: this.path,
+      method: 'POST',
+      headers,
+      body: JSON.stringify(payload),
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+    });
+    const text = await response.body.text();
+    const contentType = response.headers['content-type'];
+    const json =
+      typeof contentType === 'string' &&
+      (contentType.startsWith('application/json') || contentType.startsWith('application/graphql-response+json'));
+    const body: unknown = json ? JSON.parse(text) : text;
+    if (response.statusCode < 200 || response.statusCode > 299) throw new SubgraphHttpError(response.statusCode, body);
+    if (!body || typeof body !== 'object') throw new Error(`Expected JSON response body, but received: ${text.slice(0, 100)}`);
+    return body as SubgraphBody;
   }
 
   override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): void {
@@ -74,7 +143,10 @@ export class SubgraphClient extends RemoteGraphQLDataSource<GatewayContext> {
     const started = performance.now();
     const { name, onFetch } = this.options;
     try {
-      const response = await super.process(options);
+      const response =
+        'incomingRequestContext' in options
+          ? ((await this.send(options)) as GatewayGraphQLResponse)
+          : await super.process(options);
       onFetch?.(name, (performance.now() - started) / 1000, 'ok');
       return response;
     } catch (error) {
@@ -84,7 +156,10 @@ export class SubgraphClient extends RemoteGraphQLDataSource<GatewayContext> {
       // A non-2xx answer that still carries GraphQL errors (401/403/400 JSON) goes through the
       // normal error path, where the gateway's formatError decides what the client sees.
       // (Duck-typed: under vitest the gateway's GraphQLError class is not the one imported here.)
-      const body = (error as { extensions?: { response?: { body?: unknown } } }).extensions?.response?.body;
+      const body =
+        error instanceof SubgraphHttpError
+          ? error.body
+          : (error as { extensions?: { response?: { body?: unknown } } }).extensions?.response?.body;
       if (body && typeof body === 'object' && Array.isArray((body as GatewayGraphQLResponse).errors)) {
         return { data: (body as GatewayGraphQLResponse).data ?? null, errors: (body as GatewayGraphQLResponse).errors };
       }

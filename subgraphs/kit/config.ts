@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
 /**
@@ -42,6 +43,12 @@ export const configSchema = z.object({
   TRUST_PROXY: bool.default(true),
 
   GATEWAY_PORT: port.default(8001),
+  /** Gateway processes sharing GATEWAY_PORT (node:cluster): a count, or `auto` for one per core. */
+  GATEWAY_WORKERS: z
+    .string()
+    .regex(/^(auto|[1-9]\d{0,2})$/i, 'expected a worker count or auto')
+    .default('1')
+    .transform((v) => (v.toLowerCase() === 'auto' ? availableParallelism() : Number(v))),
 
   /** Real Saleor: its GraphQL URL and an App token. Unset: the stand-in on SALEOR_PORT. */
   SALEOR_API_URL: z.url().optional(),

@@ -47,6 +47,8 @@ export const OURS: Target = {
       RATE_LIMIT_PER_MINUTE_IP: UNTHROTTLED,
       RATE_LIMIT_PER_MINUTE_TENANT: UNTHROTTLED,
       CACHE_TTL_SECONDS: '0',
+      // The production start command's node flag (docker/Dockerfile, docker/compose.yaml).
+      NODE_OPTIONS: '--max-semi-space-size=32',
     },
   }),
 };
