@@ -49,6 +49,8 @@ import {
   type SubgraphCheck,
   type TargetRun,
 } from './lib/report.ts';
+import { runScenarioB } from './scenarios/b-supergraph.ts';
+import { D_REQUEST_TYPES } from './scenarios/d-thousand-users.ts';
 import { PLANNED_SCENARIOS, SCENARIOS } from './scenarios/index.ts';
 import type { HttpRequestSpec, Scenario, Target } from './scenarios/types.ts';
 
@@ -67,6 +69,12 @@ const { values: flags } = parseArgs({
     out: { type: 'string' },
     'no-write': { type: 'boolean', default: false },
     profile: { type: 'string' },
+    // Scenario B only (scenarios/b-supergraph.ts): login's offered rate, cache states, request types.
+    'login-rate': { type: 'string', default: '4' },
+    cache: { type: 'string', default: 'warm,cold' },
+    types: { type: 'string' },
+    // Scenario D only: open connections (its total rate is --rate, default 500).
+    'open-connections': { type: 'string', default: '1000' },
   },
 });
 
@@ -90,6 +98,7 @@ const markdownFile = jsonFile.endsWith('BENCHMARKS.json') ? join(ROOT, 'BENCHMAR
 function selectedScenarios(): Scenario[] {
   return flags.scenario.split(',').map((raw) => {
     const id = raw.trim().toUpperCase();
+    if (id === 'B' || id === 'D') throw new Error(`scenario ${id} runs on its own: npm run bench -- --scenario ${id}`);
     const found = SCENARIOS.find((s) => s.id === id);
     if (found) return found;
     throw new Error(PLANNED_SCENARIOS[id] ? `scenario ${id}: ${PLANNED_SCENARIOS[id]}` : `unknown scenario ${raw} (known: ${SCENARIOS.map((s) => s.id).join(', ')})`);
@@ -401,11 +410,38 @@ async function main() {
   process.exitCode = mismatches > 0 || running.some((r) => r.run.startError) ? 1 : 0;
 }
 
+/**
+ * Scenarios B and D have their own runner (database, login, request types, cache states):
+ * scenarios/b-supergraph.ts; D is B's setup under many open connections (d-thousand-users.ts).
+ */
+async function mainB(d: boolean) {
+  const redis = await redisUrl();
+  if (!redis) throw new Error('scenario B needs real Redis (BENCH_REDIS_URL, default redis://127.0.0.1:6379)');
+  const command = process.env.npm_lifecycle_event === 'bench' ? `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim() : `npx tsx test/bench/run.ts ${process.argv.slice(2).join(' ')}`.trim();
+  process.exitCode = await runScenarioB({
+    seconds: Number(flags.seconds ?? (quick ? 3 : d ? 60 : 15)),
+    warmupSeconds: Number(flags.warmup ?? (quick ? 1 : d ? 5 : 3)),
+    connections: settings.connections,
+    rate: rateFlag ?? (d ? 500 : 200),
+    loginRate: Number(flags['login-rate']),
+    models: settings.models,
+    manyConnections: d ? { connections: Number(flags['open-connections']), rate: rateFlag ?? 500, types: D_REQUEST_TYPES } : null,
+    caches: (d && !process.argv.some((a) => a.startsWith('--cache')) ? 'warm' : flags.cache).split(',').map((c) => c.trim()) as ('warm' | 'cold')[],
+    types: flags.types ? flags.types.split(',').map((t) => t.trim()) : null,
+    redisUrl: redis,
+    command,
+    jsonFile: flags['no-write'] ? null : jsonFile,
+    markdownFile: flags['no-write'] ? null : markdownFile,
+  });
+}
+
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => void stopAll().finally(() => process.exit(130)));
 }
 try {
-  await main();
+  const only = flags.scenario.trim().toUpperCase();
+  if (only === 'B' || only === 'D') await mainB(only === 'D');
+  else await main();
 } catch (error) {
   log(`bench failed: ${(error as Error).stack ?? error}`);
   await stopAll();

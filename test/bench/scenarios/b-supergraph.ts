@@ -1,0 +1,510 @@
+/**
+ * Scenario B: our real supergraph (auth, crm, cms and the saleor stand-in, composed from
+ * schema/) behind our gateway, against real PostgreSQL and Redis, with an authenticated
+ * request mix. It has its own runner (`runScenarioB`, called by run.ts for `--scenario B`)
+ * because it needs what scenario A's generic loop has no place for: a fresh database, a login,
+ * several request types and the subgraph response cache warm and cold.
+ *
+ * - A fresh database `bizosaas_bench_<random>` owned by bizosaas_owner (as test/support/services.ts
+ *   makes them), migrated and seeded with the demo data, dropped afterwards; real Redis with a
+ *   key prefix unique to the run, its keys deleted afterwards.
+ * - All subgraphs in one child process (targets/supergraph-subgraphs.ts, on the support CPU with
+ *   the load generator), the gateway in another (targets/supergraph-gateway.ts, alone on the
+ *   gateway CPU; NODE_ENV=production, LOG_LEVEL=warn, `node --max-semi-space-size=32`, rate
+ *   limits far above the load, no response cache of its own).
+ * - Requests, as owner@acme.example (logged in once for the token): leads with owners (crm +
+ *   auth), a content page with its author and featured products (cms + auth + saleor), products
+ *   of a channel (saleor), the REST shim's leads list, and the login mutation (argon2).
+ * - Cache warm: the subgraphs' Redis response cache on (CACHE_TTL_SECONDS=60, the default) and
+ *   the same request repeated. Cache cold: the subgraphs restarted on the same ports with
+ *   CACHE_TTL_SECONDS=0, so every request reaches PostgreSQL.
+ * - Every response is checked: status 200, no `errors`, the expected shape (checker below).
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { BOOTSTRAP_ROLES_SQL } from '../../../subgraphs/kit/db/roles.ts';
+import { freePorts } from '../../support/ports.ts';
+import { createTestKeys } from '../../support/deps.ts';
+import { LoadGenerator } from '../lib/load-client.ts';
+import type { LoadResult } from '../lib/load-worker.ts';
+import type { ManyConnectionsJob, ManyConnectionsResult } from '../lib/many-connections-worker.ts';
+import { gitRevision, loadAverage, machineInfo, packageVersions } from '../lib/machine.ts';
+import { cpuMeter, peakRssMiB } from '../lib/proc-stats.ts';
+import { GATEWAY_CPU, HAS_TASKSET, spawnNode, SUPPORT_CPU, waitUntil, type Child } from '../lib/processes.ts';
+import { updateMarkdown } from '../lib/report.ts';
+import type { ResponseChecker, Scenario } from './types.ts';
+
+export const DEMO_EMAIL = 'owner@acme.example';
+export const DEMO_PASSWORD = 'bizosaas-demo-2026';
+
+const gqlBody = (query: string, variables?: Record<string, unknown>) => JSON.stringify(variables ? { query, variables } : { query });
+
+export interface RequestType {
+  id: string;
+  label: string;
+  method: 'GET' | 'POST';
+  path: string;
+  body?: string;
+  /** Sends the bearer token. */
+  auth: boolean;
+}
+
+export const REQUEST_TYPES: RequestType[] = [
+  {
+    id: 'leads',
+    label: '`leads(first: 50) { name owner { email } }` (crm + auth)',
+    method: 'POST',
+    path: '/graphql',
+    body: gqlBody('query Leads { leads(first: 50) { edges { node { name owner { email } } } } }'),
+    auth: true,
+  },
+  {
+    id: 'page',
+    label: '`contentPage(path: "/home") { author, featuredProducts }` (cms + auth + saleor)',
+    method: 'POST',
+    path: '/graphql',
+    body: gqlBody('query Page { contentPage(path: "/home") { title urlPath author { email } featuredProducts { id name } } }'),
+    auth: true,
+  },
+  {
+    id: 'products',
+    label: '`products(first: 20, channel: "acme-channel")` (saleor)',
+    method: 'POST',
+    path: '/graphql',
+    body: gqlBody('query Products { products(first: 20, channel: "acme-channel") { edges { node { id name } } } }'),
+    auth: true,
+  },
+  { id: 'rest-leads', label: 'REST `GET /api/brain/django-crm/leads` (crm via the REST shim)', method: 'GET', path: '/api/brain/django-crm/leads', auth: true },
+  {
+    id: 'login',
+    label: '`login` mutation (auth, argon2)',
+    method: 'POST',
+    path: '/graphql',
+    body: gqlBody('mutation Login($email: String!, $password: String!) { login(email: $email, password: $password) { accessToken } }', {
+      email: DEMO_EMAIL,
+      password: DEMO_PASSWORD,
+    }),
+    auth: false,
+  },
+];
+
+const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+const nonEmptyArray = (x: unknown): x is unknown[] => Array.isArray(x) && x.length > 0;
+
+/** Which request type a body answers, judged by its shape; null when it is wrong. */
+export function classify(body: string): string | null {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    return null;
+  }
+  if (!isObject(json)) return null;
+  // REST (Django REST framework list): {count, next, previous, results}.
+  if ('results' in json) {
+    const results = json.results;
+    return typeof json.count === 'number' && nonEmptyArray(results) && results.every((r) => isObject(r) && typeof r.name === 'string') ? 'rest-leads' : null;
+  }
+  if (json.errors !== undefined || !isObject(json.data)) return null;
+  const data = json.data;
+  if (isObject(data.leads)) {
+    const edges = data.leads.edges;
+    const ok =
+      nonEmptyArray(edges) &&
+      edges.every((e) => isObject(e) && isObject(e.node) && typeof e.node.name === 'string' && (e.node.owner === null || (isObject(e.node.owner) && typeof e.node.owner.email === 'string'))) &&
+      edges.some((e) => isObject((e as { node: { owner: unknown } }).node.owner));
+    return ok ? 'leads' : null;
+  }
+  if (isObject(data.contentPage)) {
+    const page = data.contentPage;
+    const ok =
+      typeof page.title === 'string' &&
+      page.urlPath === '/home' &&
+      isObject(page.author) &&
+      typeof page.author.email === 'string' &&
+      nonEmptyArray(page.featuredProducts) &&
+      page.featuredProducts.every((p) => isObject(p) && typeof p.name === 'string');
+    return ok ? 'page' : null;
+  }
+  if (isObject(data.products)) {
+    const edges = data.products.edges;
+    return nonEmptyArray(edges) && edges.every((e) => isObject(e) && isObject(e.node) && typeof e.node.name === 'string') ? 'products' : null;
+  }
+  if (isObject(data.login)) return typeof data.login.accessToken === 'string' && data.login.accessToken.length > 20 ? 'login' : null;
+  return null;
+}
+
+/** 'exact' for a right body of any of the request types (each job sends one type only). */
+const supergraphChecker = (): ResponseChecker => (body) => (classify(body) ? 'exact' : 'mismatch');
+
+/**
+ * Registered so the load generator finds B's checker by id; its request and (empty) target list
+ * are not used by run.ts's generic loop, which hands `--scenario B` to runScenarioB.
+ */
+export const scenarioB: Scenario = {
+  id: 'B',
+  title: 'Scenario B: our supergraph (auth, CRM, CMS, saleor stand-in) on PostgreSQL and Redis',
+  fixture: null,
+  targets: [],
+  baseline: 'ours',
+  request: { method: 'POST', path: '/graphql', headers: { 'content-type': 'application/json' }, body: REQUEST_TYPES[0]!.body! },
+  checker: supergraphChecker,
+};
+
+
+// ---------------------------------------------------------------------------------------------
+// The runner.
+
+const targetScript = (name: string) => fileURLToPath(new URL(`../targets/${name}.ts`, import.meta.url));
+/** Rate limits far above anything the benchmark sends: checked on every request, never throttling. */
+const UNTHROTTLED = '1000000000';
+/** Closed model for login: enough to keep argon2 busy, few enough not to queue past the subgraph timeout. */
+const LOGIN_CONNECTIONS = 4;
+const ADMIN_URL = process.env.BENCH_DATABASE_ADMIN_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+
+export interface ScenarioBOptions {
+  seconds: number;
+  warmupSeconds: number;
+  connections: number;
+  rate: number;
+  /** The login mutation's offered rate (argon2 bounds it far below `rate`). */
+  loginRate: number;
+  models: ('closed' | 'open')[];
+  caches: ('warm' | 'cold')[];
+  types: string[] | null;
+  redisUrl: string;
+  command: string;
+  jsonFile: string | null;
+  markdownFile: string | null;
+  /** Scenario D instead of B's per-type runs: many open connections at a total rate of B's mix. */
+  manyConnections?: { connections: number; rate: number; types: string[] } | null;
+}
+
+export interface BMeasurement {
+  type: string;
+  cache: 'warm' | 'cold';
+  model: 'closed' | 'open';
+  load: LoadResult;
+  gatewayCpu: number;
+  subgraphCpu: number;
+  gatewayPeakRssMiB: number;
+}
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+async function createDatabase() {
+  const name = `bizosaas_bench_${process.pid}_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: ADMIN_URL });
+  await admin.connect();
+  try {
+    await admin.query(BOOTSTRAP_ROLES_SQL).catch(() => undefined);
+    await admin.query(`CREATE DATABASE ${name} OWNER bizosaas_owner`);
+  } finally {
+    await admin.end();
+  }
+  const as = (user: string) => {
+    const u = new URL(ADMIN_URL);
+    u.username = user;
+    u.password = '';
+    u.pathname = `/${name}`;
+    return u.toString();
+  };
+  return {
+    name,
+    appUrl: as('bizosaas_app'),
+    ownerUrl: as('bizosaas_owner'),
+    async drop() {
+      const client = new pg.Client({ connectionString: ADMIN_URL });
+      await client.connect();
+      try {
+        await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}
+
+async function deleteRedisKeys(url: string, prefix: string) {
+  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    const keys: string[] = [];
+    for await (const batch of redis.scanStream({ match: `${prefix}*`, count: 1000 })) keys.push(...(batch as string[]));
+    if (keys.length) await redis.del(...keys);
+    return keys.length;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+export async function runScenarioB(options: ScenarioBOptions): Promise<number> {
+  const started = Date.now();
+  const loadBefore = loadAverage();
+  const prefix = `bench-b-${process.pid}-${Date.now().toString(36)}:`;
+  const keys = await createTestKeys();
+  const { subgraphNames } = await import('../../../subgraphs/kit/registry.ts');
+  const names = subgraphNames();
+  const ports = await freePorts(names.length + 1);
+  const subgraphPorts = Object.fromEntries(names.map((n, i) => [n, ports[i]!]));
+  const gatewayPort = ports[names.length]!;
+  const base = `http://127.0.0.1:${gatewayPort}`;
+  const db = await createDatabase();
+  log(`scenario B: database ${db.name}, redis prefix ${prefix}, subgraphs ${JSON.stringify(subgraphPorts)}, gateway :${gatewayPort}`);
+  const workDir = mkdtempSync(join(tmpdir(), 'bizosaas-bench-b-'));
+  const common = {
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'warn',
+    REDIS_URL: options.redisUrl,
+    REDIS_PREFIX: prefix,
+    RATE_LIMIT_PER_MINUTE_IP: UNTHROTTLED,
+    RATE_LIMIT_PER_MINUTE_TENANT: UNTHROTTLED,
+  };
+  let subgraphs: Child | null = null;
+  let gateway: Child | null = null;
+  let generator: LoadGenerator | null = null;
+  const measurements: BMeasurement[] = [];
+  const dResults: DResult[] = [];
+  let exitCode = 0;
+
+  const startSubgraphs = async (cache: 'warm' | 'cold') => {
+    const readyFile = join(workDir, `ready-${cache}.json`);
+    const child = spawnNode({
+      name: `subgraphs (${cache})`,
+      script: targetScript('supergraph-subgraphs'),
+      args: ['--ports', JSON.stringify(subgraphPorts), '--ready-file', readyFile],
+      env: {
+        ...common,
+        DATABASE_URL: db.appUrl,
+        DATABASE_OWNER_URL: db.ownerUrl,
+        AUTH_PRIVATE_JWK: JSON.stringify(keys.privateJwk),
+        AUTH_JWKS_URL: `http://127.0.0.1:${subgraphPorts.auth}/.well-known/jwks.json`,
+        DEMO_DATA: 'true',
+        LOGIN_MAX_ATTEMPTS_PER_IP: UNTHROTTLED,
+        LOGIN_MAX_FAILURES_PER_ACCOUNT: UNTHROTTLED,
+        CACHE_TTL_SECONDS: cache === 'warm' ? '60' : '0',
+      },
+      cpu: SUPPORT_CPU,
+      nodeFlags: ['--max-semi-space-size=32'],
+    });
+    await waitUntil(child, async () => existsSync(readyFile), 180_000);
+    return { child, urls: JSON.parse(readFileSync(readyFile, 'utf8')) as Record<string, string> };
+  };
+
+  const login = async () => {
+    const type = REQUEST_TYPES.find((t) => t.id === 'login')!;
+    const response = await fetch(`${base}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: type.body });
+    const json = (await response.json()) as { data?: { login?: { accessToken?: string } }; errors?: unknown };
+    const token = json.data?.login?.accessToken;
+    if (!token) throw new Error(`login failed: ${response.status} ${JSON.stringify(json).slice(0, 500)}`);
+    return token;
+  };
+  const spec = (type: RequestType, token: string) => ({
+    method: type.method as 'POST',
+    path: type.path,
+    headers: { ...(type.body ? { 'content-type': 'application/json' } : {}), ...(type.auth ? { authorization: `Bearer ${token}` } : {}) },
+    body: type.body ?? '',
+  });
+
+  try {
+    generator = await LoadGenerator.start(SUPPORT_CPU);
+    for (const cache of options.caches) {
+      if (subgraphs) await subgraphs.stop();
+      const started = await startSubgraphs(cache);
+      subgraphs = started.child;
+      log(`subgraphs up (${cache}: CACHE_TTL_SECONDS=${cache === 'warm' ? 60 : 0}), pid ${subgraphs.pid}`);
+      if (!gateway) {
+        gateway = spawnNode({
+          name: 'gateway',
+          script: targetScript('supergraph-gateway'),
+          args: ['--port', String(gatewayPort), '--subgraphs', JSON.stringify(started.urls)],
+          env: { ...common, CACHE_TTL_SECONDS: '0' },
+          cpu: GATEWAY_CPU,
+          nodeFlags: ['--max-semi-space-size=32'],
+        });
+      }
+      let token = '';
+      await waitUntil(gateway, async () => ((token = await login()), true), 120_000);
+      log(`gateway up (pid ${gateway.pid}), logged in as ${DEMO_EMAIL}`);
+      if (options.manyConnections) {
+        const d = options.manyConnections;
+        const job: ManyConnectionsJob = {
+          url: base,
+          requests: d.types.map((id) => {
+            const type = REQUEST_TYPES.find((t) => t.id === id)!;
+            const { body, ...rest } = spec(type, token);
+            return { type: id, ...rest, method: type.method, ...(type.method === 'POST' ? { body } : {}) };
+          }),
+          connections: d.connections,
+          rate: d.rate,
+          warmupSeconds: options.warmupSeconds,
+          seconds: options.seconds,
+        };
+        const jobFile = join(workDir, `d-${cache}.json`);
+        const resultFile = join(workDir, `d-${cache}-result.json`);
+        writeFileSync(jobFile, JSON.stringify(job));
+        const meter = cpuMeter({ gateway: gateway.pid, subgraphs: subgraphs.pid });
+        const worker = spawnNode({ name: 'many-connections load generator', script: fileURLToPath(new URL('../lib/many-connections-worker.ts', import.meta.url)), args: [jobFile, resultFile], cpu: SUPPORT_CPU });
+        await new Promise<void>((resolve) => worker.process.once('exit', () => resolve()));
+        const cpu = meter();
+        if (!existsSync(resultFile)) throw new Error(`many-connections load generator failed:\n${worker.tail()}`);
+        const result = JSON.parse(readFileSync(resultFile, 'utf8')) as ManyConnectionsResult;
+        dResults.push({ cache, result, gatewayCpu: cpu.gateway!, subgraphCpu: cpu.subgraphs!, gatewayPeakRssMiB: peakRssMiB(gateway.pid) });
+        if (result.errors.total) exitCode = 1;
+        log(`D ${cache}: ${JSON.stringify(result)}`);
+        continue;
+      }
+      for (const type of REQUEST_TYPES) {
+        if (options.types && !options.types.includes(type.id)) continue;
+        // Every type answers right once before its load (and fills the cache when it is on).
+        const request = spec(type, token);
+        const probe = await fetch(`${base}${request.path}`, { method: request.method, headers: request.headers, body: type.method === 'GET' ? undefined : request.body });
+        const probeBody = await probe.text();
+        if (probe.status !== 200 || classify(probeBody) !== type.id) throw new Error(`${type.id}: unexpected answer ${probe.status} ${probeBody.slice(0, 500)}`);
+        // Login: argon2 (64 MiB) on the subgraphs' CPU serves a few per second. Its open run goes
+        // first (a closed run's queue would still be draining into it), and its closed run uses
+        // LOGIN_CONNECTIONS (50 queued logins would wait past the gateway's subgraph timeout).
+        const models = type.id === 'login' ? [...options.models].sort((a) => (a === 'open' ? -1 : 1)) : options.models;
+        for (const model of models) {
+          const rate = type.id === 'login' ? options.loginRate : options.rate;
+          let meter: (() => Record<string, number>) | null = null;
+          let cpu: Record<string, number> = {};
+          const load = await generator.run(
+            {
+              url: base,
+              requests: [type.method === 'GET' ? { ...request, body: undefined as unknown as string } : request],
+              scenario: 'B',
+              model,
+              warmupSeconds: model === 'closed' ? options.warmupSeconds : 1,
+              seconds: options.seconds,
+              connections: type.id === 'login' ? Math.min(LOGIN_CONNECTIONS, options.connections) : options.connections,
+              rate,
+            },
+            (mark) => {
+              if (mark === 'start') meter = cpuMeter({ gateway: gateway!.pid, subgraphs: subgraphs!.pid });
+              else cpu = meter!();
+            },
+          );
+          const m: BMeasurement = { type: type.id, cache, model, load, gatewayCpu: cpu.gateway!, subgraphCpu: cpu.subgraphs!, gatewayPeakRssMiB: peakRssMiB(gateway.pid) };
+          measurements.push(m);
+          if (load.errors.total) exitCode = 1;
+          log(
+            `${cache} ${type.id} ${model}${model === 'open' ? ` ${rate}/s` : ''}: ${load.rps.toFixed(1)} rps, p50 ${load.latencyMs.p50} p95 ${load.latencyMs.p95} p99 ${load.latencyMs.p99} ms, ` +
+              `errors ${load.errors.total}${load.warmupErrors ? ` (+${load.warmupErrors} warm-up)` : ''}${load.firstMismatch ? ` first bad: ${load.firstMismatch.slice(0, 300)}` : ''}, gateway cpu ${m.gatewayCpu.toFixed(2)}, subgraphs cpu ${m.subgraphCpu.toFixed(2)}`,
+          );
+        }
+      }
+    }
+  } finally {
+    await generator?.stop();
+    await gateway?.stop();
+    await subgraphs?.stop();
+    const deleted = await deleteRedisKeys(options.redisUrl, prefix).catch(() => -1);
+    await db.drop();
+    log(`dropped database ${db.name}; deleted ${deleted} Redis keys under ${prefix}`);
+  }
+
+  const info = {
+    date: new Date(started).toISOString(),
+    command: options.command,
+    machine: machineInfo(),
+    versions: packageVersions(),
+    git: gitRevision(),
+    settings: { ...options, redisUrl: new URL(options.redisUrl).host, jsonFile: undefined, markdownFile: undefined },
+    pinning: HAS_TASKSET ? `Gateway alone on CPU ${GATEWAY_CPU} (taskset); subgraphs, PostgreSQL, Redis and load generator share CPU ${SUPPORT_CPU}.` : 'No taskset: nothing pinned.',
+    loadAverage: { before: loadBefore, after: loadAverage() },
+    durationSeconds: Math.round((Date.now() - started) / 1000),
+  };
+  const id = options.manyConnections ? 'D' : 'B';
+  const title = options.manyConnections ? SCENARIO_D_TITLE : scenarioB.title;
+  const text = options.manyConnections ? renderD(dResults, info, options) : renderB(measurements, info, options);
+  process.stdout.write(`\n## ${title}\n\n${text}\n`);
+  if (options.jsonFile) {
+    const file = options.jsonFile;
+    const existing = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { generatedBy?: string; scenarios?: Record<string, unknown> }) : {};
+    const scenarios = { ...(existing.scenarios ?? {}), [id]: { title, run: info, ...(options.manyConnections ? { results: dResults } : { measurements }) } };
+    writeFileSync(file, `${JSON.stringify({ generatedBy: existing.generatedBy ?? 'npm run bench (test/bench/run.ts)', scenarios }, null, 2)}\n`);
+  }
+  if (options.markdownFile) updateMarkdown(options.markdownFile, { scenario: { id, title, baseline: 'ours' }, targets: [], subgraphChecks: [] }, text);
+  return exitCode;
+}
+
+export const SCENARIO_D_TITLE = 'Scenario D: 1000 open connections on our supergraph (B\'s mix, PostgreSQL and Redis)';
+
+interface DResult {
+  cache: 'warm' | 'cold';
+  result: ManyConnectionsResult;
+  gatewayCpu: number;
+  subgraphCpu: number;
+  gatewayPeakRssMiB: number;
+}
+
+type RunInfoB = { date: string; command: string; machine: ReturnType<typeof machineInfo>; versions: Record<string, string>; git: string; pinning: string; loadAverage: { before: number[] } };
+
+function renderD(results: DResult[], info: RunInfoB, options: ScenarioBOptions): string {
+  const d = options.manyConnections!;
+  const lines = [
+    `${info.date.slice(0, 16).replace('T', ' ')} UTC, ${info.machine.cpus} vCPU ${info.machine.model}, ${info.machine.memoryGiB} GiB, Node ${info.machine.node.slice(1)}, git ${info.git}.`,
+    `${d.connections} keep-alive connections opened first (one request each, not counted), then ${d.rate} requests/s in total, evenly spaced, each on the least recently used connection (lib/many-connections-worker.ts, node:http Agent, FIFO), ${options.warmupSeconds} s warm-up then ${options.seconds} s measured. ` +
+      `Mix, in turn: ${d.types.join(', ')} (B's request types; login left out: argon2 bounds it to a few per second). Latency from each request's scheduled instant. ${info.pinning} Same setup as scenario B. Load average before: ${info.loadAverage.before.join(' / ')}.`,
+    '',
+    '```sh',
+    info.command,
+    '```',
+    '',
+    `| cache | connections (open during the window, min-max) | offered req/s | achieved RPS | p50 ms | p95 ms | p99 ms | max ms | p99 per type ms | errors | gateway CPU cores | subgraphs CPU cores | gateway peak RSS MiB | opening all connections s |`,
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const r of results) {
+    const x = r.result;
+    lines.push(
+      `| ${r.cache} | ${x.connections} (${x.openSockets.min}-${x.openSockets.max}) | ${x.rate} | ${ms(x.rps)} | ${ms(x.latencyMs.p50)} | ${ms(x.latencyMs.p95)} | ${ms(x.latencyMs.p99)} | ${ms(x.latencyMs.max)} | ${Object.entries(x.perType).map(([t, v]) => `${t} ${ms(v.p99)}`).join(', ')} | ${x.errors.total}${x.warmupErrors ? ` (+${x.warmupErrors} before the window)` : ''} | ${r.gatewayCpu.toFixed(2)} | ${r.subgraphCpu.toFixed(2)} | ${Math.round(r.gatewayPeakRssMiB)} | ${x.openingSeconds.toFixed(1)} |`,
+    );
+  }
+  lines.push('', `Every response checked (status 200, no \`errors\`, expected shape of its type): ${results.reduce((n, r) => n + r.result.responses, 0).toLocaleString('en-US')}, errors ${results.reduce((n, r) => n + r.result.errors.total, 0)}.`);
+  return lines.join('\n');
+}
+
+const ms = (x: number) => (!Number.isFinite(x) ? '-' : x < 100 ? x.toFixed(1) : Math.round(x).toLocaleString('en-US'));
+
+function renderB(measurements: BMeasurement[], info: RunInfoB, options: ScenarioBOptions): string {
+  const lines = [
+    `${info.date.slice(0, 16).replace('T', ' ')} UTC, ${info.machine.cpus} vCPU ${info.machine.model}, ${info.machine.memoryGiB} GiB, Node ${info.machine.node.slice(1)}, git ${info.git}.`,
+    `autocannon ${info.versions.autocannon}; one run per request type and cache state: open model ${options.rate} requests/s offered (login: ${options.loginRate}/s) for ${options.seconds} s after a 1 s lead-in` +
+      (options.models.includes('closed') ? `; closed model ${options.connections} connections (login: ${Math.min(LOGIN_CONNECTIONS, options.connections)}; its open run goes first), ${options.warmupSeconds} s warm-up then ${options.seconds} s` : '') +
+      `. ${info.pinning} Real PostgreSQL (fresh database, demo data) and Redis. Load average before: ${info.loadAverage.before.join(' / ')}.`,
+    'Cache warm: subgraph response cache on (CACHE_TTL_SECONDS=60), the same request repeated. Cache cold: subgraphs restarted with CACHE_TTL_SECONDS=0 (every request reaches PostgreSQL; the gateway has no cache of its own). Token of owner@acme.example on every request but login.',
+    '',
+    '```sh',
+    info.command,
+    '```',
+    '',
+  ];
+  const label = (id: string) => REQUEST_TYPES.find((t) => t.id === id)!.label;
+  for (const model of ['open', 'closed'] as const) {
+    const rows = measurements.filter((m) => m.model === model);
+    if (!rows.length) continue;
+    lines.push(
+      model === 'open' ? 'Open model (fixed offered rate, latency):' : 'Closed model (max throughput):',
+      '',
+      '| request | cache | offered req/s | achieved RPS | p50 ms | p95 ms | p99 ms | max ms | errors | gateway CPU cores | gateway CPU ms/req | subgraphs CPU cores | gateway peak RSS MiB |',
+      '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    );
+    for (const m of rows) {
+      const l = m.load;
+      lines.push(
+        `| ${label(m.type)} | ${m.cache} | ${l.offeredRate ?? `${l.connections} conn.`} | ${ms(l.rps)} | ${ms(l.latencyMs.p50)} | ${ms(l.latencyMs.p95)} | ${ms(l.latencyMs.p99)} | ${ms(l.latencyMs.max)} | ${l.errors.total} | ${m.gatewayCpu.toFixed(2)} | ${ms(l.rps ? (m.gatewayCpu * 1000) / l.rps : NaN)} | ${m.subgraphCpu.toFixed(2)} | ${Math.round(m.gatewayPeakRssMiB)} |`,
+      );
+    }
+    lines.push('');
+  }
+  const checked = measurements.reduce((n, m) => n + m.load.checks.exact + m.load.checks.mismatch, 0);
+  const bad = measurements.reduce((n, m) => n + m.load.errors.total, 0);
+  lines.push(`Responses checked (status 200, no \`errors\`, expected shape): ${checked.toLocaleString('en-US')}; errors (non-2xx, timeouts, wrong bodies): ${bad}.`);
+  return lines.join('\n');
+}
