@@ -58,8 +58,23 @@ export async function createTestDatabase(options: { embedded?: boolean } = {}): 
   if (options.embedded || !(await postgresReachable())) {
     return { dataDir, real: false, async drop() {} };
   }
-  const name = `bizosaas_test_${uniqueSuffix()}`;
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
+  return { ...(await createPostgresDatabase(ADMIN_URL, 'bizosaas_test')), dataDir, real: true };
+}
+
+export interface PostgresDatabase {
+  name: string;
+  appUrl: string;
+  ownerUrl: string;
+  drop(): Promise<void>;
+}
+
+/**
+ * A fresh database `<prefix>_<pid>_<random>` owned by the owner role on the server at
+ * `adminUrl` (a superuser), with app-role and owner-role URLs; `drop()` removes it.
+ */
+export async function createPostgresDatabase(adminUrl: string, prefix: string): Promise<PostgresDatabase> {
+  const name = `${prefix}_${uniqueSuffix()}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   try {
     // Roles are cluster-wide; global-setup creates them, this covers scripts run outside vitest.
@@ -68,21 +83,19 @@ export async function createTestDatabase(options: { embedded?: boolean } = {}): 
   } finally {
     await admin.end();
   }
-  const url = new URL(ADMIN_URL);
   const as = (user: string) => {
-    const u = new URL(url);
+    const u = new URL(adminUrl);
     u.username = user;
     u.password = '';
     u.pathname = `/${name}`;
     return u.toString();
   };
   return {
+    name,
     appUrl: as('bizosaas_app'),
     ownerUrl: as('bizosaas_owner'),
-    dataDir,
-    real: true,
     async drop() {
-      const client = new pg.Client({ connectionString: ADMIN_URL });
+      const client = new pg.Client({ connectionString: adminUrl });
       await client.connect();
       try {
         await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);

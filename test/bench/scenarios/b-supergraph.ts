@@ -20,15 +20,13 @@
  *   CACHE_TTL_SECONDS=0, so every request reaches PostgreSQL.
  * - Every response is checked: status 200, no `errors`, the expected shape (checker below).
  */
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import pg from 'pg';
-import { BOOTSTRAP_ROLES_SQL } from '../../../subgraphs/kit/db/roles.ts';
 import { freePorts } from '../../support/ports.ts';
+import { createPostgresDatabase } from '../../support/services.ts';
 import { createTestKeys } from '../../support/deps.ts';
 import { LoadGenerator } from '../lib/load-client.ts';
 import type { LoadResult } from '../lib/load-worker.ts';
@@ -197,39 +195,6 @@ export interface BMeasurement {
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
-async function createDatabase() {
-  const name = `bizosaas_bench_${process.pid}_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  try {
-    await admin.query(BOOTSTRAP_ROLES_SQL).catch(() => undefined);
-    await admin.query(`CREATE DATABASE ${name} OWNER bizosaas_owner`);
-  } finally {
-    await admin.end();
-  }
-  const as = (user: string) => {
-    const u = new URL(ADMIN_URL);
-    u.username = user;
-    u.password = '';
-    u.pathname = `/${name}`;
-    return u.toString();
-  };
-  return {
-    name,
-    appUrl: as('bizosaas_app'),
-    ownerUrl: as('bizosaas_owner'),
-    async drop() {
-      const client = new pg.Client({ connectionString: ADMIN_URL });
-      await client.connect();
-      try {
-        await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      } finally {
-        await client.end();
-      }
-    },
-  };
-}
-
 async function deleteRedisKeys(url: string, prefix: string) {
   const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
   try {
@@ -254,7 +219,7 @@ export async function runScenarioB(options: ScenarioBOptions): Promise<number> {
   const subgraphPorts = Object.fromEntries(names.map((n, i) => [n, ports[i]!]));
   const gatewayPort = ports[names.length]!;
   const base = `http://127.0.0.1:${gatewayPort}`;
-  const db = await createDatabase();
+  const db = await createPostgresDatabase(ADMIN_URL, 'bizosaas_bench');
   log(`scenario B: database ${db.name}, redis prefix ${prefix}, subgraphs ${JSON.stringify(subgraphPorts)}, gateway :${gatewayPort}`);
   const workDir = mkdtempSync(join(tmpdir(), 'bizosaas-bench-b-'));
   const common = {
