@@ -1,5 +1,4 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { GraphQLResolveInfo } from 'graphql';
 import { rule } from 'graphql-shield';
 import type { Context } from '../kit/context.ts';
 import { forbidden } from '../kit/errors.ts';
@@ -23,20 +22,15 @@ export function hasAppToken(authorization: string | undefined, appToken: string)
   return presented !== undefined && same;
 }
 
-type CacheControlInfo = GraphQLResolveInfo & { cacheControl?: { setCacheHint(hint: { maxAge: number }): void } };
-
 /**
- * The App token is a request property, so `contextual` caching is right. Data behind it must
- * never enter the shared response cache, whose key holds the tenant and roles but not this
- * token: a zero max-age on any field makes the whole response uncacheable.
+ * The App token is a request property, so `contextual` caching of the rule is right. The kit's
+ * response cache keys on a hash of any credential that is not one of our JWTs, so a response
+ * this token unlocked is never served to a caller without it.
  */
-export const isSaleorApp = rule('saleorAppToken', { cache: 'contextual' })(
-  (_parent: unknown, _args: unknown, ctx: Context, info: CacheControlInfo) => {
-    info.cacheControl?.setCacheHint({ maxAge: 0 });
-    return hasAppToken(ctx.authorization, ctx.deps.config.SALEOR_APP_TOKEN)
-      ? true
-      : forbidden('To access this path, you need the Saleor App token (Authorization: Bearer <app token>).');
-  },
+export const isSaleorApp = rule('saleorAppToken', { cache: 'contextual' })((_parent: unknown, _args: unknown, ctx: Context) =>
+  hasAppToken(ctx.authorization, ctx.deps.config.SALEOR_APP_TOKEN)
+    ? true
+    : forbidden('To access this path, you need the Saleor App token (Authorization: Bearer <app token>).'),
 );
 
 export const permissions: Permissions = {
