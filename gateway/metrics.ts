@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { FetchOutcome } from './subgraph-client.ts';
 
 /** Operation names are chosen by clients: past this many distinct ones, new names count as "other". */
@@ -8,6 +8,8 @@ export interface GatewayMetrics {
   registry: Registry;
   observeRequest(operation: string, status: number, seconds: number): void;
   observeSubgraph(subgraph: string, seconds: number, outcome: FetchOutcome): void;
+  /** Gauges of the admission control's current limit, running and waiting operations. */
+  watchAdmission(admission: { limit: number; active: number; waiting: number }): void;
 }
 
 /**
@@ -50,6 +52,13 @@ export function createMetrics(): GatewayMetrics {
     },
     observeSubgraph(name, seconds, outcome) {
       subgraph.observe({ subgraph: name, outcome }, seconds);
+    },
+    watchAdmission(admission) {
+      const gauge = (name: string, help: string, read: () => number) =>
+        new Gauge({ name, help, registers: [registry], collect() { this.set(read()); } });
+      gauge('gateway_admission_limit', 'Operations the gateway runs at once now (adaptive, GATEWAY_CONCURRENCY_MIN..MAX)', () => admission.limit);
+      gauge('gateway_admission_active', 'Operations running', () => admission.active);
+      gauge('gateway_admission_waiting', 'Operations waiting for a slot', () => admission.waiting);
     },
   };
 }

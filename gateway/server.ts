@@ -9,6 +9,7 @@ import {
   ApolloServerPluginUsageReportingDisabled,
 } from '@apollo/server/plugin/disabled';
 import { fastifyApolloHandler } from '@as-integrations/fastify';
+import { createAdmission, OverloadedError } from './admission.ts';
 import cors from '@fastify/cors';
 import Fastify, { type FastifyInstance, type FastifyRequest, type RouteHandlerMethod } from 'fastify';
 import type { FormattedExecutionResult } from 'graphql';
@@ -159,6 +160,13 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     createTokenVerifier({ issuer: config.AUTH_ISSUER, audience: config.AUTH_AUDIENCE, keys: jwksUrl(config, urls) });
   const rateLimit = createRateLimiter(redis, config);
   const metrics = createMetrics();
+  const admission = createAdmission({
+    min: config.GATEWAY_CONCURRENCY_MIN,
+    max: config.GATEWAY_CONCURRENCY_MAX,
+    maxQueue: config.GATEWAY_QUEUE_MAX,
+    windowMs: 100,
+  });
+  metrics.watchAdmission(admission);
   const agent = createSubgraphAgent();
 
   const gateway = new ApolloGateway({
@@ -265,6 +273,10 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
 
   // Body too large, malformed JSON, unsupported media type: a JSON GraphQL-shaped error, never a crash.
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
+    if (error instanceof OverloadedError) {
+      void reply.header('retry-after', String(error.retryAfterSeconds));
+      return reply.code(503).send(errorBody(error.message, 'OVERLOADED'));
+    }
     const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
     if (status === 500) {
       log.error({ requestId: request.id, err: error }, 'http error');
@@ -295,7 +307,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     url: '/graphql',
     handler(request, reply) {
       if (ide && request.method === 'GET' && ide.wants(request)) return ide.send(request, reply);
-      return graphql.call(this, request, reply);
+      if (request.method === 'OPTIONS') return graphql.call(this, request, reply);
+      return admission.run(async () => graphql.call(this, request, reply));
     },
   });
   registerHealthRoutes(app, urls, agent);
@@ -310,7 +323,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     metrics,
     subgraphUrls: urls,
     async execute(request, operation) {
-      const response = await apollo.executeOperation(operation, { contextValue: await context(request) });
+      const response = await admission.run(async () => apollo.executeOperation(operation, { contextValue: await context(request) }));
       if (response.body.kind !== 'single') throw new Error('incremental delivery is not supported');
       return response.body.singleResult;
     },
@@ -322,6 +335,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     },
     async close() {
       await app.close();
+      admission.close();
       await apollo.stop();
       await agent.close();
       if (ownRedis) redis.disconnect();

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { demoDataEnabled, loadConfig, subgraphPort } from '../subgraphs/kit/config.ts';
-import { createDeps, migrateDatabase, sharedDeps } from '../subgraphs/kit/deps.ts';
+import { createDeps, migrateDatabase, seedDemoData, sharedDeps } from '../subgraphs/kit/deps.ts';
 import { loadSubgraphs } from '../subgraphs/kit/registry.ts';
 import { createSubgraphServer, type SubgraphServer } from '../subgraphs/kit/server.ts';
 import { DEMO_ACCOUNTS } from '../subgraphs/auth/seed.ts';
@@ -13,10 +13,7 @@ const shared = await sharedDeps(config);
 const subgraphs = (await loadSubgraphs()).filter((s) => !(s.name === 'saleor' && config.SALEOR_API_URL));
 
 await migrateDatabase(config, shared.db, subgraphs.flatMap((s) => (s.migrations ? [s.migrations] : [])));
-const seedDeps = await createDeps(config, 'seed');
-if (demoDataEnabled(config)) {
-  for (const subgraph of subgraphs) await subgraph.seed?.(seedDeps);
-}
+await seedDemoData(config, subgraphs);
 
 const servers: SubgraphServer[] = [];
 const lines: string[] = [];

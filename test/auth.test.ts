@@ -102,6 +102,17 @@ describe('subgraph token verification', () => {
     const ok = await gql(url, VIEWER, {}, bearer(valid));
     expect(ok.data!.viewer.account.email).toBe('owner@acme.example');
   });
+
+  it('a token verified (and remembered) before it expires is refused once it has expired', async () => {
+    const owner = account('owner@acme.example');
+    const exp = Math.floor(Date.now() / 1000) + 2;
+    const shortLived = await signToken(stack.backends.keys.privateJwk, { sub: owner.id, tid: acme, roles: ['owner'], expiresIn: exp });
+    for (let i = 0; i < 3; i++) expect((await gql(url, VIEWER, {}, bearer(shortLived))).data!.viewer.account.email).toBe('owner@acme.example');
+    await new Promise((resolve) => setTimeout(resolve, exp * 1000 - Date.now() + 50));
+    const after = await gql(url, VIEWER, {}, bearer(shortLived));
+    expect(after.data?.viewer ?? null).toBeNull();
+    expect(after.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+  });
 });
 
 describe('tenant isolation in the auth subgraph', () => {

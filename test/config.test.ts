@@ -18,8 +18,16 @@ describe('configuration', () => {
     ['SUBGRAPH_TIMEOUT_MS', '5'],
     ['GATEWAY_TRUST_PROXY', 'yes please'],
     ['CORS_ORIGINS', 'ftp://files.example'],
+    ['GATEWAY_CONCURRENCY_MIN', '0'],
+    ['GATEWAY_QUEUE_MAX', '-1'],
   ])('rejects %s=%s with one line naming the variable', (name, value) => {
     expect(() => parseConfig({ [name]: value })).toThrow(new RegExp(`^Invalid configuration: ${name}: `));
+  });
+
+  it('rejects an admission minimum above its maximum', () => {
+    expect(() => parseConfig({ GATEWAY_CONCURRENCY_MIN: '64', GATEWAY_CONCURRENCY_MAX: '8' })).toThrow(
+      /^Invalid configuration: GATEWAY_CONCURRENCY_MIN: must not be above GATEWAY_CONCURRENCY_MAX$/,
+    );
   });
 
   it('a bad value stops a process with exit 1 and one clear line on stderr', () => {

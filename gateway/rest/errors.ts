@@ -271,5 +271,7 @@ export function httpError(
     return detail(400, `JSON parse error - ${error.message}`);
   }
   if (status >= 400 && status < 500) return detail(status, error.message);
+  // The gateway's admission control (OverloadedError): the message is written for clients.
+  if (status === 503 && error.name === 'OverloadedError') return detail(503, error.message);
   return null;
 }

@@ -72,6 +72,13 @@ export const configSchema = z.object({
     .default('')
     .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
     .pipe(z.array(z.url({ protocol: /^https?$/ }))),
+  /**
+   * Admission control (gateway/admission.ts): operations run at once, adapting between MIN (the
+   * CPU is saturated) and MAX (it is not); past QUEUE_MAX waiting ones the gateway answers 503.
+   */
+  GATEWAY_CONCURRENCY_MIN: z.coerce.number().int().min(1).max(10_000).default(2),
+  GATEWAY_CONCURRENCY_MAX: z.coerce.number().int().min(1).max(10_000).default(512),
+  GATEWAY_QUEUE_MAX: z.coerce.number().int().min(0).max(100_000).default(2048),
   SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(50 * 1024 * 1024).default(1024 * 1024),
   INTROSPECTION: bool.optional(),
@@ -107,6 +114,9 @@ export function parseConfig(env: Record<string, string | undefined> = process.en
     const issue = result.error.issues[0]!;
     const name = String(issue.path[0] ?? 'environment');
     throw new ConfigError(`Invalid configuration: ${name}: ${issue.message}`);
+  }
+  if (result.data.GATEWAY_CONCURRENCY_MIN > result.data.GATEWAY_CONCURRENCY_MAX) {
+    throw new ConfigError('Invalid configuration: GATEWAY_CONCURRENCY_MIN: must not be above GATEWAY_CONCURRENCY_MAX');
   }
   return result.data;
 }

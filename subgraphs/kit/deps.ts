@@ -1,4 +1,4 @@
-import type { Config } from './config.ts';
+import { demoDataEnabled, type Config } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { Database, type Tx } from './db/database.ts';
 import pg from 'pg';
@@ -73,6 +73,24 @@ export async function migrateDatabase(config: Config, db: Database, targets: rea
   } finally {
     client.release();
   }
+}
+
+/**
+ * Writes every subgraph's demo data when DEMO_DATA is on, then refreshes the planner statistics
+ * of the tables the owner role holds. Without that, a freshly seeded database is planned from
+ * empty statistics until autovacuum's first analyze (a minute or more on PostgreSQL, never on
+ * PGlite, which runs no autovacuum), and list queries pick poor plans in the meantime.
+ */
+export async function seedDemoData(config: Config, subgraphs: readonly { seed?(deps: SubgraphDeps): Promise<void> }[]) {
+  if (!demoDataEnabled(config)) return;
+  const deps = await createDeps(config, 'seed');
+  for (const subgraph of subgraphs) await subgraph.seed?.(deps);
+  await deps.asOwner(async (tx) => {
+    const { rows } = await tx.query<{ name: string }>(
+      `SELECT format('%I.%I', schemaname, tablename) AS name FROM pg_tables WHERE tableowner = current_user ORDER BY 1`,
+    );
+    if (rows.length) await tx.query(`ANALYZE ${rows.map((r) => r.name).join(', ')}`);
+  });
 }
 
 /** See SubgraphDeps.asOwner: a URL (its own short-lived client) or the embedded pool. */

@@ -229,7 +229,7 @@ async function main() {
   await Promise.all(
     running.map(async (r) => {
       const launch = r.target.launch({ port: r.port, fixture: fixture?.context ?? null, redis: { url: redis, prefix: redisPrefix } });
-      const nodeFlags = profiled.has(r.target.id) ? ['--cpu-prof', '--cpu-prof-dir', profileDir(r.target.id)] : [];
+      const nodeFlags = [...(launch.nodeFlags ?? []), ...(profiled.has(r.target.id) ? ['--cpu-prof', '--cpu-prof-dir', profileDir(r.target.id)] : [])];
       const child = spawnNode({ name: r.target.id, script: launch.script, args: launch.args, env: launch.env, cpu: GATEWAY_CPU, nodeFlags });
       const check = r.scenario.checker();
       let last = '';
@@ -428,6 +428,7 @@ async function mainB(d: boolean) {
     manyConnections: d ? { connections: Number(flags['open-connections']), rate: rateFlag ?? 500, types: D_REQUEST_TYPES } : null,
     caches: (d && !process.argv.some((a) => a.startsWith('--cache')) ? 'warm' : flags.cache).split(',').map((c) => c.trim()) as ('warm' | 'cold')[],
     types: flags.types ? flags.types.split(',').map((t) => t.trim()) : null,
+    profile: flags.profile ? flags.profile.split(',').map((t) => t.trim()) : [],
     redisUrl: redis,
     command,
     jsonFile: flags['no-write'] ? null : jsonFile,

@@ -1,5 +1,5 @@
-import { demoDataEnabled, loadConfig } from '../config.ts';
-import { createDeps, migrateDatabase } from '../deps.ts';
+import { loadConfig } from '../config.ts';
+import { createDeps, migrateDatabase, seedDemoData } from '../deps.ts';
 import { loadSubgraphs } from '../registry.ts';
 
 // `npm run db:migrate`: applies every subgraph's migrations as the owner
@@ -9,9 +9,7 @@ const config = loadConfig();
 const subgraphs = await loadSubgraphs();
 const deps = await createDeps(config, 'migrate');
 await migrateDatabase(config, deps.db, subgraphs.flatMap((s) => (s.migrations ? [s.migrations] : [])));
-if (demoDataEnabled(config)) {
-  for (const subgraph of subgraphs) await subgraph.seed?.(deps);
-}
+await seedDemoData(config, subgraphs);
 console.log(`migrated: ${subgraphs.filter((s) => s.migrations).map((s) => s.name).join(', ')}`);
 await deps.db.close();
 process.exit(0);

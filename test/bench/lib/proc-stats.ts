@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** Kernel clock ticks per second for /proc/<pid>/stat times (100 on Linux almost always). */
 const CLK_TCK = (() => {
@@ -20,6 +20,23 @@ export function cpuSeconds(pid: number): number {
   } catch {
     return NaN;
   }
+}
+
+/** User + system CPU seconds of every live process whose command name is `comm` (e.g. all PostgreSQL backends). */
+export function cpuSecondsByName(comm: string): number {
+  let total = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== comm) continue;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total += (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+    } catch {
+      // The process ended between the listing and the read.
+    }
+  }
+  return total;
 }
 
 /** Peak resident set size so far (VmHWM), MiB. */
@@ -51,9 +68,10 @@ export function cpuBusySeconds(cpu: number): number {
  * CPU used over a window, in cores (1.0 = one CPU busy all the time): per process (all threads),
  * and per CPU whoever used it. Call it at the start; call what it returns at the end.
  */
-export function cpuMeter(pids: Record<string, number>, cpus: number[] = []) {
+export function cpuMeter(pids: Record<string, number>, cpus: number[] = [], names: string[] = []) {
   const read = () => ({
     ...Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid)])),
+    ...Object.fromEntries(names.map((n) => [n, cpuSecondsByName(n)])),
     ...Object.fromEntries(cpus.map((c) => [`cpu${c}`, cpuBusySeconds(c)])),
   });
   const before = read();

@@ -47,10 +47,33 @@ export const OURS: Target = {
       RATE_LIMIT_PER_MINUTE_IP: UNTHROTTLED,
       RATE_LIMIT_PER_MINUTE_TENANT: UNTHROTTLED,
       CACHE_TTL_SECONDS: '0',
-      // The production start command's node flag (docker/Dockerfile, docker/compose.yaml).
-      NODE_OPTIONS: '--max-semi-space-size=32',
+      // The production start command's node flags (package.json start:gateway, docker/).
+      NODE_OPTIONS: PRODUCTION_NODE_OPTIONS,
     },
   }),
+};
+
+/** The node flags of `npm run start:gateway` and docker/Dockerfile's gateway command (none: V8's defaults). */
+export const PRODUCTION_NODE_OPTIONS = '';
+
+/**
+ * `--targets ours,ours-variant` with BENCH_VARIANT_NODE_FLAGS="<node flags>" (in place of the
+ * production ones) and/or BENCH_VARIANT_ENV="NAME=value ...": ours again with other settings,
+ * for an A/B within one run.
+ */
+const VARIANT_FLAGS = process.env.BENCH_VARIANT_NODE_FLAGS?.split(/\s+/).filter(Boolean) ?? [];
+const VARIANT_ENV = Object.fromEntries(
+  (process.env.BENCH_VARIANT_ENV?.split(/\s+/).filter(Boolean) ?? []).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+);
+const OURS_VARIANT: Target = {
+  ...OURS,
+  id: 'ours-variant',
+  label: `ours with ${[...VARIANT_FLAGS, ...Object.entries(VARIANT_ENV).map(([k, v]) => `${k}=${v}`)].join(' ')}`,
+  launch: (context) => {
+    const launch = OURS.launch(context);
+    const flags = VARIANT_FLAGS.length ? { NODE_OPTIONS: '', nodeFlags: VARIANT_FLAGS } : {};
+    return { ...launch, env: { ...launch.env, ...VARIANT_ENV, ...(flags.NODE_OPTIONS !== undefined ? { NODE_OPTIONS: '' } : {}) }, nodeFlags: flags.nodeFlags };
+  },
 };
 
 const APOLLO: Target = {
@@ -97,7 +120,7 @@ export const scenarioA: Scenario = {
   id: 'A',
   title: 'Scenario A: the public federation gateway benchmark (4 subgraphs, TestQuery)',
   fixture: 'federation',
-  targets: [OURS, APOLLO, hive(false, 'on'), hive(false, 'off'), hive(true, 'on'), hive(true, 'off')],
+  targets: [OURS, APOLLO, hive(false, 'on'), hive(false, 'off'), hive(true, 'on'), hive(true, 'off'), ...(VARIANT_FLAGS.length || Object.keys(VARIANT_ENV).length ? [OURS_VARIANT] : [])],
   baseline: 'apollo',
   request: FEDERATION_REQUEST,
   checker: () => jsonBodyChecker(expectedTestQueryResponse()),

@@ -10,7 +10,7 @@
  *   key prefix unique to the run, its keys deleted afterwards.
  * - All subgraphs in one child process (targets/supergraph-subgraphs.ts, on the support CPU with
  *   the load generator), the gateway in another (targets/supergraph-gateway.ts, alone on the
- *   gateway CPU; NODE_ENV=production, LOG_LEVEL=warn, `node --max-semi-space-size=32`, rate
+ *   gateway CPU; NODE_ENV=production, LOG_LEVEL=warn, V8's default heap settings, rate
  *   limits far above the load, no response cache of its own).
  * - Requests, as owner@acme.example (logged in once for the token): leads with owners (crm +
  *   auth), a content page with its author and featured products (cms + auth + saleor), products
@@ -34,6 +34,7 @@ import type { ManyConnectionsJob, ManyConnectionsResult } from '../lib/many-conn
 import { gitRevision, loadAverage, machineInfo, packageVersions } from '../lib/machine.ts';
 import { cpuMeter, peakRssMiB } from '../lib/proc-stats.ts';
 import { GATEWAY_CPU, HAS_TASKSET, spawnNode, SUPPORT_CPU, waitUntil, type Child } from '../lib/processes.ts';
+import { findProfile, renderProfile, summariseProfile } from '../lib/profile.ts';
 import { updateMarkdown } from '../lib/report.ts';
 import type { ResponseChecker, Scenario } from './types.ts';
 
@@ -179,6 +180,8 @@ export interface ScenarioBOptions {
   command: string;
   jsonFile: string | null;
   markdownFile: string | null;
+  /** Processes to run under `node --cpu-prof` ('subgraphs', 'gateway'); a summary is printed at the end. */
+  profile?: string[];
   /** Scenario D instead of B's per-type runs: many open connections at a total rate of B's mix. */
   manyConnections?: { connections: number; rate: number; types: string[] } | null;
 }
@@ -231,9 +234,16 @@ export async function runScenarioB(options: ScenarioBOptions): Promise<number> {
     RATE_LIMIT_PER_MINUTE_TENANT: UNTHROTTLED,
   };
   let subgraphs: Child | null = null;
+  let previousCache = '';
   let gateway: Child | null = null;
   let generator: LoadGenerator | null = null;
   const measurements: BMeasurement[] = [];
+  // --profile: measured windows (wall clock) and each profiled process's exit time, to keep only load samples.
+  const profiled = new Set(options.profile ?? []);
+  const profileDir = (id: string) => join(workDir, 'profiles', id);
+  const profileFlags = (id: string) => (profiled.has(id.replace(/-(warm|cold)$/, '')) ? ['--cpu-prof', '--cpu-prof-dir', profileDir(id)] : []);
+  const windows: { from: number; to: number }[] = [];
+  const profiles: { id: string; endedAtMs: number }[] = [];
   const dResults: DResult[] = [];
   let exitCode = 0;
 
@@ -255,7 +265,7 @@ export async function runScenarioB(options: ScenarioBOptions): Promise<number> {
         CACHE_TTL_SECONDS: cache === 'warm' ? '60' : '0',
       },
       cpu: SUPPORT_CPU,
-      nodeFlags: ['--max-semi-space-size=32'],
+      nodeFlags: profileFlags(`subgraphs-${cache}`),
     });
     await waitUntil(child, async () => existsSync(readyFile), 180_000);
     return { child, urls: JSON.parse(readFileSync(readyFile, 'utf8')) as Record<string, string> };
@@ -279,7 +289,11 @@ export async function runScenarioB(options: ScenarioBOptions): Promise<number> {
   try {
     generator = await LoadGenerator.start(SUPPORT_CPU);
     for (const cache of options.caches) {
-      if (subgraphs) await subgraphs.stop();
+      if (subgraphs) {
+        await subgraphs.stop();
+        profiles.push({ id: `subgraphs-${previousCache}`, endedAtMs: Date.now() });
+      }
+      previousCache = cache;
       const started = await startSubgraphs(cache);
       subgraphs = started.child;
       log(`subgraphs up (${cache}: CACHE_TTL_SECONDS=${cache === 'warm' ? 60 : 0}), pid ${subgraphs.pid}`);
@@ -290,7 +304,7 @@ export async function runScenarioB(options: ScenarioBOptions): Promise<number> {
           args: ['--port', String(gatewayPort), '--subgraphs', JSON.stringify(started.urls)],
           env: { ...common, CACHE_TTL_SECONDS: '0' },
           cpu: GATEWAY_CPU,
-          nodeFlags: ['--max-semi-space-size=32'],
+          nodeFlags: profileFlags('gateway'),
         });
       }
       let token = '';
@@ -345,14 +359,19 @@ export async function runScenarioB(options: ScenarioBOptions): Promise<number> {
               requests: [type.method === 'GET' ? { ...request, body: undefined as unknown as string } : request],
               scenario: 'B',
               model,
-              warmupSeconds: model === 'closed' ? options.warmupSeconds : 1,
+              warmupSeconds: options.warmupSeconds,
               seconds: options.seconds,
               connections: type.id === 'login' ? Math.min(LOGIN_CONNECTIONS, options.connections) : options.connections,
               rate,
             },
             (mark) => {
-              if (mark === 'start') meter = cpuMeter({ gateway: gateway!.pid, subgraphs: subgraphs!.pid });
-              else cpu = meter!();
+              if (mark === 'start') {
+                meter = cpuMeter({ gateway: gateway!.pid, subgraphs: subgraphs!.pid }, [SUPPORT_CPU, GATEWAY_CPU], ['postgres', 'redis-server']);
+                windows.push({ from: Date.now(), to: Infinity });
+              } else {
+                cpu = meter!();
+                windows[windows.length - 1]!.to = Date.now();
+              }
             },
           );
           const m: BMeasurement = { type: type.id, cache, model, load, gatewayCpu: cpu.gateway!, subgraphCpu: cpu.subgraphs!, gatewayPeakRssMiB: peakRssMiB(gateway.pid) };
@@ -360,7 +379,8 @@ export async function runScenarioB(options: ScenarioBOptions): Promise<number> {
           if (load.errors.total) exitCode = 1;
           log(
             `${cache} ${type.id} ${model}${model === 'open' ? ` ${rate}/s` : ''}: ${load.rps.toFixed(1)} rps, p50 ${load.latencyMs.p50} p95 ${load.latencyMs.p95} p99 ${load.latencyMs.p99} ms, ` +
-              `errors ${load.errors.total}${load.warmupErrors ? ` (+${load.warmupErrors} warm-up)` : ''}${load.firstMismatch ? ` first bad: ${load.firstMismatch.slice(0, 300)}` : ''}, gateway cpu ${m.gatewayCpu.toFixed(2)}, subgraphs cpu ${m.subgraphCpu.toFixed(2)}`,
+              `errors ${load.errors.total}${load.warmupErrors ? ` (+${load.warmupErrors} warm-up)` : ''}${load.firstMismatch ? ` first bad: ${load.firstMismatch.slice(0, 300)}` : ''}, gateway cpu ${m.gatewayCpu.toFixed(2)}, subgraphs cpu ${m.subgraphCpu.toFixed(2)}, ` +
+              `postgres ${cpu.postgres!.toFixed(2)}, redis ${cpu['redis-server']!.toFixed(2)}, load generator ${load.loadGeneratorCpu.toFixed(2)}; busy cpu${SUPPORT_CPU} ${cpu[`cpu${SUPPORT_CPU}`]!.toFixed(2)}, cpu${GATEWAY_CPU} ${cpu[`cpu${GATEWAY_CPU}`]!.toFixed(2)}`,
           );
         }
       }
@@ -368,7 +388,9 @@ export async function runScenarioB(options: ScenarioBOptions): Promise<number> {
   } finally {
     await generator?.stop();
     await gateway?.stop();
+    profiles.push({ id: 'gateway', endedAtMs: Date.now() });
     await subgraphs?.stop();
+    profiles.push({ id: `subgraphs-${previousCache}`, endedAtMs: Date.now() });
     const deleted = await deleteRedisKeys(options.redisUrl, prefix).catch(() => -1);
     await db.drop();
     log(`dropped database ${db.name}; deleted ${deleted} Redis keys under ${prefix}`);
@@ -389,6 +411,10 @@ export async function runScenarioB(options: ScenarioBOptions): Promise<number> {
   const title = options.manyConnections ? SCENARIO_D_TITLE : scenarioB.title;
   const text = options.manyConnections ? renderD(dResults, info, options) : renderB(measurements, info, options);
   process.stdout.write(`\n## ${title}\n\n${text}\n`);
+  for (const { id, endedAtMs } of profiles) {
+    const file = profiled.has(id.replace(/-(warm|cold)$/, '')) ? findProfile(profileDir(id)) : null;
+    if (file) process.stdout.write(`\n${renderProfile(id, summariseProfile(file, { windows, endedAtMs }, 25))}\n(profile: ${file})\n`);
+  }
   if (options.jsonFile) {
     const file = options.jsonFile;
     const existing = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as { generatedBy?: string; scenarios?: Record<string, unknown> }) : {};
@@ -440,7 +466,7 @@ const ms = (x: number) => (!Number.isFinite(x) ? '-' : x < 100 ? x.toFixed(1) : 
 function renderB(measurements: BMeasurement[], info: RunInfoB, options: ScenarioBOptions): string {
   const lines = [
     `${info.date.slice(0, 16).replace('T', ' ')} UTC, ${info.machine.cpus} vCPU ${info.machine.model}, ${info.machine.memoryGiB} GiB, Node ${info.machine.node.slice(1)}, git ${info.git}.`,
-    `autocannon ${info.versions.autocannon}; one run per request type and cache state: open model ${options.rate} requests/s offered (login: ${options.loginRate}/s) for ${options.seconds} s after a 1 s lead-in` +
+    `autocannon ${info.versions.autocannon}; one run per request type and cache state: open model ${options.rate} requests/s offered (login: ${options.loginRate}/s) for ${options.seconds} s after a ${options.warmupSeconds} s warm-up (not counted)` +
       (options.models.includes('closed') ? `; closed model ${options.connections} connections (login: ${Math.min(LOGIN_CONNECTIONS, options.connections)}; its open run goes first), ${options.warmupSeconds} s warm-up then ${options.seconds} s` : '') +
       `. ${info.pinning} Real PostgreSQL (fresh database, demo data) and Redis. Load average before: ${info.loadAverage.before.join(' / ')}.`,
     'Cache warm: subgraph response cache on (CACHE_TTL_SECONDS=60), the same request repeated. Cache cold: subgraphs restarted with CACHE_TTL_SECONDS=0 (every request reaches PostgreSQL; the gateway has no cache of its own). Token of owner@acme.example on every request but login.',

@@ -24,6 +24,8 @@ export interface Launch {
   script: string;
   args: string[];
   env?: Record<string, string | undefined>;
+  /** Node flags before the script (V8 flags NODE_OPTIONS does not accept, e.g. --heap-growing-percent). */
+  nodeFlags?: string[];
 }
 
 export interface Target {

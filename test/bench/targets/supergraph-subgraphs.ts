@@ -9,8 +9,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { demoDataEnabled, loadConfig } from '../../../subgraphs/kit/config.ts';
-import { createDeps, migrateDatabase, sharedDeps } from '../../../subgraphs/kit/deps.ts';
+import { loadConfig } from '../../../subgraphs/kit/config.ts';
+import { createDeps, migrateDatabase, seedDemoData, sharedDeps } from '../../../subgraphs/kit/deps.ts';
 import { loadSubgraphs } from '../../../subgraphs/kit/registry.ts';
 import { createSubgraphServer, type SubgraphServer } from '../../../subgraphs/kit/server.ts';
 
@@ -20,10 +20,7 @@ const config = loadConfig(process.env);
 const shared = await sharedDeps(config);
 const subgraphs = await loadSubgraphs();
 await migrateDatabase(config, shared.db, subgraphs.flatMap((s) => (s.migrations ? [s.migrations] : [])));
-if (demoDataEnabled(config)) {
-  const seedDeps = await createDeps(config, 'seed');
-  for (const subgraph of subgraphs) await subgraph.seed?.(seedDeps);
-}
+await seedDemoData(config, subgraphs);
 const servers: SubgraphServer[] = [];
 const urls: Record<string, string> = {};
 for (const subgraph of subgraphs) {

@@ -1,0 +1,97 @@
+import { performance } from 'node:perf_hooks';
+import pLimit, { type LimitFunction } from 'p-limit';
+
+/**
+ * Admission control for GraphQL operations (the /graphql route and the REST shim's operations).
+ *
+ * Why: a gateway process is one thread. When it is CPU-bound, admitting every request at once
+ * does not raise throughput, it only interleaves them: with 50 heavy operations in flight each
+ * one lives 50 times longer, its intermediate objects survive young-generation collections and
+ * are promoted, and the old generation (RSS) grows by hundreds of MiB that major collections
+ * then have to sweep. Running a few at a time and queueing the rest (a small request object
+ * each) keeps every operation short-lived: same or better throughput, far less memory
+ * (BENCHMARKS.md, "Admission control").
+ *
+ * A fixed low limit would be wrong the other way: operations that wait on a slow subgraph use
+ * no CPU, and a limit of 4 would serialise everyone behind them. So the limit adapts to what
+ * the process is doing, measured as event-loop utilisation (the share of time the thread was
+ * busy) over short windows:
+ * - busy (>= BUSY): the CPU is the bottleneck; shrink the limit by a quarter, down to `min`.
+ * - idle enough (< SPARE) while operations wait: the limit, not the CPU, holds them back;
+ *   double it, up to `max`. A subgraph turning slow frees the CPU, so the limit is back at
+ *   `max` within a few windows.
+ * - in between: keep it.
+ * Past `maxQueue` waiting operations the gateway answers 503 at once (OVERLOADED, Retry-After).
+ */
+
+export const BUSY = 0.9;
+export const SPARE = 0.75;
+
+export interface AdmissionOptions {
+  /** Lowest concurrency the limit shrinks to when the CPU is saturated (and starts at). */
+  min: number;
+  /** Highest concurrency. */
+  max: number;
+  /** Operations allowed to wait; past this, OverloadedError. */
+  maxQueue: number;
+  /** Length of the utilisation window, ms. */
+  windowMs: number;
+}
+
+export class OverloadedError extends Error {
+  readonly statusCode = 503;
+  readonly retryAfterSeconds = 1;
+  constructor() {
+    super('The gateway is overloaded; retry shortly.');
+    this.name = 'OverloadedError';
+  }
+}
+
+/** The controller: the next limit from the current one and the last window's utilisation. */
+export function nextLimit(current: number, utilization: number, waiting: boolean, options: Pick<AdmissionOptions, 'min' | 'max'>): number {
+  if (utilization >= BUSY) return Math.max(options.min, Math.floor(current * 0.75));
+  if (utilization < SPARE && waiting) return Math.min(options.max, current * 2);
+  return current;
+}
+
+export interface Admission {
+  /** Runs `operation` when a slot is free; rejects with OverloadedError when the queue is full. */
+  run<T>(operation: () => Promise<T>): Promise<T>;
+  readonly limit: number;
+  readonly active: number;
+  readonly waiting: number;
+  close(): void;
+}
+
+export function createAdmission(options: AdmissionOptions): Admission {
+  const limiter: LimitFunction = pLimit(options.min);
+  let last = performance.eventLoopUtilization();
+  const timer = setInterval(() => {
+    const now = performance.eventLoopUtilization();
+    const { utilization } = performance.eventLoopUtilization(now, last);
+    last = now;
+    const next = nextLimit(limiter.concurrency, utilization, limiter.pendingCount > 0, options);
+    if (next !== limiter.concurrency) limiter.concurrency = next;
+  }, options.windowMs);
+  timer.unref();
+  return {
+    run(operation) {
+      if (limiter.activeCount >= limiter.concurrency && limiter.pendingCount >= options.maxQueue) {
+        return Promise.reject(new OverloadedError());
+      }
+      return limiter(operation);
+    },
+    get limit() {
+      return limiter.concurrency;
+    },
+    get active() {
+      return limiter.activeCount;
+    },
+    get waiting() {
+      return limiter.pendingCount;
+    },
+    close() {
+      clearInterval(timer);
+    },
+  };
+}

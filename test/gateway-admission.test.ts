@@ -1,0 +1,89 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nextLimit } from '../gateway/admission.ts';
+import { composeSdl } from '../gateway/compose.ts';
+import { createGateway, type Gateway } from '../gateway/server.ts';
+import { createTestBackends, type TestBackends } from './support/deps.ts';
+import { startFakeGraph } from './support/gateway-fakes.ts';
+
+describe('admission control: the limit follows event-loop utilisation', () => {
+  const bounds = { min: 2, max: 64 };
+
+  it('shrinks by a quarter while the thread is saturated, never below min', () => {
+    expect(nextLimit(64, 0.97, true, bounds)).toBe(48);
+    expect(nextLimit(3, 1, true, bounds)).toBe(2);
+    expect(nextLimit(2, 1, true, bounds)).toBe(2);
+  });
+
+  it('doubles while operations wait and the thread has spare time, never above max', () => {
+    expect(nextLimit(2, 0.3, true, bounds)).toBe(4);
+    expect(nextLimit(40, 0.5, true, bounds)).toBe(64);
+  });
+
+  it('keeps the limit when nothing waits or utilisation is in between', () => {
+    expect(nextLimit(8, 0.2, false, bounds)).toBe(8);
+    expect(nextLimit(8, 0.8, true, bounds)).toBe(8);
+  });
+});
+
+describe('admission control over HTTP', () => {
+  let backends: TestBackends;
+  let graph: Awaited<ReturnType<typeof startFakeGraph>>;
+  let gateway: Gateway;
+  let base: string;
+
+  beforeAll(async () => {
+    // One operation at a time, one waiting: the third concurrent one is shed.
+    backends = await createTestBackends({ GATEWAY_CONCURRENCY_MIN: '1', GATEWAY_CONCURRENCY_MAX: '1', GATEWAY_QUEUE_MAX: '1' });
+    graph = await startFakeGraph(400);
+    const composed = composeSdl(graph.all);
+    expect(composed.errors).toEqual([]);
+    gateway = await createGateway({ config: backends.config, supergraphSdl: composed.supergraphSdl, subgraphUrls: graph.urls });
+    base = await gateway.listen(0, '127.0.0.1');
+  });
+
+  afterAll(async () => {
+    await gateway?.close();
+    await graph?.close();
+    await backends?.close();
+  });
+
+  const post = (query: string) =>
+    fetch(`${base}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }) });
+
+  it('queues operations past the limit and answers 503 OVERLOADED past the queue, then recovers', async () => {
+    const first = post('{ slow }');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const second = post('{ slow }');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const shed = await post('{ echo }');
+    expect(shed.status).toBe(503);
+    expect(shed.headers.get('retry-after')).toBe('1');
+    expect(await shed.json()).toEqual({ errors: [{ message: 'The gateway is overloaded; retry shortly.', extensions: { code: 'OVERLOADED' } }] });
+
+    const started = Date.now();
+    const answers = await Promise.all([first, second]);
+    for (const answer of answers) expect(await answer.json()).toEqual({ data: { slow: 'finally' } });
+    // The second waited for the first: together they took two slow fetches, not one.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(400);
+
+    const after = await post('{ echo }');
+    expect(await after.json()).toEqual({ data: { echo: 'hello' } });
+  });
+
+  it('sheds REST shim operations the same way, in the DRF error shape', async () => {
+    const first = post('{ slow }');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const second = post('{ slow }');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const shed = await fetch(`${base}/api/brain/saleor/products?channel=acme-channel`);
+    expect(shed.status).toBe(503);
+    expect(await shed.json()).toEqual({ detail: 'The gateway is overloaded; retry shortly.' });
+    await Promise.all([first, second]);
+  });
+
+  it('exports the limit and the queue as metrics', async () => {
+    const text = await (await fetch(`${base}/metrics`)).text();
+    expect(text).toMatch(/^gateway_admission_limit 1$/m);
+    expect(text).toMatch(/^gateway_admission_waiting 0$/m);
+  });
+});
