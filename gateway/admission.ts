@@ -17,15 +17,14 @@ import pLimit, { type LimitFunction } from 'p-limit';
  * the process is doing, measured as event-loop utilisation (the share of time the thread was
  * busy) over short windows:
  * - busy (>= BUSY): the CPU is the bottleneck; shrink the limit by a quarter, down to `min`.
- * - idle enough (< SPARE) while operations wait: the limit, not the CPU, holds them back;
- *   double it, up to `max`. A subgraph turning slow frees the CPU, so the limit is back at
- *   `max` within a few windows.
- * - in between: keep it.
+ * - not busy while operations wait: the limit, not the CPU, holds them back; double it, up to
+ *   `max`. A subgraph turning slow frees the CPU, so the limit is back at `max` within a few
+ *   windows (from 2 to 512 in 8 windows of 100 ms).
+ * - otherwise: keep it.
  * Past `maxQueue` waiting operations the gateway answers 503 at once (OVERLOADED, Retry-After).
  */
 
 export const BUSY = 0.9;
-export const SPARE = 0.75;
 
 export interface AdmissionOptions {
   /** Lowest concurrency the limit shrinks to when the CPU is saturated (and starts at). */
@@ -50,7 +49,7 @@ export class OverloadedError extends Error {
 /** The controller: the next limit from the current one and the last window's utilisation. */
 export function nextLimit(current: number, utilization: number, waiting: boolean, options: Pick<AdmissionOptions, 'min' | 'max'>): number {
   if (utilization >= BUSY) return Math.max(options.min, Math.floor(current * 0.75));
-  if (utilization < SPARE && waiting) return Math.min(options.max, current * 2);
+  if (waiting) return Math.min(options.max, current * 2);
   return current;
 }
 

@@ -14,14 +14,15 @@ describe('admission control: the limit follows event-loop utilisation', () => {
     expect(nextLimit(2, 1, true, bounds)).toBe(2);
   });
 
-  it('doubles while operations wait and the thread has spare time, never above max', () => {
+  it('doubles while operations wait and the thread is not saturated, never above max', () => {
     expect(nextLimit(2, 0.3, true, bounds)).toBe(4);
+    expect(nextLimit(8, 0.85, true, bounds)).toBe(16);
     expect(nextLimit(40, 0.5, true, bounds)).toBe(64);
   });
 
-  it('keeps the limit when nothing waits or utilisation is in between', () => {
+  it('keeps the limit when nothing waits and the thread is not saturated', () => {
     expect(nextLimit(8, 0.2, false, bounds)).toBe(8);
-    expect(nextLimit(8, 0.8, true, bounds)).toBe(8);
+    expect(nextLimit(8, 0.89, false, bounds)).toBe(8);
   });
 });
 

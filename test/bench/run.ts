@@ -73,6 +73,8 @@ const { values: flags } = parseArgs({
     'login-rate': { type: 'string', default: '4' },
     cache: { type: 'string', default: 'warm,cold' },
     types: { type: 'string' },
+    // Scenarios B and D: scenario A's CPU layout (gateway alone on one CPU) instead of none.
+    pin: { type: 'boolean', default: false },
     // Scenario D only: open connections (its total rate is --rate, default 500).
     'open-connections': { type: 'string', default: '1000' },
   },
@@ -420,15 +422,19 @@ async function mainB(d: boolean) {
   const command = process.env.npm_lifecycle_event === 'bench' ? `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim() : `npx tsx test/bench/run.ts ${process.argv.slice(2).join(' ')}`.trim();
   process.exitCode = await runScenarioB({
     seconds: Number(flags.seconds ?? (quick ? 3 : d ? 60 : 15)),
-    warmupSeconds: Number(flags.warmup ?? (quick ? 1 : d ? 5 : 3)),
+    // Long enough for every path to be compiled and every pool filled: a start-up hiccup leaves
+    // an open-model backlog that takes seconds to drain at 200 requests/s.
+    warmupSeconds: Number(flags.warmup ?? (quick ? 1 : 10)),
     connections: settings.connections,
     rate: rateFlag ?? (d ? 500 : 200),
     loginRate: Number(flags['login-rate']),
     models: settings.models,
-    manyConnections: d ? { connections: Number(flags['open-connections']), rate: rateFlag ?? 500, types: D_REQUEST_TYPES } : null,
+    manyConnections: d ? { connections: Number(flags['open-connections']), rate: rateFlag ?? 500, types: flags.types ? flags.types.split(',').map((t) => t.trim()) : D_REQUEST_TYPES } : null,
     caches: (d && !process.argv.some((a) => a.startsWith('--cache')) ? 'warm' : flags.cache).split(',').map((c) => c.trim()) as ('warm' | 'cold')[],
     types: flags.types ? flags.types.split(',').map((t) => t.trim()) : null,
     profile: flags.profile ? flags.profile.split(',').map((t) => t.trim()) : [],
+    pin: flags.pin,
+    rounds: Number(flags.rounds ?? (quick || d ? 1 : 3)),
     redisUrl: redis,
     command,
     jsonFile: flags['no-write'] ? null : jsonFile,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { APP_ROLE } from './roles.ts';
 import { isUuid } from '../principal.ts';
@@ -28,6 +29,26 @@ export interface DatabaseOptions {
   assumeRole?: string;
 }
 
+/**
+ * Parameterised statements run as named prepared statements: PostgreSQL parses and plans each text once per
+ * connection instead of on every call (planning was half the server time of a leads page: 0.54
+ * of 1.1 ms). The name is a hash of the text, so the same text always gets the same name and
+ * two texts never share one. Texts seen past MAX_PREPARED run unnamed, so a code path that
+ * builds unbounded SQL variants cannot grow every connection's statement cache without limit.
+ * Row-level security still applies: PostgreSQL re-plans a cached plan when the role it was
+ * planned for changes, and the tenant comes from current_setting(), evaluated at execution.
+ */
+const MAX_PREPARED = 2_000;
+const statementNames = new Map<string, string>();
+function statementName(text: string): string | undefined {
+  let name = statementNames.get(text);
+  if (name === undefined && statementNames.size < MAX_PREPARED) {
+    name = `k${createHash('sha1').update(text).digest('hex').slice(0, 24)}`;
+    statementNames.set(text, name);
+  }
+  return name;
+}
+
 export interface StatementListener {
   (text: string): void;
 }
@@ -48,7 +69,11 @@ export class Database {
     this.pool = new pg.Pool({
       connectionString: options.url,
       max: options.poolMax,
-      idleTimeoutMillis: 30_000,
+      // A new connection costs a backend fork, authentication and cold catalog and plan caches
+      // (its first queries take milliseconds longer); closing idle ones after 30 s made the pool
+      // shrink and re-grow under steady load (it hands out the most recently used connection, so
+      // the others sit idle), and the re-growth showed as latency spikes. Keep them 10 minutes.
+      idleTimeoutMillis: 600_000,
       connectionTimeoutMillis: 5_000,
       application_name: 'bizosaas',
     });
@@ -79,7 +104,11 @@ export class Database {
         query: (text, params) => {
           this.statements++;
           for (const listener of this.listeners) listener(text);
-          return client.query(text, params as unknown[] | undefined) as Promise<QueryResult<never>>;
+          const values = params as unknown[] | undefined;
+          // Only parameterised statements: a text without parameters may hold several statements,
+          // which the simple protocol allows and a prepared statement does not.
+          const name = values ? statementName(text) : undefined;
+          return (name ? client.query({ name, text, values }) : client.query(text, values)) as Promise<QueryResult<never>>;
         },
       };
       const result = await fn(tx);

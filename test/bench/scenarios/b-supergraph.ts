@@ -180,6 +180,10 @@ export interface ScenarioBOptions {
   command: string;
   jsonFile: string | null;
   markdownFile: string | null;
+  /** Open-model runs per request type and cache state (the report gives medians). */
+  rounds: number;
+  /** Scenario A's CPU layout (gateway alone on one CPU) instead of letting the OS schedule. */
+  pin: boolean;
   /** Processes to run under `node --cpu-prof` ('subgraphs', 'gateway'); a summary is printed at the end. */
   profile?: string[];
   /** Scenario D instead of B's per-type runs: many open connections at a total rate of B's mix. */
@@ -190,13 +194,18 @@ export interface BMeasurement {
   type: string;
   cache: 'warm' | 'cold';
   model: 'closed' | 'open';
+  round: number;
   load: LoadResult;
   gatewayCpu: number;
   subgraphCpu: number;
+  postgresCpu: number;
   gatewayPeakRssMiB: number;
 }
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
+const raise = (message: string): never => {
+  throw new Error(message);
+};
 
 async function deleteRedisKeys(url: string, prefix: string) {
   const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
@@ -233,42 +242,72 @@ export async function runScenarioB(options: ScenarioBOptions): Promise<number> {
     RATE_LIMIT_PER_MINUTE_IP: UNTHROTTLED,
     RATE_LIMIT_PER_MINUTE_TENANT: UNTHROTTLED,
   };
-  let subgraphs: Child | null = null;
+  let subgraphs: Child[] = [];
   let previousCache = '';
   let gateway: Child | null = null;
   let generator: LoadGenerator | null = null;
   const measurements: BMeasurement[] = [];
+  // --pin: the layout of scenario A (gateway alone on one CPU, the rest on the other); default:
+  // nothing pinned, the OS schedules every process over both CPUs, as on a deployed machine.
+  const cpuOf = (role: 'gateway' | 'support') => (options.pin ? (role === 'gateway' ? GATEWAY_CPU : SUPPORT_CPU) : null);
   // --profile: measured windows (wall clock) and each profiled process's exit time, to keep only load samples.
   const profiled = new Set(options.profile ?? []);
   const profileDir = (id: string) => join(workDir, 'profiles', id);
-  const profileFlags = (id: string) => (profiled.has(id.replace(/-(warm|cold)$/, '')) ? ['--cpu-prof', '--cpu-prof-dir', profileDir(id)] : []);
+  const isProfiled = (id: string) => {
+    const name = id.replace(/-(warm|cold)$/, '');
+    return profiled.has(name) || (name !== 'gateway' && profiled.has('subgraphs'));
+  };
+  const profileFlags = (id: string) => (isProfiled(id) ? ['--cpu-prof', '--cpu-prof-dir', profileDir(id)] : []);
   const windows: { from: number; to: number }[] = [];
   const profiles: { id: string; endedAtMs: number }[] = [];
   const dResults: DResult[] = [];
   let exitCode = 0;
 
+  const subgraphEnv = (cache: 'warm' | 'cold') => ({
+    ...common,
+    DATABASE_URL: db.appUrl,
+    DATABASE_OWNER_URL: db.ownerUrl,
+    AUTH_PRIVATE_JWK: JSON.stringify(keys.privateJwk),
+    AUTH_JWKS_URL: `http://127.0.0.1:${subgraphPorts.auth}/.well-known/jwks.json`,
+    DEMO_DATA: 'true',
+    LOGIN_MAX_ATTEMPTS_PER_IP: UNTHROTTLED,
+    LOGIN_MAX_FAILURES_PER_ACCOUNT: UNTHROTTLED,
+    CACHE_TTL_SECONDS: cache === 'warm' ? '60' : '0',
+  });
+  /** Migrations and demo data, once, before any subgraph serves. */
+  const prepare = async () => {
+    const child = spawnNode({ name: 'prepare', script: targetScript('supergraph-subgraphs'), args: ['--prepare'], env: subgraphEnv('cold'), cpu: null });
+    const code = await new Promise<number | null>((resolve) => child.process.once('exit', resolve));
+    if (code !== 0) throw new Error(`migrating and seeding failed (${code}):\n${child.tail()}`);
+  };
+  /** One process per subgraph, as docker/compose.yaml deploys them. */
   const startSubgraphs = async (cache: 'warm' | 'cold') => {
-    const readyFile = join(workDir, `ready-${cache}.json`);
-    const child = spawnNode({
-      name: `subgraphs (${cache})`,
-      script: targetScript('supergraph-subgraphs'),
-      args: ['--ports', JSON.stringify(subgraphPorts), '--ready-file', readyFile],
-      env: {
-        ...common,
-        DATABASE_URL: db.appUrl,
-        DATABASE_OWNER_URL: db.ownerUrl,
-        AUTH_PRIVATE_JWK: JSON.stringify(keys.privateJwk),
-        AUTH_JWKS_URL: `http://127.0.0.1:${subgraphPorts.auth}/.well-known/jwks.json`,
-        DEMO_DATA: 'true',
-        LOGIN_MAX_ATTEMPTS_PER_IP: UNTHROTTLED,
-        LOGIN_MAX_FAILURES_PER_ACCOUNT: UNTHROTTLED,
-        CACHE_TTL_SECONDS: cache === 'warm' ? '60' : '0',
-      },
-      cpu: SUPPORT_CPU,
-      nodeFlags: profileFlags(`subgraphs-${cache}`),
+    const started = names.map((name) => {
+      const readyFile = join(workDir, `ready-${name}-${cache}.json`);
+      const child = spawnNode({
+        name: `${name} (${cache})`,
+        script: targetScript('supergraph-subgraphs'),
+        args: ['--ports', JSON.stringify(subgraphPorts), '--only', name, '--ready-file', readyFile],
+        env: subgraphEnv(cache),
+        cpu: cpuOf('support'),
+        nodeFlags: [...(process.env.BENCH_SUBGRAPH_NODE_FLAGS?.split(/\s+/).filter(Boolean) ?? []), ...profileFlags(`${name}-${cache}`)],
+      });
+      return { name, child, readyFile };
     });
-    await waitUntil(child, async () => existsSync(readyFile), 180_000);
-    return { child, urls: JSON.parse(readFileSync(readyFile, 'utf8')) as Record<string, string> };
+    const urls: Record<string, string> = {};
+    for (const { child, readyFile } of started) {
+      await waitUntil(child, async () => existsSync(readyFile), 180_000);
+      Object.assign(urls, JSON.parse(readFileSync(readyFile, 'utf8')) as Record<string, string>);
+    }
+    return { children: started.map((s) => s.child), urls };
+  };
+  const subgraphPids = () => Object.fromEntries(subgraphs.map((c, i) => [`subgraph${i}`, c.pid]));
+  const sumSubgraphs = (cpu: Record<string, number>) => subgraphs.reduce((n, _c, i) => n + (cpu[`subgraph${i}`] ?? 0), 0);
+  const stopSubgraphs = async () => {
+    for (const child of subgraphs) await child.stop();
+    const ended = Date.now();
+    for (const name of names) profiles.push({ id: `${name}-${previousCache}`, endedAtMs: ended });
+    subgraphs = [];
   };
 
   const login = async () => {
@@ -287,23 +326,21 @@ export async function runScenarioB(options: ScenarioBOptions): Promise<number> {
   });
 
   try {
-    generator = await LoadGenerator.start(SUPPORT_CPU);
+    generator = await LoadGenerator.start(cpuOf('support'));
+    await prepare();
     for (const cache of options.caches) {
-      if (subgraphs) {
-        await subgraphs.stop();
-        profiles.push({ id: `subgraphs-${previousCache}`, endedAtMs: Date.now() });
-      }
+      if (subgraphs.length) await stopSubgraphs();
       previousCache = cache;
       const started = await startSubgraphs(cache);
-      subgraphs = started.child;
-      log(`subgraphs up (${cache}: CACHE_TTL_SECONDS=${cache === 'warm' ? 60 : 0}), pid ${subgraphs.pid}`);
+      subgraphs = started.children;
+      log(`subgraphs up (${cache}: CACHE_TTL_SECONDS=${cache === 'warm' ? 60 : 0}), pids ${subgraphs.map((c) => c.pid).join(', ')}`);
       if (!gateway) {
         gateway = spawnNode({
           name: 'gateway',
           script: targetScript('supergraph-gateway'),
           args: ['--port', String(gatewayPort), '--subgraphs', JSON.stringify(started.urls)],
           env: { ...common, CACHE_TTL_SECONDS: '0' },
-          cpu: GATEWAY_CPU,
+          cpu: cpuOf('gateway'),
           nodeFlags: profileFlags('gateway'),
         });
       }
@@ -327,19 +364,39 @@ export async function runScenarioB(options: ScenarioBOptions): Promise<number> {
         const jobFile = join(workDir, `d-${cache}.json`);
         const resultFile = join(workDir, `d-${cache}-result.json`);
         writeFileSync(jobFile, JSON.stringify(job));
-        const meter = cpuMeter({ gateway: gateway.pid, subgraphs: subgraphs.pid });
-        const worker = spawnNode({ name: 'many-connections load generator', script: fileURLToPath(new URL('../lib/many-connections-worker.ts', import.meta.url)), args: [jobFile, resultFile], cpu: SUPPORT_CPU });
+        const meter = cpuMeter({ gateway: gateway.pid, ...subgraphPids() });
+        const worker = spawnNode({ name: 'many-connections load generator', script: fileURLToPath(new URL('../lib/many-connections-worker.ts', import.meta.url)), args: [jobFile, resultFile], cpu: cpuOf('support') });
         await new Promise<void>((resolve) => worker.process.once('exit', () => resolve()));
         const cpu = meter();
         if (!existsSync(resultFile)) throw new Error(`many-connections load generator failed:\n${worker.tail()}`);
         const result = JSON.parse(readFileSync(resultFile, 'utf8')) as ManyConnectionsResult;
-        dResults.push({ cache, result, gatewayCpu: cpu.gateway!, subgraphCpu: cpu.subgraphs!, gatewayPeakRssMiB: peakRssMiB(gateway.pid) });
+        dResults.push({ cache, result, gatewayCpu: cpu.gateway!, subgraphCpu: sumSubgraphs(cpu), gatewayPeakRssMiB: peakRssMiB(gateway.pid) });
         if (result.errors.total) exitCode = 1;
         log(`D ${cache}: ${JSON.stringify(result)}`);
         continue;
       }
-      for (const type of REQUEST_TYPES) {
-        if (options.types && !options.types.includes(type.id)) continue;
+      // In the order of --types when given (so any type can go first after a start).
+      const types = options.types ? options.types.map((id) => REQUEST_TYPES.find((t) => t.id === id) ?? raise(`unknown request type ${id}`)) : REQUEST_TYPES;
+      // Freshly started processes run interpreted code and fill their connection pools: offered
+      // 200 requests/s at once they fall behind, and the backlog takes tens of seconds to drain
+      // (a first run measured p99 1.7 s). So every type first runs at a quarter of the rate,
+      // not counted: the numbers below are the steady state.
+      for (const type of types) {
+        if (type.id === 'login') continue;
+        const request = spec(type, token);
+        const warm = await generator.run({
+          url: base,
+          requests: [type.method === 'GET' ? { ...request, body: undefined as unknown as string } : request],
+          scenario: 'B',
+          model: 'open',
+          warmupSeconds: 1,
+          seconds: options.warmupSeconds,
+          rate: Math.max(1, Math.round(options.rate / 4)),
+        });
+        log(`warm-up ${cache} ${type.id} at ${Math.round(options.rate / 4)}/s: p99 ${warm.latencyMs.p99} ms, errors ${warm.errors.total}`);
+      }
+      for (let round = 0; round < options.rounds; round++)
+      for (const type of types) {
         // Every type answers right once before its load (and fills the cache when it is on).
         const request = spec(type, token);
         const probe = await fetch(`${base}${request.path}`, { method: request.method, headers: request.headers, body: type.method === 'GET' ? undefined : request.body });
@@ -348,7 +405,9 @@ export async function runScenarioB(options: ScenarioBOptions): Promise<number> {
         // Login: argon2 (64 MiB) on the subgraphs' CPU serves a few per second. Its open run goes
         // first (a closed run's queue would still be draining into it), and its closed run uses
         // LOGIN_CONNECTIONS (50 queued logins would wait past the gateway's subgraph timeout).
-        const models = type.id === 'login' ? [...options.models].sort((a) => (a === 'open' ? -1 : 1)) : options.models;
+        // The closed model (the ceiling) runs in the first round only; the open model every round.
+        const roundModels = round === 0 ? options.models : options.models.filter((m) => m === 'open');
+        const models = type.id === 'login' ? [...roundModels].sort((a) => (a === 'open' ? -1 : 1)) : roundModels;
         for (const model of models) {
           const rate = type.id === 'login' ? options.loginRate : options.rate;
           let meter: (() => Record<string, number>) | null = null;
@@ -366,7 +425,7 @@ export async function runScenarioB(options: ScenarioBOptions): Promise<number> {
             },
             (mark) => {
               if (mark === 'start') {
-                meter = cpuMeter({ gateway: gateway!.pid, subgraphs: subgraphs!.pid }, [SUPPORT_CPU, GATEWAY_CPU], ['postgres', 'redis-server']);
+                meter = cpuMeter({ gateway: gateway!.pid, ...subgraphPids() }, [SUPPORT_CPU, GATEWAY_CPU], ['postgres', 'redis-server']);
                 windows.push({ from: Date.now(), to: Infinity });
               } else {
                 cpu = meter!();
@@ -374,11 +433,11 @@ export async function runScenarioB(options: ScenarioBOptions): Promise<number> {
               }
             },
           );
-          const m: BMeasurement = { type: type.id, cache, model, load, gatewayCpu: cpu.gateway!, subgraphCpu: cpu.subgraphs!, gatewayPeakRssMiB: peakRssMiB(gateway.pid) };
+          const m: BMeasurement = { type: type.id, cache, model, round: round + 1, load, gatewayCpu: cpu.gateway!, subgraphCpu: sumSubgraphs(cpu), postgresCpu: cpu.postgres!, gatewayPeakRssMiB: peakRssMiB(gateway.pid) };
           measurements.push(m);
           if (load.errors.total) exitCode = 1;
           log(
-            `${cache} ${type.id} ${model}${model === 'open' ? ` ${rate}/s` : ''}: ${load.rps.toFixed(1)} rps, p50 ${load.latencyMs.p50} p95 ${load.latencyMs.p95} p99 ${load.latencyMs.p99} ms, ` +
+            `round ${round + 1}/${options.rounds} ${cache} ${type.id} ${model}${model === 'open' ? ` ${rate}/s` : ''}: ${load.rps.toFixed(1)} rps, p50 ${load.latencyMs.p50} p95 ${load.latencyMs.p95} p99 ${load.latencyMs.p99} ms, ` +
               `errors ${load.errors.total}${load.warmupErrors ? ` (+${load.warmupErrors} warm-up)` : ''}${load.firstMismatch ? ` first bad: ${load.firstMismatch.slice(0, 300)}` : ''}, gateway cpu ${m.gatewayCpu.toFixed(2)}, subgraphs cpu ${m.subgraphCpu.toFixed(2)}, ` +
               `postgres ${cpu.postgres!.toFixed(2)}, redis ${cpu['redis-server']!.toFixed(2)}, load generator ${load.loadGeneratorCpu.toFixed(2)}; busy cpu${SUPPORT_CPU} ${cpu[`cpu${SUPPORT_CPU}`]!.toFixed(2)}, cpu${GATEWAY_CPU} ${cpu[`cpu${GATEWAY_CPU}`]!.toFixed(2)}`,
           );
@@ -389,8 +448,7 @@ export async function runScenarioB(options: ScenarioBOptions): Promise<number> {
     await generator?.stop();
     await gateway?.stop();
     profiles.push({ id: 'gateway', endedAtMs: Date.now() });
-    await subgraphs?.stop();
-    profiles.push({ id: `subgraphs-${previousCache}`, endedAtMs: Date.now() });
+    await stopSubgraphs();
     const deleted = await deleteRedisKeys(options.redisUrl, prefix).catch(() => -1);
     await db.drop();
     log(`dropped database ${db.name}; deleted ${deleted} Redis keys under ${prefix}`);
@@ -403,7 +461,10 @@ export async function runScenarioB(options: ScenarioBOptions): Promise<number> {
     versions: packageVersions(),
     git: gitRevision(),
     settings: { ...options, redisUrl: new URL(options.redisUrl).host, jsonFile: undefined, markdownFile: undefined },
-    pinning: HAS_TASKSET ? `Gateway alone on CPU ${GATEWAY_CPU} (taskset); subgraphs, PostgreSQL, Redis and load generator share CPU ${SUPPORT_CPU}.` : 'No taskset: nothing pinned.',
+    pinning:
+      options.pin && HAS_TASKSET
+        ? `Gateway alone on CPU ${GATEWAY_CPU} (taskset); subgraphs, PostgreSQL, Redis and load generator share CPU ${SUPPORT_CPU} (--pin).`
+        : 'Nothing pinned: the OS schedules the gateway, the four subgraph processes, PostgreSQL, Redis and the load generator over both CPUs.',
     loadAverage: { before: loadBefore, after: loadAverage() },
     durationSeconds: Math.round((Date.now() - started) / 1000),
   };
@@ -412,7 +473,7 @@ export async function runScenarioB(options: ScenarioBOptions): Promise<number> {
   const text = options.manyConnections ? renderD(dResults, info, options) : renderB(measurements, info, options);
   process.stdout.write(`\n## ${title}\n\n${text}\n`);
   for (const { id, endedAtMs } of profiles) {
-    const file = profiled.has(id.replace(/-(warm|cold)$/, '')) ? findProfile(profileDir(id)) : null;
+    const file = isProfiled(id) ? findProfile(profileDir(id)) : null;
     if (file) process.stdout.write(`\n${renderProfile(id, summariseProfile(file, { windows, endedAtMs }, 25))}\n(profile: ${file})\n`);
   }
   if (options.jsonFile) {
@@ -477,19 +538,32 @@ function renderB(measurements: BMeasurement[], info: RunInfoB, options: Scenario
     '',
   ];
   const label = (id: string) => REQUEST_TYPES.find((t) => t.id === id)!.label;
+  const median = (xs: number[]) => {
+    const sorted = xs.filter(Number.isFinite).sort((a, b) => a - b);
+    if (!sorted.length) return NaN;
+    const mid = sorted.length >> 1;
+    return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  };
   for (const model of ['open', 'closed'] as const) {
     const rows = measurements.filter((m) => m.model === model);
     if (!rows.length) continue;
     lines.push(
-      model === 'open' ? 'Open model (fixed offered rate, latency):' : 'Closed model (max throughput):',
+      model === 'open'
+        ? `Open model (fixed offered rate, latency; median of ${options.rounds} round${options.rounds > 1 ? 's' : ''}, request types interleaved):`
+        : 'Closed model (max throughput; first round):',
       '',
-      '| request | cache | offered req/s | achieved RPS | p50 ms | p95 ms | p99 ms | max ms | errors | gateway CPU cores | gateway CPU ms/req | subgraphs CPU cores | gateway peak RSS MiB |',
-      '|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+      '| request | cache | offered req/s | achieved RPS | p50 ms | p95 ms | p99 ms | max ms | p99 per round ms | errors | gateway CPU cores | gateway CPU ms/req | subgraphs CPU cores | PostgreSQL CPU cores | gateway peak RSS MiB |',
+      '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     );
-    for (const m of rows) {
-      const l = m.load;
+    const groups = new Map<string, BMeasurement[]>();
+    for (const m of rows) groups.set(`${m.cache} ${m.type}`, [...(groups.get(`${m.cache} ${m.type}`) ?? []), m]);
+    for (const group of groups.values()) {
+      const first = group[0]!;
+      const med = (pick: (m: BMeasurement) => number) => median(group.map(pick));
+      const rps = med((m) => m.load.rps);
+      const gatewayCpu = med((m) => m.gatewayCpu);
       lines.push(
-        `| ${label(m.type)} | ${m.cache} | ${l.offeredRate ?? `${l.connections} conn.`} | ${ms(l.rps)} | ${ms(l.latencyMs.p50)} | ${ms(l.latencyMs.p95)} | ${ms(l.latencyMs.p99)} | ${ms(l.latencyMs.max)} | ${l.errors.total} | ${m.gatewayCpu.toFixed(2)} | ${ms(l.rps ? (m.gatewayCpu * 1000) / l.rps : NaN)} | ${m.subgraphCpu.toFixed(2)} | ${Math.round(m.gatewayPeakRssMiB)} |`,
+        `| ${label(first.type)} | ${first.cache} | ${first.load.offeredRate ?? `${first.load.connections} conn.`} | ${ms(rps)} | ${ms(med((m) => m.load.latencyMs.p50))} | ${ms(med((m) => m.load.latencyMs.p95))} | ${ms(med((m) => m.load.latencyMs.p99))} | ${ms(med((m) => m.load.latencyMs.max))} | ${group.map((m) => ms(m.load.latencyMs.p99)).join(', ')} | ${group.reduce((n, m) => n + m.load.errors.total, 0)} | ${gatewayCpu.toFixed(2)} | ${ms(rps ? (gatewayCpu * 1000) / rps : NaN)} | ${med((m) => m.subgraphCpu).toFixed(2)} | ${med((m) => m.postgresCpu).toFixed(2)} | ${Math.round(Math.max(...group.map((m) => m.gatewayPeakRssMiB)))} |`,
       );
     }
     lines.push('');

@@ -1,11 +1,13 @@
 /**
- * Scenario B's subgraphs: every subgraph of the registry (auth, crm, cms, saleor stand-in) in
- * this one process, as gateway/start-all.ts starts them, on the ports given, against the
- * PostgreSQL and Redis of the environment (DATABASE_URL, DATABASE_OWNER_URL, REDIS_URL,
- * REDIS_PREFIX). Migrates and writes the demo data (DEMO_DATA=true) first, then writes
- * `{"<name>": "<url>"}` to --ready-file once every subgraph listens.
+ * Scenario B's subgraphs: the subgraphs of the registry (auth, crm, cms, saleor stand-in) against
+ * the PostgreSQL and Redis of the environment (DATABASE_URL, DATABASE_OWNER_URL, REDIS_URL,
+ * REDIS_PREFIX), on the ports given; writes `{"<name>": "<url>"}` to --ready-file once they listen.
  *
- *   node --import tsx test/bench/targets/supergraph-subgraphs.ts --ports '{"auth":N,...}' --ready-file FILE
+ * - `--prepare`: migrate and write the demo data (DEMO_DATA=true), then exit; run once first.
+ * - `--only <name>`: serve that subgraph alone (one process per subgraph, as docker/compose.yaml
+ *   deploys them); without it, every subgraph in this one process (as `npm start` runs them).
+ *
+ *   node --import tsx test/bench/targets/supergraph-subgraphs.ts --ports '{"auth":N,...}' [--only NAME] --ready-file FILE
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -14,13 +16,21 @@ import { createDeps, migrateDatabase, seedDemoData, sharedDeps } from '../../../
 import { loadSubgraphs } from '../../../subgraphs/kit/registry.ts';
 import { createSubgraphServer, type SubgraphServer } from '../../../subgraphs/kit/server.ts';
 
-const { values } = parseArgs({ options: { ports: { type: 'string' }, 'ready-file': { type: 'string' } } });
-const ports = JSON.parse(values.ports!) as Record<string, number>;
+const { values } = parseArgs({
+  options: { ports: { type: 'string' }, 'ready-file': { type: 'string' }, only: { type: 'string' }, prepare: { type: 'boolean', default: false } },
+});
 const config = loadConfig(process.env);
 const shared = await sharedDeps(config);
-const subgraphs = await loadSubgraphs();
-await migrateDatabase(config, shared.db, subgraphs.flatMap((s) => (s.migrations ? [s.migrations] : [])));
-await seedDemoData(config, subgraphs);
+const all = await loadSubgraphs();
+if (values.prepare) {
+  await migrateDatabase(config, shared.db, all.flatMap((s) => (s.migrations ? [s.migrations] : [])));
+  await seedDemoData(config, all);
+  await shared.db.close();
+  process.exit(0);
+}
+const ports = JSON.parse(values.ports!) as Record<string, number>;
+const subgraphs = values.only ? all.filter((s) => s.name === values.only) : all;
+if (!subgraphs.length) throw new Error(`no subgraph ${values.only}`);
 const servers: SubgraphServer[] = [];
 const urls: Record<string, string> = {};
 for (const subgraph of subgraphs) {
