@@ -12,6 +12,7 @@
  * the report's "subgraph requests per query" column shows it.
  */
 import { fileURLToPath } from 'node:url';
+import { productionNodeFlags } from '../../../gateway/node-flags.ts';
 import { jsonBodyChecker } from '../lib/checker.ts';
 import { expectedTestQueryResponse } from '../fixtures/federation/direct.ts';
 import { TEST_QUERY_BODY } from '../fixtures/federation/query.ts';
@@ -47,14 +48,11 @@ export const OURS: Target = {
       RATE_LIMIT_PER_MINUTE_IP: UNTHROTTLED,
       RATE_LIMIT_PER_MINUTE_TENANT: UNTHROTTLED,
       CACHE_TTL_SECONDS: '0',
-      // The production start command's node flags (package.json start:gateway, docker/).
-      NODE_OPTIONS: PRODUCTION_NODE_OPTIONS,
     },
+    // The production start command's node flags (package.json start:gateway, docker/).
+    nodeFlags: productionNodeFlags(),
   }),
 };
-
-/** The node flags of `npm run start:gateway` and docker/Dockerfile's gateway command (none: V8's defaults). */
-export const PRODUCTION_NODE_OPTIONS = '';
 
 /**
  * `--targets ours,ours-variant` with BENCH_VARIANT_NODE_FLAGS="<node flags>" (in place of the
@@ -71,8 +69,7 @@ const OURS_VARIANT: Target = {
   label: `ours with ${[...VARIANT_FLAGS, ...Object.entries(VARIANT_ENV).map(([k, v]) => `${k}=${v}`)].join(' ')}`,
   launch: (context) => {
     const launch = OURS.launch(context);
-    const flags = VARIANT_FLAGS.length ? { NODE_OPTIONS: '', nodeFlags: VARIANT_FLAGS } : {};
-    return { ...launch, env: { ...launch.env, ...VARIANT_ENV, ...(flags.NODE_OPTIONS !== undefined ? { NODE_OPTIONS: '' } : {}) }, nodeFlags: flags.nodeFlags };
+    return { ...launch, env: { ...launch.env, ...VARIANT_ENV }, nodeFlags: VARIANT_FLAGS.length ? VARIANT_FLAGS : launch.nodeFlags };
   },
 };
 

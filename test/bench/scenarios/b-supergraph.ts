@@ -10,7 +10,7 @@
  *   key prefix unique to the run, its keys deleted afterwards.
  * - All subgraphs in one child process (targets/supergraph-subgraphs.ts, on the support CPU with
  *   the load generator), the gateway in another (targets/supergraph-gateway.ts, alone on the
- *   gateway CPU; NODE_ENV=production, LOG_LEVEL=warn, V8's default heap settings, rate
+ *   gateway CPU; NODE_ENV=production, LOG_LEVEL=warn, the production node flags, rate
  *   limits far above the load, no response cache of its own).
  * - Requests, as owner@acme.example (logged in once for the token): leads with owners (crm +
  *   auth), a content page with its author and featured products (cms + auth + saleor), products
@@ -34,6 +34,7 @@ import type { ManyConnectionsJob, ManyConnectionsResult } from '../lib/many-conn
 import { gitRevision, loadAverage, machineInfo, packageVersions } from '../lib/machine.ts';
 import { cpuMeter, peakRssMiB } from '../lib/proc-stats.ts';
 import { GATEWAY_CPU, HAS_TASKSET, spawnNode, SUPPORT_CPU, waitUntil, type Child } from '../lib/processes.ts';
+import { productionNodeFlags } from '../../../gateway/node-flags.ts';
 import { findProfile, renderProfile, summariseProfile } from '../lib/profile.ts';
 import { updateMarkdown } from '../lib/report.ts';
 import type { ResponseChecker, Scenario } from './types.ts';
@@ -341,7 +342,7 @@ export async function runScenarioB(options: ScenarioBOptions): Promise<number> {
           args: ['--port', String(gatewayPort), '--subgraphs', JSON.stringify(started.urls)],
           env: { ...common, CACHE_TTL_SECONDS: '0' },
           cpu: cpuOf('gateway'),
-          nodeFlags: profileFlags('gateway'),
+          nodeFlags: [...productionNodeFlags(), ...profileFlags('gateway')],
         });
       }
       let token = '';
