@@ -8,10 +8,14 @@
  * - A fresh database `bizosaas_bench_<random>` owned by bizosaas_owner (as test/support/services.ts
  *   makes them), migrated and seeded with the demo data, dropped afterwards; real Redis with a
  *   key prefix unique to the run, its keys deleted afterwards.
- * - All subgraphs in one child process (targets/supergraph-subgraphs.ts, on the support CPU with
- *   the load generator), the gateway in another (targets/supergraph-gateway.ts, alone on the
- *   gateway CPU; NODE_ENV=production, LOG_LEVEL=warn, the production node flags, rate
- *   limits far above the load, no response cache of its own).
+ * - One process per subgraph (targets/supergraph-subgraphs.ts --only, as docker/compose.yaml
+ *   deploys them) after one --prepare run (migrations, demo data, ANALYZE); the gateway in
+ *   another (targets/supergraph-gateway.ts; NODE_ENV=production, LOG_LEVEL=warn, the production
+ *   node flags, rate limits far above the load, no response cache of its own). Nothing pinned
+ *   (the OS schedules every process over both CPUs) unless --pin (scenario A's layout).
+ * - After the processes start, every request type runs at a quarter of the rate, not counted
+ *   (steady state: JIT-compiled code, filled pools); then each type's window, after its own
+ *   warm-up at the full rate. The open model runs --rounds times, types interleaved (medians).
  * - Requests, as owner@acme.example (logged in once for the token): leads with owners (crm +
  *   auth), a content page with its author and featured products (cms + auth + saleor), products
  *   of a channel (saleor), the REST shim's leads list, and the login mutation (argon2).
@@ -348,6 +352,26 @@ export async function runScenarioB(options: ScenarioBOptions): Promise<number> {
       let token = '';
       await waitUntil(gateway, async () => ((token = await login()), true), 120_000);
       log(`gateway up (pid ${gateway.pid}), logged in as ${DEMO_EMAIL}`);
+      const typeIds = options.manyConnections?.types ?? options.types;
+      const types = typeIds ? typeIds.map((id) => REQUEST_TYPES.find((t) => t.id === id) ?? raise(`unknown request type ${id}`)) : REQUEST_TYPES;
+      // Freshly started processes run interpreted code and fill their connection pools: offered
+      // 200 requests/s at once they fall behind, and the backlog takes tens of seconds to drain
+      // (a first run measured p99 1.7 s). So every type first runs at a quarter of the rate,
+      // not counted: the numbers below are the steady state.
+      for (const type of types) {
+        if (type.id === 'login') continue;
+        const request = spec(type, token);
+        const warm = await generator.run({
+          url: base,
+          requests: [type.method === 'GET' ? { ...request, body: undefined as unknown as string } : request],
+          scenario: 'B',
+          model: 'open',
+          warmupSeconds: 1,
+          seconds: options.warmupSeconds,
+          rate: Math.max(1, Math.round(options.rate / 4)),
+        });
+        log(`warm-up ${cache} ${type.id} at ${Math.round(options.rate / 4)}/s: p99 ${warm.latencyMs.p99} ms, errors ${warm.errors.total}`);
+      }
       if (options.manyConnections) {
         const d = options.manyConnections;
         const job: ManyConnectionsJob = {
@@ -377,25 +401,6 @@ export async function runScenarioB(options: ScenarioBOptions): Promise<number> {
         continue;
       }
       // In the order of --types when given (so any type can go first after a start).
-      const types = options.types ? options.types.map((id) => REQUEST_TYPES.find((t) => t.id === id) ?? raise(`unknown request type ${id}`)) : REQUEST_TYPES;
-      // Freshly started processes run interpreted code and fill their connection pools: offered
-      // 200 requests/s at once they fall behind, and the backlog takes tens of seconds to drain
-      // (a first run measured p99 1.7 s). So every type first runs at a quarter of the rate,
-      // not counted: the numbers below are the steady state.
-      for (const type of types) {
-        if (type.id === 'login') continue;
-        const request = spec(type, token);
-        const warm = await generator.run({
-          url: base,
-          requests: [type.method === 'GET' ? { ...request, body: undefined as unknown as string } : request],
-          scenario: 'B',
-          model: 'open',
-          warmupSeconds: 1,
-          seconds: options.warmupSeconds,
-          rate: Math.max(1, Math.round(options.rate / 4)),
-        });
-        log(`warm-up ${cache} ${type.id} at ${Math.round(options.rate / 4)}/s: p99 ${warm.latencyMs.p99} ms, errors ${warm.errors.total}`);
-      }
       for (let round = 0; round < options.rounds; round++)
       for (const type of types) {
         // Every type answers right once before its load (and fills the cache when it is on).
