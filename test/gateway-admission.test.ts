@@ -78,6 +78,7 @@ describe('admission control over HTTP', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     const shed = await fetch(`${base}/api/brain/saleor/products?channel=acme-channel`);
     expect(shed.status).toBe(503);
+    expect(shed.headers.get('retry-after')).toBe('1');
     expect(await shed.json()).toEqual({ detail: 'The gateway is overloaded; retry shortly.' });
     await Promise.all([first, second]);
   });

@@ -79,7 +79,7 @@ function errorResponses(route: RestRoute) {
       responses['415'] = errorResponse('Not an accepted type of file (detected from the bytes)', message);
     }
     responses['429'] = errorResponse('Rate limited (see Retry-After)', message);
-    responses['503'] = errorResponse('A service behind the gateway is unavailable', message);
+    responses['503'] = errorResponse('A service behind the gateway is unavailable, or the gateway is overloaded (see Retry-After)', message);
     return responses;
   }
   if (route.dialect === 'drf') {
@@ -92,7 +92,7 @@ function errorResponses(route: RestRoute) {
   if (route.auth !== 'none') responses['403'] = errorResponse('Not allowed for your role');
   if (/\{\w+\}/.test(route.path) || route.paginate === 'page') responses['404'] = errorResponse(route.paginate === 'page' ? 'Invalid page' : 'Not found');
   responses['429'] = errorResponse('Rate limited (see Retry-After)');
-  responses['503'] = errorResponse('A service behind the gateway is unavailable');
+  responses['503'] = errorResponse('A service behind the gateway is unavailable, or the gateway is overloaded (see Retry-After)');
   return responses;
 }
 

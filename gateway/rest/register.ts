@@ -144,6 +144,8 @@ export async function registerRestShim(gateway: Pick<Gateway, 'app' | 'execute' 
 
       shim.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
         const mapped = httpError(error, dialectOf(request), bodyLimit, request);
+        // Admission control shed the operation (gateway/admission.ts): tell the client when to retry.
+        if (error.name === 'OverloadedError') void reply.header('retry-after', String((error as Error & { retryAfterSeconds?: number }).retryAfterSeconds ?? 1));
         if (mapped) return sendError(reply, mapped, dialectOf(request));
         options.log.error({ requestId: request.id, route: request.routeOptions.url, err: error }, 'rest shim error');
         return sendError(reply, detail(500, SERVER_ERROR), dialectOf(request));
