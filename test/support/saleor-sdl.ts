@@ -1,5 +1,36 @@
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-/** Saleor 3.23's federation SDL: the read-only fixture in ../shared (never copied into the repo). */
-export const REAL_SALEOR_SDL_PATH = new URL('../../../shared/saleor/saleor-3.23-service-sdl.graphql', import.meta.url);
-export const readRealSaleorSdl = () => readFileSync(REAL_SALEOR_SDL_PATH, 'utf8');
+/**
+ * Saleor 3.23's federation SDL: the read-only fixture in the workplace's `shared/saleor/`, beside
+ * the repository (never copied into it). A clone made elsewhere (CI clones `.` into a scratch
+ * folder) finds it beside the repository it was cloned from; BIZOSAAS_SHARED_DIR overrides both.
+ */
+const FILE = join('saleor', 'saleor-3.23-service-sdl.graphql');
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+
+function originCheckout(): string | null {
+  try {
+    const url = execFileSync('git', ['config', '--get', 'remote.origin.url'], { cwd: REPO, encoding: 'utf8' }).trim();
+    const path = url.startsWith('file://') ? fileURLToPath(url) : url;
+    return isAbsolute(path) ? path : null;
+  } catch {
+    return null;
+  }
+}
+
+export function realSaleorSdlPath(): string {
+  const origin = originCheckout();
+  const candidates = [
+    process.env.BIZOSAAS_SHARED_DIR,
+    join(dirname(REPO.replace(/\/$/, '')), 'shared'),
+    origin ? join(dirname(origin.replace(/\/$/, '')), 'shared') : undefined,
+  ].flatMap((dir) => (dir ? [join(dir, FILE)] : []));
+  const found = candidates.find((path) => existsSync(path));
+  if (!found) throw new Error(`Saleor's SDL fixture not found (looked at ${candidates.join(', ')}); set BIZOSAAS_SHARED_DIR to the shared folder`);
+  return found;
+}
+
+export const readRealSaleorSdl = () => readFileSync(realSaleorSdlPath(), 'utf8');
