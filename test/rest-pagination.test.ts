@@ -1,22 +1,12 @@
 import { parse, print } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { RestError } from '../gateway/rest/errors.ts';
-import { drfPage, pageWindow, parsePageSize, walkOperation, type Step } from '../gateway/rest/pagination.ts';
+import { drfPage, pageWindow, parsePageSize, walkOperation } from '../gateway/rest/pagination.ts';
 import type { RestCall } from '../gateway/rest/types.ts';
+import { fakeList } from './support/fixtures.ts';
 
 // DRF page numbers over Relay cursors (gateway/rest/pagination.ts), without a graph: a fake list
 // of `total` rows whose cursors are opaque strings the shim never looks into.
-function fakeList(total: number) {
-  const cursor = (i: number) => `opaque-${(i * 7919).toString(36)}`;
-  const calls: { first: number; after: string | null }[] = [];
-  const step = async (first: number, after: string | null): Promise<Step> => {
-    calls.push({ first, after });
-    const start = after === null ? 0 : [...Array(total).keys()].find((i) => cursor(i) === after)! + 1;
-    const end = Math.min(total, start + first);
-    return { endCursor: end > start ? cursor(end - 1) : null, hasNextPage: end < total, totalCount: total };
-  };
-  return { step, calls, cursor };
-}
 
 const expectInvalidPage = async (promise: Promise<unknown>) => {
   const error = await promise.then(() => null, (e: unknown) => e);

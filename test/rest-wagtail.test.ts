@@ -1,17 +1,17 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { crc32, deflateSync } from 'node:zlib';
 import { buildClientSchema, getIntrospectionQuery, parse, validate, type IntrospectionQuery } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RestError } from '../gateway/rest/errors.ts';
-import { offsetWindow, walkTo, type Step } from '../gateway/rest/pagination.ts';
+import { offsetWindow, walkTo } from '../gateway/rest/pagination.ts';
 import { ROUTES } from '../gateway/rest/routes.ts';
 import { SITE_QUERY } from '../gateway/rest/routes/wagtail.ts';
 import { targetUrl } from '../gateway/rest/stream.ts';
 import { parseFields, selectFields } from '../gateway/rest/wagtail.ts';
 import { createGateway, type Gateway } from '../gateway/server.ts';
 import { DEMO_TENANTS } from '../subgraphs/auth/seed.ts';
+import { fakeList, png } from './support/fixtures.ts';
 import { bearer, gql } from './support/graphql.ts';
 import { startSupergraph, type RunningSupergraph } from './support/stack.ts';
 
@@ -81,25 +81,6 @@ const expectDocumented = (operationId: string, body: unknown, status = '200') =>
 
 // --- Files --------------------------------------------------------------------------------------------
 
-/** A real PNG (padded with a text chunk to at least `minBytes`). */
-function png(width: number, height: number, minBytes = 0): Buffer {
-  const chunk = (type: string, data: Buffer) => {
-    const length = Buffer.alloc(4);
-    length.writeUInt32BE(data.length);
-    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
-    const crc = Buffer.alloc(4);
-    crc.writeUInt32BE(crc32(body));
-    return Buffer.concat([length, body, crc]);
-  };
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(width, 0);
-  header.writeUInt32BE(height, 4);
-  header.set([8, 2, 0, 0, 0], 8);
-  const rows = Buffer.alloc((width * 3 + 1) * height);
-  for (let i = 0; i < rows.length; i++) rows[i] = i % 251;
-  const extra = minBytes > 0 ? [chunk('tEXt', Buffer.concat([Buffer.from('Comment\0'), Buffer.alloc(minBytes, 'x')]))] : [];
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', header), ...extra, chunk('IDAT', deflateSync(rows)), chunk('IEND', Buffer.alloc(0))]);
-}
 const PDF = Buffer.from('%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n');
 
 async function upload(file: Buffer, options: { as?: string | null; filename?: string; type?: string; fields?: Record<string, string>; url?: string; headers?: Record<string, string> } = {}) {
@@ -199,18 +180,6 @@ describe('Wagtail conventions (units)', () => {
     expect(error('a,,b')).toEqual([400, { message: "fields error: unexpected char ',' at position 2" }]);
   });
 
-  /** A list of `total` rows with opaque cursors the shim never looks into. */
-  function fakeList(total: number) {
-    const cursor = (i: number) => `opaque-${(i * 7919).toString(36)}`;
-    const calls: { first: number; after: string | null }[] = [];
-    const step = async (first: number, after: string | null): Promise<Step> => {
-      calls.push({ first, after });
-      const start = after === null ? 0 : [...Array(total).keys()].find((i) => cursor(i) === after)! + 1;
-      const end = Math.min(total, start + first);
-      return { endCursor: end > start ? cursor(end - 1) : null, hasNextPage: end < total, totalCount: total };
-    };
-    return { step, calls, cursor };
-  }
 
   it('limit/offset reach the offset by walking with `after` (100 rows a step), never forging a cursor', async () => {
     const list = fakeList(1000);

@@ -2,6 +2,7 @@ import type { FastifySchemaValidationError } from 'fastify';
 import type { GraphQLFormattedError } from 'graphql';
 import { snakeCase } from './case.ts';
 import type { Dialect, ErrorCode, RestRoute } from './types.ts';
+import { OverloadedError } from '../admission.ts';
 
 /** An HTTP answer in the legacy shape; thrown anywhere in the shim, sent by register.ts. */
 export class RestError extends Error {
@@ -271,7 +272,7 @@ export function httpError(
     return detail(400, `JSON parse error - ${error.message}`);
   }
   if (status >= 400 && status < 500) return detail(status, error.message);
-  // The gateway's admission control (OverloadedError): the message is written for clients.
-  if (status === 503 && error.name === 'OverloadedError') return detail(503, error.message);
+  // The gateway's admission control shed the operation: the message is written for clients.
+  if (error instanceof OverloadedError) return detail(503, error.message);
   return null;
 }

@@ -22,6 +22,7 @@ import { offsetWindow, pageWindow, walkOperation, type Step } from './pagination
 import { ROUTES } from './routes.ts';
 import { createStreamAgent, streamToTarget, type StreamContext } from './stream.ts';
 import { forAjv, type Dialect, type RestCall, type RestRoute } from './types.ts';
+import { OverloadedError } from '../admission.ts';
 
 export const PREFIX = '/api/brain';
 
@@ -145,7 +146,7 @@ export async function registerRestShim(gateway: Pick<Gateway, 'app' | 'execute' 
       shim.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
         const mapped = httpError(error, dialectOf(request), bodyLimit, request);
         // Admission control shed the operation (gateway/admission.ts): tell the client when to retry.
-        if (error.name === 'OverloadedError') void reply.header('retry-after', String((error as Error & { retryAfterSeconds?: number }).retryAfterSeconds ?? 1));
+        if (error instanceof OverloadedError) void reply.header('retry-after', String(error.retryAfterSeconds));
         if (mapped) return sendError(reply, mapped, dialectOf(request));
         options.log.error({ requestId: request.id, route: request.routeOptions.url, err: error }, 'rest shim error');
         return sendError(reply, detail(500, SERVER_ERROR), dialectOf(request));

@@ -48,7 +48,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
       ? createRemoteJWKSet(new URL(options.keys), { cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 })
       : options.keys;
   const cacheSize = options.cacheSize ?? 10_000;
-  const verified = cacheSize > 0 ? new LRUCache<string, Principal>({ max: cacheSize, ttlAutopurge: false }) : null;
+  const verified = cacheSize > 0 ? new LRUCache<string, Principal>({ max: cacheSize }) : null;
   return async (authorization) => {
     if (!authorization || !authorization.startsWith('Bearer ')) return ANONYMOUS;
     const token = authorization.slice(7).trim();

@@ -28,7 +28,6 @@ import { mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Redis } from 'ioredis';
 import { freePorts } from '../support/ports.ts';
 import { startFederationFixture, type FederationFixture } from './fixtures/federation/fixture.ts';
 import { LoadGenerator } from './lib/load-client.ts';
@@ -36,6 +35,7 @@ import type { LoadJob } from './lib/load-worker.ts';
 import { gitRevision, loadAverage, machineInfo, packageVersions } from './lib/machine.ts';
 import { cpuMeter, peakRssMiB } from './lib/proc-stats.ts';
 import { findProfile, renderProfile, summariseProfile } from './lib/profile.ts';
+import { deleteRedisKeys } from './lib/redis-keys.ts';
 import { GATEWAY_CPU, HAS_TASKSET, ROOT, spawnNode, stopAll, SUPPORT_CPU, waitUntil, type Child } from './lib/processes.ts';
 import {
   median,
@@ -127,19 +127,6 @@ function redisUrl(): Promise<string | undefined> {
 /** host:port only: a BENCH_REDIS_URL may carry a password, and the report is committed. */
 const redisHost = (url: string) => new URL(url).host;
 
-async function deleteRedisKeys(url: string, prefix: string) {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  try {
-    await redis.connect();
-    const keys: string[] = [];
-    for await (const batch of redis.scanStream({ match: `${prefix}*`, count: 1000 })) keys.push(...(batch as string[]));
-    if (keys.length) await redis.del(...keys);
-  } catch {
-    // The keys expire within a minute anyway.
-  } finally {
-    redis.disconnect();
-  }
-}
 
 async function send(port: number, request: HttpRequestSpec): Promise<{ status: number; body: string }> {
   const response = await fetch(`http://127.0.0.1:${port}${request.path}`, { method: request.method, headers: request.headers, body: request.body });
@@ -408,7 +395,8 @@ async function main() {
     log(`\nwrote ${jsonFile} and ${markdownFile}`);
   }
   const mismatches = results.flatMap((r) => r.targets).reduce((n, t) => n + (summarise(t, 'closed')?.checks.mismatch ?? 0) + (summarise(t, 'open')?.checks.mismatch ?? 0), 0);
-  if (redis) await deleteRedisKeys(redis, redisPrefix);
+  // The keys expire within a minute anyway: a failed clean-up is not a failed run.
+  if (redis) await deleteRedisKeys(redis, redisPrefix).catch(() => undefined);
   process.exitCode = mismatches > 0 || running.some((r) => r.run.startError) ? 1 : 0;
 }
 

@@ -30,9 +30,9 @@ export interface DatabaseOptions {
 }
 
 /**
- * Parameterised statements run as named prepared statements: PostgreSQL parses and plans each text once per
- * connection instead of on every call (planning was half the server time of a leads page: 0.54
- * of 1.1 ms). The name is a hash of the text, so the same text always gets the same name and
+ * Parameterised statements run as named prepared statements: PostgreSQL parses and plans each
+ * text once per connection instead of on every call (planning was half the server time of a
+ * leads page: 0.54 of 1.1 ms). The name is a hash of the text, so the same text always gets the same name and
  * two texts never share one. Texts seen past MAX_PREPARED run unnamed, so a code path that
  * builds unbounded SQL variants cannot grow every connection's statement cache without limit.
  * Row-level security still applies: PostgreSQL re-plans a cached plan when the role it was

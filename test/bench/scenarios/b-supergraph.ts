@@ -28,7 +28,6 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
 import { freePorts } from '../../support/ports.ts';
 import { createPostgresDatabase } from '../../support/services.ts';
 import { createTestKeys } from '../../support/deps.ts';
@@ -40,6 +39,7 @@ import { cpuMeter, peakRssMiB } from '../lib/proc-stats.ts';
 import { GATEWAY_CPU, HAS_TASKSET, spawnNode, SUPPORT_CPU, waitUntil, type Child } from '../lib/processes.ts';
 import { productionNodeFlags } from '../../../gateway/node-flags.ts';
 import { findProfile, renderProfile, summariseProfile } from '../lib/profile.ts';
+import { deleteRedisKeys } from '../lib/redis-keys.ts';
 import { updateMarkdown } from '../lib/report.ts';
 import type { ResponseChecker, Scenario } from './types.ts';
 
@@ -212,18 +212,6 @@ const raise = (message: string): never => {
   throw new Error(message);
 };
 
-async function deleteRedisKeys(url: string, prefix: string) {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  try {
-    await redis.connect();
-    const keys: string[] = [];
-    for await (const batch of redis.scanStream({ match: `${prefix}*`, count: 1000 })) keys.push(...(batch as string[]));
-    if (keys.length) await redis.del(...keys);
-    return keys.length;
-  } finally {
-    redis.disconnect();
-  }
-}
 
 export async function runScenarioB(options: ScenarioBOptions): Promise<number> {
   const started = Date.now();
@@ -295,7 +283,7 @@ export async function runScenarioB(options: ScenarioBOptions): Promise<number> {
         args: ['--ports', JSON.stringify(subgraphPorts), '--only', name, '--ready-file', readyFile],
         env: subgraphEnv(cache),
         cpu: cpuOf('support'),
-        nodeFlags: [...(process.env.BENCH_SUBGRAPH_NODE_FLAGS?.split(/\s+/).filter(Boolean) ?? []), ...profileFlags(`${name}-${cache}`)],
+        nodeFlags: profileFlags(`${name}-${cache}`),
       });
       return { name, child, readyFile };
     });
