@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, isAbsolute, join } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /**
@@ -15,7 +15,8 @@ function originCheckout(): string | null {
   try {
     const url = execFileSync('git', ['config', '--get', 'remote.origin.url'], { cwd: REPO, encoding: 'utf8' }).trim();
     const path = url.startsWith('file://') ? fileURLToPath(url) : url;
-    return isAbsolute(path) ? path : null;
+    // `git clone .` records the origin as `<path>/.`: resolve() normalises it.
+    return isAbsolute(path) ? resolve(path) : null;
   } catch {
     return null;
   }
@@ -25,8 +26,8 @@ export function realSaleorSdlPath(): string {
   const origin = originCheckout();
   const candidates = [
     process.env.BIZOSAAS_SHARED_DIR,
-    join(dirname(REPO.replace(/\/$/, '')), 'shared'),
-    origin ? join(dirname(origin.replace(/\/$/, '')), 'shared') : undefined,
+    join(dirname(resolve(REPO)), 'shared'),
+    origin ? join(dirname(origin), 'shared') : undefined,
   ].flatMap((dir) => (dir ? [join(dir, FILE)] : []));
   const found = candidates.find((path) => existsSync(path));
   if (!found) throw new Error(`Saleor's SDL fixture not found (looked at ${candidates.join(', ')}); set BIZOSAAS_SHARED_DIR to the shared folder`);
