@@ -1,3 +1,4 @@
+import './flat-exports.ts'; // first: before any @apollo package loads
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { ApolloGateway, IntrospectAndCompose } from '@apollo/gateway';

@@ -4,6 +4,7 @@ import type { Fetcher, FetcherResponse } from '@apollo/utils.fetcher';
 import { GraphQLError } from 'graphql';
 import { Agent, fetch } from 'undici';
 import type { GatewayContext } from './context.ts';
+import { dedupeRepresentations, expandEntities, type DedupedRepresentations } from './entity-dedup.ts';
 
 /**
  * One keep-alive pool for every subgraph origin. Idle sockets close before the subgraphs' own
@@ -102,7 +103,12 @@ export class SubgraphClient extends RemoteGraphQLDataSource<GatewayContext> {
     if (context?.clientIp) headers['x-forwarded-for'] = context.clientIp;
     if (!request.query) throw new Error('Missing query');
     const payload: Record<string, unknown> = { query: request.query };
-    if (request.variables) payload.variables = request.variables;
+    let deduped: DedupedRepresentations | null = null;
+    if (request.variables) {
+      const { representations } = request.variables;
+      deduped = Array.isArray(representations) ? dedupeRepresentations(representations) : null;
+      payload.variables = deduped ? { ...request.variables, representations: deduped.unique } : request.variables;
+    }
     if (request.operationName) payload.operationName = request.operationName;
     if (request.extensions) payload.extensions = request.extensions;
     const { timeoutMs, agent } = this.options;
@@ -121,9 +127,10 @@ export class SubgraphClient extends RemoteGraphQLDataSource<GatewayContext> {
       typeof contentType === 'string' &&
       (contentType.startsWith('application/json') || contentType.startsWith('application/graphql-response+json'));
     const body: unknown = json ? JSON.parse(text) : text;
-    if (response.statusCode < 200 || response.statusCode > 299) throw new SubgraphHttpError(response.statusCode, body);
-    if (!body || typeof body !== 'object') throw new Error(`Expected JSON response body, but received: ${text.slice(0, 100)}`);
-    return body as SubgraphBody;
+    const answer = deduped && body && typeof body === 'object' ? expandEntities(body as SubgraphBody, deduped) : body;
+    if (response.statusCode < 200 || response.statusCode > 299) throw new SubgraphHttpError(response.statusCode, answer);
+    if (!answer || typeof answer !== 'object') throw new Error(`Expected JSON response body, but received: ${text.slice(0, 100)}`);
+    return answer as SubgraphBody;
   }
 
   override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): void {

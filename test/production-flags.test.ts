@@ -23,4 +23,23 @@ describe('the gateway production command', () => {
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
   });
+
+  it("loads Apollo's federation packages without their re-export getters (gateway/flat-exports.ts)", () => {
+    // What the production process sees once gateway/server.ts has loaded: plain data properties,
+    // and the gateway's executor working on them.
+    const script = `
+      const { createRequire } = await import('node:module');
+      await import('./gateway/server.ts');
+      const require = createRequire(process.cwd() + '/');
+      const internals = require('@apollo/federation-internals');
+      const getters = Object.keys(internals).filter((key) => 'get' in Object.getOwnPropertyDescriptor(internals, key));
+      const planner = require('@apollo/query-planner');
+      console.log(JSON.stringify({ getters: getters.length, names: Object.keys(internals).length, esModule: internals.__esModule, planner: typeof planner.QueryPlanner }));
+    `;
+    const result = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(result.status, result.stderr).toBe(0);
+    const seen = JSON.parse(result.stdout.trim().split('\n').pop()!);
+    expect(seen).toMatchObject({ getters: 0, esModule: true, planner: 'function' });
+    expect(seen.names).toBeGreaterThan(100);
+  });
 });
