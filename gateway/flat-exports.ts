@@ -12,7 +12,8 @@
  */
 import { createRequire } from 'node:module';
 
-const require = createRequire(import.meta.url);
+// Resolved from @apollo/gateway's own location, so these are the copies its modules will load.
+const require = createRequire(createRequire(import.meta.url).resolve('@apollo/gateway'));
 
 /**
  * Dependencies before their dependents: each index must find the ones it requires already flat.
