@@ -10,7 +10,6 @@ import {
   ApolloServerPluginUsageReportingDisabled,
 } from '@apollo/server/plugin/disabled';
 import { fastifyApolloHandler } from '@as-integrations/fastify';
-import { createAdmission, OverloadedError } from './admission.ts';
 import cors from '@fastify/cors';
 import Fastify, { type FastifyInstance, type FastifyRequest, type RouteHandlerMethod } from 'fastify';
 import type { FormattedExecutionResult } from 'graphql';
@@ -19,6 +18,7 @@ import { CLIENT_ERROR_CODES } from '../subgraphs/kit/errors.ts';
 import { createLogger, type Logger } from '../subgraphs/kit/logger.ts';
 import { ANONYMOUS, createTokenVerifier, type Principal, type TokenVerifier } from '../subgraphs/kit/principal.ts';
 import { createRedis, type RedisClient } from '../subgraphs/kit/redis.ts';
+import { createAdmission, OverloadedError } from './admission.ts';
 import type { GatewayContext } from './context.ts';
 import { errorBody, formatGatewayError, rootCause } from './errors.ts';
 import { registerHealthRoutes } from './health.ts';
