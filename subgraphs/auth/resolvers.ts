@@ -1,4 +1,4 @@
-import { cacheControlFromInfo } from '@apollo/cache-control-types';
+import { setCacheHint } from '../kit/cache.ts';
 import { toConnection, toPage } from '../kit/connection.ts';
 import { notFound } from '../kit/errors.ts';
 import type { Resolvers } from './__generated__/resolvers-types.ts';
@@ -15,7 +15,7 @@ export const resolvers: Resolvers = {
   Query: {
     viewer: (_root, _args, ctx, info) => {
       // Per-account data: cached under the account, never shared within the tenant.
-      cacheControlFromInfo(info).setCacheHint({ scope: 'PRIVATE' });
+      setCacheHint(info, { scope: 'PRIVATE' });
       const { accountId, tenantId } = ctx.principal;
       return accountId && tenantId ? { accountId, tenantId } : null;
     },

@@ -1,6 +1,5 @@
-import { cacheControlFromInfo } from '@apollo/cache-control-types';
 import type { GraphQLResolveInfo } from 'graphql';
-import { CacheGenerations } from '../kit/cache.ts';
+import { CacheGenerations, setCacheHint } from '../kit/cache.ts';
 import { toConnection, toPage, type PageArgs } from '../kit/connection.ts';
 import { badInput, notFound } from '../kit/errors.ts';
 import { isUuid, prefixQuery, type BlockData } from './blocks.ts';
@@ -56,7 +55,7 @@ async function siteTenant(ctx: CmsContext, site: string, info: GraphQLResolveInf
   if (!found) throw notFound('Site');
   // A member of another tenant reading this site is cached under their own tenant, whose
   // generation this site's writes do not bump: do not cache that answer.
-  if (ctx.principal.tenantId && ctx.principal.tenantId !== found.tenant_id) cacheControlFromInfo(info).setCacheHint({ maxAge: 0 });
+  if (ctx.principal.tenantId && ctx.principal.tenantId !== found.tenant_id) setCacheHint(info, { maxAge: 0 });
   return found.tenant_id;
 }
 

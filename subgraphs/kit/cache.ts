@@ -5,6 +5,8 @@ import responseCachePlugin from '@apollo/server-plugin-response-cache';
 import type { RedisClient } from './redis.ts';
 import { tenantKey } from './redis.ts';
 import type { Context } from './context.ts';
+import type { GraphQLResolveInfo } from 'graphql';
+import type { CacheHint } from '@apollo/cache-control-types';
 
 /** Apollo's KeyValueCache over Redis; a Redis failure reads as a miss and a skipped write. */
 export class RedisKeyValueCache implements KeyValueCache<string> {
@@ -98,6 +100,15 @@ export function responseCache(options: {
         sha256(JSON.stringify(keyData)),
       ),
   });
+}
+
+/**
+ * Sets a cache hint on this field. The cache-control plugin (which gives `info` its
+ * `cacheControl`) runs only where the response cache does (kit/server.ts): with no response
+ * cache there is nothing a hint could change, so the hint is dropped.
+ */
+export function setCacheHint(info: GraphQLResolveInfo, hint: CacheHint): void {
+  (info as Partial<{ cacheControl: { setCacheHint(hint: CacheHint): void } }>).cacheControl?.setCacheHint(hint);
 }
 
 /** Bumps the tenant's generation after every mutation that succeeded (even partly). */
