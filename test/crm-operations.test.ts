@@ -273,6 +273,44 @@ describe('lists: filters, search, sort and pagination', () => {
     expect(amounts).toEqual([...amounts].sort((a, b) => b - a));
     expect(deals.data!.deals.edges.every((e: any) => e.node.stage.kind === 'OPEN')).toBe(true);
   });
+
+  it('counts a list only when totalCount is asked for; hasNextPage is right either way', async () => {
+    const total = (await call(tokens.viewer, '{ leads(first: 1) { totalCount } }')).data!.leads.totalCount as number;
+    expect(total).toBeGreaterThan(20);
+    const cursorAt = (offset: number) => Buffer.from(`offset:${offset - 1}`).toString('base64url'); // the page after it starts at `offset`
+    const statements: string[] = [];
+    const stop = stack.backends.db.onStatement((text) => statements.push(text));
+    const counts = () => statements.filter((text) => /count\(\*\)/.test(text)).length;
+    try {
+      const page = (await call(tokens.viewer, '{ leads(first: 7) { pageInfo { hasNextPage } edges { node { id } } } }')).data!.leads;
+      expect(page.edges).toHaveLength(7);
+      expect(page.pageInfo.hasNextPage).toBe(true);
+      expect(counts()).toBe(0);
+
+      const viaFragment = await call(tokens.viewer, '{ leads(first: 8) { ...Total edges { node { id } } } } fragment Total on LeadConnection { totalCount }');
+      expect(viaFragment.data!.leads.totalCount).toBe(total);
+      expect(counts()).toBe(1);
+      const inline = await call(tokens.viewer, '{ leads(first: 9) { ... on LeadConnection { totalCount } } }');
+      expect(inline.data!.leads.totalCount).toBe(total);
+      expect(counts()).toBe(2);
+
+      // The last page knows the total without counting; a page that ends exactly at the end has no next.
+      const last = (await call(tokens.viewer, 'query($a: String) { leads(first: 10, after: $a) { totalCount pageInfo { hasNextPage } edges { node { id } } } }', { a: cursorAt(total - 3) })).data!.leads;
+      expect(last.edges).toHaveLength(3);
+      expect(last).toMatchObject({ totalCount: total, pageInfo: { hasNextPage: false } });
+      const exact = (await call(tokens.viewer, 'query($a: String) { leads(first: 5, after: $a) { pageInfo { hasNextPage } edges { node { id } } } }', { a: cursorAt(total - 5) })).data!.leads;
+      expect(exact.edges).toHaveLength(5);
+      expect(exact.pageInfo.hasNextPage).toBe(false);
+      expect(counts()).toBe(2);
+
+      // Past the end: no rows, so only a count can tell the total.
+      const beyond = (await call(tokens.viewer, 'query($a: String) { leads(first: 4, after: $a) { totalCount edges { node { id } } } }', { a: cursorAt(total + 10) })).data!.leads;
+      expect(beyond).toEqual({ totalCount: total, edges: [] });
+      expect(counts()).toBe(3);
+    } finally {
+      stop();
+    }
+  });
 });
 
 describe('contacts, deals and activities', () => {

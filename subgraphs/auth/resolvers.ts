@@ -1,5 +1,5 @@
 import { setCacheHint } from '../kit/cache.ts';
-import { toConnection, toPage } from '../kit/connection.ts';
+import { toConnection, toListRequest } from '../kit/connection.ts';
 import { notFound } from '../kit/errors.ts';
 import type { Resolvers } from './__generated__/resolvers-types.ts';
 import * as members from './members.ts';
@@ -24,10 +24,10 @@ export const resolvers: Resolvers = {
       if (!tenant) throw notFound('Tenant');
       return tenant;
     },
-    members: async (_root, args, ctx) => {
-      const page = toPage(args);
-      const { rows, total } = await ctx.tx((tx) => store.membersPage(tx, page));
-      return toConnection(rows, page, total);
+    members: async (_root, args, ctx, info) => {
+      const page = toListRequest(args, info);
+      const { rows, total, hasMore } = await ctx.tx((tx) => store.membersPage(tx, page));
+      return toConnection(rows, page, total, hasMore);
     },
   },
 

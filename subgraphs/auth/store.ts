@@ -1,5 +1,6 @@
 import type { Tx } from '../kit/db/database.ts';
-import type { Page } from '../kit/connection.ts';
+import type { ListRequest } from '../kit/connection.ts';
+import { readPage } from '../kit/db/list.ts';
 import type { Role } from '../kit/principal.ts';
 
 // All SQL of the auth subgraph. Every function runs inside the caller's tenant transaction
@@ -78,18 +79,17 @@ export async function membershipsByAccountIds(tx: Tx, accountIds: readonly strin
   return rows;
 }
 
-/** One page of the current tenant's members and the total, in one statement. */
-export async function membersPage(tx: Tx, page: Page) {
-  const { rows } = await tx.query<MembershipRow & { total: string }>(
-    `SELECT tenant_id, account_id, role, created_at, count(*) OVER () AS total
-     FROM auth.memberships ORDER BY created_at, account_id LIMIT $1 OFFSET $2`,
-    [page.limit, page.offset],
+/** One page of the current tenant's members, oldest first (the total only when asked for). */
+export function membersPage(tx: Tx, page: ListRequest) {
+  return readPage<MembershipRow>(
+    tx,
+    {
+      rows: 'SELECT tenant_id, account_id, role, created_at FROM auth.memberships ORDER BY created_at, account_id',
+      count: 'SELECT count(*) AS n FROM auth.memberships',
+      values: [],
+    },
+    page,
   );
-  let total = rows[0] ? Number(rows[0].total) : 0;
-  if (!rows[0] && page.offset > 0) {
-    total = Number((await tx.query<{ n: string }>('SELECT count(*) AS n FROM auth.memberships')).rows[0]!.n);
-  }
-  return { rows: rows.map(({ total: _total, ...row }) => row as MembershipRow), total };
 }
 
 export async function loginCandidates(tx: Tx, email: string) {

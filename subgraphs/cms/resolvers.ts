@@ -1,6 +1,6 @@
 import type { GraphQLResolveInfo } from 'graphql';
 import { CacheGenerations, setCacheHint } from '../kit/cache.ts';
-import { toConnection, toPage, type PageArgs } from '../kit/connection.ts';
+import { toConnection, toListRequest, toPage, type PageArgs } from '../kit/connection.ts';
 import { badInput, notFound } from '../kit/errors.ts';
 import { isUuid, prefixQuery, type BlockData } from './blocks.ts';
 import type { ContentPageSort, ContentPageStatus, MediaAssetKind, Resolvers } from './__generated__/resolvers-types.ts';
@@ -94,21 +94,29 @@ function pageSort(sort: ContentPageSort | null | undefined): store.PageSort | nu
   return { field: sort.field.toLowerCase() as store.PageSortField, direction: sort.direction === 'DESC' ? 'desc' : 'asc' };
 }
 
-async function pageConnection(ctx: CmsContext, tenantId: string | null, view: store.View, filter: store.PageFilter, args: PageArgs & { sortBy?: ContentPageSort | null }) {
-  const page = toPage(args);
+async function pageConnection(
+  ctx: CmsContext,
+  info: GraphQLResolveInfo,
+  tenantId: string | null,
+  view: store.View,
+  filter: store.PageFilter,
+  args: PageArgs & { sortBy?: ContentPageSort | null },
+) {
+  const page = toListRequest(args, info);
   const sort = pageSort(args.sortBy);
   const run = tenantId ? <T>(fn: (tx: import('../kit/db/database.ts').Tx) => Promise<T>) => ctx.deps.db.withTenant({ tenantId, accountId: null }, fn) : ctx.tx;
-  const { rows, total } = await run((tx) => store.pagesPage(tx, view, filter, page, sort));
+  const { rows, total, hasMore } = await run((tx) => store.pagesPage(tx, view, filter, page, sort));
   return toConnection(
     rows.map((row) => asPage(row, view)),
     page,
     total,
+    hasMore,
   );
 }
 
 export const resolvers: Resolvers = {
   Query: {
-    contentPages: (_root, args, ctx) => pageConnection(ctx, null, 'draft', pageFilter(args.filter), args),
+    contentPages: (_root, args, ctx, info) => pageConnection(ctx, info, null, 'draft', pageFilter(args.filter), args),
     contentPage: async (_root, args, ctx) => {
       exactlyOne({ id: args.id, path: args.path });
       const row = args.id
@@ -119,13 +127,14 @@ export const resolvers: Resolvers = {
       if (!row) throw notFound('Content page');
       return asPage(row, 'draft');
     },
-    snippets: async (_root, args, ctx) => {
-      const page = toPage(args);
-      const { rows, total } = await ctx.tx((tx) => store.snippetsPage(tx, args.search?.trim() || null, page, args.key?.trim() || null));
+    snippets: async (_root, args, ctx, info) => {
+      const page = toListRequest(args, info);
+      const { rows, total, hasMore } = await ctx.tx((tx) => store.snippetsPage(tx, args.search?.trim() || null, page, args.key?.trim() || null));
       return toConnection(
         rows.map((row) => asSnippet(row, 'draft')),
         page,
         total,
+        hasMore,
       );
     },
     snippet: async (_root, args, ctx) => {
@@ -134,15 +143,15 @@ export const resolvers: Resolvers = {
       if (!row) throw notFound('Snippet');
       return asSnippet(row, 'draft');
     },
-    mediaAssets: async (_root, args, ctx) => {
-      const page = toPage(args);
+    mediaAssets: async (_root, args, ctx, info) => {
+      const page = toListRequest(args, info);
       const filter = {
         kind: args.filter?.kind ? KIND[args.filter.kind] : null,
         tag: args.filter?.tag?.trim() || null,
         search: args.filter?.search?.trim() || null,
       };
-      const { rows, total } = await ctx.tx((tx) => store.assetsPage(tx, filter, page));
-      return toConnection(rows, page, total);
+      const { rows, total, hasMore } = await ctx.tx((tx) => store.assetsPage(tx, filter, page));
+      return toConnection(rows, page, total, hasMore);
     },
     mediaAsset: async (_root, args, ctx) => {
       const row = isUuid(args.id) ? await ctx.loaders.asset.load(args.id.toLowerCase()) : null;
@@ -172,7 +181,7 @@ export const resolvers: Resolvers = {
         tsquery: args.filter?.search ? prefixQuery(args.filter.search) : null,
         slug: args.filter?.slug?.trim().toLowerCase() || null,
       };
-      return pageConnection(ctx, tenantId, 'live', filter, args);
+      return pageConnection(ctx, info, tenantId, 'live', filter, args);
     },
   },
 

@@ -1,5 +1,6 @@
 import type { Tx } from '../kit/db/database.ts';
-import type { Page } from '../kit/connection.ts';
+import type { ListRequest, Page } from '../kit/connection.ts';
+import { readPage } from '../kit/db/list.ts';
 import type { BlockData, ProductRef } from './blocks.ts';
 
 // All SQL of the CMS subgraph. Every function runs inside a tenant transaction (the caller's,
@@ -108,16 +109,6 @@ const ASSET_COLUMNS = `tenant_id, id, kind, filename, mime_type, size_bytes, che
 const pagesWithContent = (view: View) =>
   `cms.pages p JOIN cms.page_revisions r ON r.tenant_id = p.tenant_id AND r.id = ${view === 'draft' ? 'p.latest_revision_id' : 'p.live_revision_id'}`;
 
-/**
- * Rows carrying `total` (count(*) OVER ()) to a page of rows and the total. A page with no row
- * (past the end, or `first: 0`, which asks for the total alone) counts separately.
- */
-async function withTotal<R>(tx: Tx, rows: (R & { total: string })[], page: Page, countSql: () => Promise<number>) {
-  let total = rows[0] ? Number(rows[0].total) : 0;
-  if (!rows[0] && (page.offset > 0 || page.limit === 0)) total = await countSql();
-  return { rows: rows.map(({ total: _total, ...row }) => row as unknown as R), total };
-}
-
 // --- Sites -------------------------------------------------------------------------------
 
 /** The tenant of a site key or tenant slug (SECURITY DEFINER: no tenant is set yet). */
@@ -182,11 +173,11 @@ const PAGE_SORT_COLUMNS: Record<PageSortField, string> = {
 };
 
 /**
- * One page of pages in a view, filtered, with the total, in one statement. Ordered by `sort`
+ * One page of pages in a view, filtered (the total only when asked for). Ordered by `sort`
  * when given (ties by id), else by relevance with a search, sibling position with a parent,
  * URL path otherwise.
  */
-export async function pagesPage(tx: Tx, view: View, filter: PageFilter, page: Page, sort: PageSort | null = null) {
+export function pagesPage(tx: Tx, view: View, filter: PageFilter, page: ListRequest, sort: PageSort | null = null) {
   const where: string[] = [];
   const params: unknown[] = [];
   const param = (value: unknown) => `$${params.push(value)}`;
@@ -217,20 +208,15 @@ export async function pagesPage(tx: Tx, view: View, filter: PageFilter, page: Pa
       ? 'p.position, p.id'
       : 'p.url_path';
   const conditions = where.length ? `WHERE ${where.join(' AND ')}` : '';
-  const limit = param(page.limit);
-  const offset = param(page.offset);
-  const { rows } = await tx.query<PageWithContent & { total: string }>(
-    `SELECT ${PAGE_COLUMNS}, ${CONTENT_COLUMNS}, count(*) OVER () AS total
-     FROM ${pagesWithContent(view)} ${conditions} ORDER BY ${order} LIMIT ${limit} OFFSET ${offset}`,
-    params,
+  return readPage<PageWithContent>(
+    tx,
+    {
+      rows: `SELECT ${PAGE_COLUMNS}, ${CONTENT_COLUMNS} FROM ${pagesWithContent(view)} ${conditions} ORDER BY ${order}`,
+      count: `SELECT count(*) AS n FROM ${pagesWithContent(view)} ${conditions}`,
+      values: params,
+    },
+    page,
   );
-  return withTotal<PageWithContent>(tx, rows, page, async () => {
-    const counted = await tx.query<{ n: string }>(
-      `SELECT count(*) AS n FROM ${pagesWithContent(view)} ${conditions}`,
-      params.slice(0, -2),
-    );
-    return Number(counted.rows[0]!.n);
-  });
 }
 
 /** Pages of several parents (sibling order), `page` applied per parent, in one statement. */
@@ -489,7 +475,7 @@ export async function snippetByKey(tx: Tx, key: string) {
   return rows[0] ?? null;
 }
 
-export async function snippetsPage(tx: Tx, search: string | null, page: Page, key: string | null = null) {
+export function snippetsPage(tx: Tx, search: string | null, page: ListRequest, key: string | null = null) {
   const where: string[] = [];
   const params: unknown[] = [];
   const param = (value: unknown) => `$${params.push(value)}`;
@@ -499,16 +485,11 @@ export async function snippetsPage(tx: Tx, search: string | null, page: Page, ke
   }
   if (key) where.push(`key = ${param(key)}`);
   const conditions = where.length ? `WHERE ${where.join(' AND ')}` : '';
-  const filterParams = [...params];
-  const { rows } = await tx.query<SnippetRow & { total: string }>(
-    `SELECT ${SNIPPET_COLUMNS}, count(*) OVER () AS total FROM cms.snippets ${conditions}
-     ORDER BY key LIMIT ${param(page.limit)} OFFSET ${param(page.offset)}`,
-    params,
+  return readPage<SnippetRow>(
+    tx,
+    { rows: `SELECT ${SNIPPET_COLUMNS} FROM cms.snippets ${conditions} ORDER BY key`, count: `SELECT count(*) AS n FROM cms.snippets ${conditions}`, values: params },
+    page,
   );
-  return withTotal<SnippetRow>(tx, rows, page, async () => {
-    const counted = await tx.query<{ n: string }>(`SELECT count(*) AS n FROM cms.snippets ${conditions}`, filterParams);
-    return Number(counted.rows[0]!.n);
-  });
 }
 
 /** Null when the key is taken. */
@@ -569,7 +550,7 @@ export interface AssetFilter {
   search?: string | null;
 }
 
-export async function assetsPage(tx: Tx, filter: AssetFilter, page: Page) {
+export function assetsPage(tx: Tx, filter: AssetFilter, page: ListRequest) {
   const where: string[] = [];
   const params: unknown[] = [];
   const param = (value: unknown) => `$${params.push(value)}`;
@@ -580,16 +561,15 @@ export async function assetsPage(tx: Tx, filter: AssetFilter, page: Page) {
     where.push(`(filename ILIKE ${like} OR alt_text ILIKE ${like})`);
   }
   const conditions = where.length ? `WHERE ${where.join(' AND ')}` : '';
-  const filterParams = [...params];
-  const { rows } = await tx.query<AssetRow & { total: string }>(
-    `SELECT ${ASSET_COLUMNS}, count(*) OVER () AS total FROM cms.media_assets ${conditions}
-     ORDER BY created_at DESC, id LIMIT ${param(page.limit)} OFFSET ${param(page.offset)}`,
-    params,
+  return readPage<AssetRow>(
+    tx,
+    {
+      rows: `SELECT ${ASSET_COLUMNS} FROM cms.media_assets ${conditions} ORDER BY created_at DESC, id`,
+      count: `SELECT count(*) AS n FROM cms.media_assets ${conditions}`,
+      values: params,
+    },
+    page,
   );
-  return withTotal<AssetRow>(tx, rows, page, async () => {
-    const counted = await tx.query<{ n: string }>(`SELECT count(*) AS n FROM cms.media_assets ${conditions}`, filterParams);
-    return Number(counted.rows[0]!.n);
-  });
 }
 
 export async function insertAsset(

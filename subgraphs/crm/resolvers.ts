@@ -1,4 +1,4 @@
-import { toConnection, toPage, type PageArgs } from '../kit/connection.ts';
+import { toConnection, toListRequest, toPage, type PageArgs } from '../kit/connection.ts';
 import { badInput, notFound } from '../kit/errors.ts';
 import { isUuid } from '../kit/principal.ts';
 import type { ActivityType, CrmAmount, LeadStatus, PipelineStageKind, Resolvers } from './__generated__/resolvers-types.ts';
@@ -75,8 +75,8 @@ function amounts(rows: readonly store.StageTotalsRow[], pick: (row: store.StageT
 
 export const resolvers: Resolvers = {
   Query: {
-    leads: async (_root, args, ctx) => {
-      const page = toPage(args);
+    leads: async (_root, args, ctx, info) => {
+      const page = toListRequest(args, info);
       const f = args.filter;
       const filter: store.LeadListFilter = {
         ...common(f),
@@ -88,20 +88,20 @@ export const resolvers: Resolvers = {
         scoreMin: f?.scoreMin ?? null,
         scoreMax: f?.scoreMax ?? null,
       };
-      const { rows, total } = await ctx.tx((tx) => store.leadsPage(tx, filter, sortOf(args.sortBy, !!filter.tsQuery), page));
-      return toConnection(rows, page, total);
+      const { rows, total, hasMore } = await ctx.tx((tx) => store.leadsPage(tx, filter, sortOf(args.sortBy, !!filter.tsQuery), page));
+      return toConnection(rows, page, total, hasMore);
     },
     lead: (_root, args, ctx) => byIdOrNotFound(args.id, 'Lead', (id) => ctx.loaders.lead.load(id)),
-    contacts: async (_root, args, ctx) => {
-      const page = toPage(args);
+    contacts: async (_root, args, ctx, info) => {
+      const page = toListRequest(args, info);
       const f = args.filter;
       const filter: store.ContactListFilter = { ...common(f), ownerId: filterId(f?.ownerId, 'ownerId'), tags: filterTags(f?.tags) };
-      const { rows, total } = await ctx.tx((tx) => store.contactsPage(tx, filter, sortOf(args.sortBy, !!filter.tsQuery), page));
-      return toConnection(rows, page, total);
+      const { rows, total, hasMore } = await ctx.tx((tx) => store.contactsPage(tx, filter, sortOf(args.sortBy, !!filter.tsQuery), page));
+      return toConnection(rows, page, total, hasMore);
     },
     contact: (_root, args, ctx) => byIdOrNotFound(args.id, 'Contact', (id) => ctx.loaders.contact.load(id)),
-    deals: async (_root, args, ctx) => {
-      const page = toPage(args);
+    deals: async (_root, args, ctx, info) => {
+      const page = toListRequest(args, info);
       const f = args.filter;
       const filter: store.DealListFilter = {
         ...common(f),
@@ -113,12 +113,12 @@ export const resolvers: Resolvers = {
         expectedCloseAfter: filterDate(f?.expectedCloseAfter, 'expectedCloseAfter'),
         expectedCloseBefore: filterDate(f?.expectedCloseBefore, 'expectedCloseBefore'),
       };
-      const { rows, total } = await ctx.tx((tx) => store.dealsPage(tx, filter, sortOf(args.sortBy, !!filter.tsQuery), page));
-      return toConnection(rows, page, total);
+      const { rows, total, hasMore } = await ctx.tx((tx) => store.dealsPage(tx, filter, sortOf(args.sortBy, !!filter.tsQuery), page));
+      return toConnection(rows, page, total, hasMore);
     },
     deal: (_root, args, ctx) => byIdOrNotFound(args.id, 'Deal', (id) => ctx.loaders.deal.load(id)),
-    activities: async (_root, args, ctx) => {
-      const page = toPage(args);
+    activities: async (_root, args, ctx, info) => {
+      const page = toListRequest(args, info);
       const f = args.filter;
       const filter: store.ActivityListFilter = {
         ...common(f),
@@ -131,8 +131,8 @@ export const resolvers: Resolvers = {
         dueAfter: filterTime(f?.dueAfter, 'dueAfter'),
         dueBefore: filterTime(f?.dueBefore, 'dueBefore'),
       };
-      const { rows, total } = await ctx.tx((tx) => store.activitiesPage(tx, filter, sortOf(args.sortBy, !!filter.tsQuery), page));
-      return toConnection(rows, page, total);
+      const { rows, total, hasMore } = await ctx.tx((tx) => store.activitiesPage(tx, filter, sortOf(args.sortBy, !!filter.tsQuery), page));
+      return toConnection(rows, page, total, hasMore);
     },
     activity: (_root, args, ctx) => byIdOrNotFound(args.id, 'Activity', (id) => ctx.loaders.activity.load(id)),
     pipeline: async (_root, _args, ctx) => {
@@ -153,10 +153,10 @@ export const resolvers: Resolvers = {
         amounts: amounts(totals, (r) => r.amount),
       };
     },
-    leadForms: async (_root, args, ctx) => {
-      const page = toPage(args);
-      const { rows, total } = await ctx.tx((tx) => store.leadFormsPage(tx, page));
-      return toConnection(rows, page, total);
+    leadForms: async (_root, args, ctx, info) => {
+      const page = toListRequest(args, info);
+      const { rows, total, hasMore } = await ctx.tx((tx) => store.leadFormsPage(tx, page));
+      return toConnection(rows, page, total, hasMore);
     },
   },
 

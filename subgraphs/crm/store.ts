@@ -1,5 +1,6 @@
-import type { Page } from '../kit/connection.ts';
+import type { ListRequest, Page } from '../kit/connection.ts';
 import type { Tx } from '../kit/db/database.ts';
+import { readPage, type ListPage } from '../kit/db/list.ts';
 
 // All SQL of the CRM subgraph. Every function runs inside the caller's tenant transaction
 // (ctx.tx): row-level security decides which rows exist, and new rows take the transaction's
@@ -126,7 +127,7 @@ class Params {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Lists: one statement per page (rows and the total through count(*) OVER ()).
+// Lists: one statement per page (the total only when asked for: see listPage).
 
 export interface CommonFilter {
   /** A prefix tsquery (see toTsQuery), or null for no search. */
@@ -185,43 +186,50 @@ export function toTsQuery(search: string | null | undefined): string | null {
 
 type Searchable = 'leads' | 'contacts' | 'deals' | 'activities';
 
-function common(p: Params, where: string[], filter: CommonFilter, table: Searchable) {
+/** Filters every list has; returns the placeholder of the search query (ORDER BY RANK uses it too). */
+function common(p: Params, where: string[], filter: CommonFilter, table: Searchable): string | null {
+  const tsQuery = filter.tsQuery ? p.add(filter.tsQuery) : null;
   // Through crm.search_<table> (migration 001): the only way the GIN index serves a query under RLS.
-  if (filter.tsQuery) where.push(`id IN (SELECT crm.search_${table}(to_tsquery('simple', ${p.add(filter.tsQuery)})))`);
+  if (tsQuery) where.push(`id IN (SELECT crm.search_${table}(to_tsquery('simple', ${tsQuery})))`);
   if (filter.createdAfter) where.push(`created_at >= ${p.add(filter.createdAfter)}`);
   if (filter.createdBefore) where.push(`created_at < ${p.add(filter.createdBefore)}`);
+  return tsQuery;
 }
 
-/** ORDER BY of a list: the field's column (RANK: search relevance), then the id. */
-function orderBy(p: Params, columns: Record<string, string>, sort: Sort<string>, tsQuery: string | null | undefined) {
+/**
+ * ORDER BY of a list: the field's column (RANK: relevance to the search, whose placeholder
+ * `common` returned), then the id in the same direction, so `created_at DESC, id DESC` reads
+ * straight off the (tenant_id, created_at DESC, id DESC) index and stops after one page.
+ * Columns in `nullable` sort their NULLs last; the others are NOT NULL, where a NULLS clause
+ * would only stop PostgreSQL from using the index.
+ */
+function orderBy(columns: Record<string, string>, sort: Sort<string>, tsQuery: string | null, nullable: readonly string[] = []) {
   const dir = sort.direction === 'ASC' ? 'ASC' : 'DESC';
   if (sort.field === 'RANK') {
     if (!tsQuery) return `created_at ${dir}, id ${dir}`;
-    return `ts_rank(search, to_tsquery('simple', ${p.add(tsQuery)})) ${dir}, created_at DESC, id DESC`;
+    return `ts_rank(search, to_tsquery('simple', ${tsQuery})) ${dir}, created_at DESC, id DESC`;
   }
   const column = columns[sort.field] ?? 'created_at';
-  return `${column} ${dir} NULLS LAST, id ${dir}`;
+  return `${column} ${dir}${nullable.includes(column) ? ' NULLS LAST' : ''}, id ${dir}`;
 }
 
-async function listPage<R>(
+/** One page of a list (ORDER BY, then the total only when asked for: see kit readPage). */
+function listPage<R>(
   tx: Tx,
   p: Params,
   select: { columns: string; from: string; where: string[]; orderBy: string },
-  page: Page,
-): Promise<{ rows: R[]; total: number }> {
+  page: ListRequest,
+): Promise<ListPage<R>> {
   const where = select.where.length ? `WHERE ${select.where.join(' AND ')}` : '';
-  const values = p.values.length;
-  const { rows } = await tx.query<R & { total: string }>(
-    `SELECT ${select.columns}, count(*) OVER () AS total FROM ${select.from} ${where}
-     ORDER BY ${select.orderBy} LIMIT $${values + 1} OFFSET $${values + 2}`,
-    [...p.values, page.limit, page.offset],
+  return readPage<R>(
+    tx,
+    {
+      rows: `SELECT ${select.columns} FROM ${select.from} ${where} ORDER BY ${select.orderBy}`,
+      count: `SELECT count(*) AS n FROM ${select.from} ${where}`,
+      values: p.values,
+    },
+    page,
   );
-  let total = rows[0] ? Number(rows[0].total) : 0;
-  if (!rows[0] && page.offset > 0) {
-    const count = await tx.query<{ n: string }>(`SELECT count(*) AS n FROM ${select.from} ${where}`, p.values);
-    total = Number(count.rows[0]!.n);
-  }
-  return { rows: rows.map(({ total: _total, ...row }) => row as R), total };
 }
 
 const LEAD_SORT = {
@@ -232,10 +240,10 @@ const LEAD_SORT = {
   LAST_ACTIVITY_AT: 'last_activity_at',
 };
 
-export function leadsPage(tx: Tx, filter: LeadListFilter, sort: Sort<string>, page: Page) {
+export function leadsPage(tx: Tx, filter: LeadListFilter, sort: Sort<string>, page: ListRequest) {
   const p = new Params();
   const where: string[] = [];
-  common(p, where, filter, 'leads');
+  const tsQuery = common(p, where, filter, 'leads');
   if (filter.status?.length) where.push(`status = ANY(${p.add(filter.status)}::text[])`);
   if (filter.ownerId) where.push(`owner_id = ${p.add(filter.ownerId)}`);
   if (filter.unassigned === true) where.push('owner_id IS NULL');
@@ -244,19 +252,19 @@ export function leadsPage(tx: Tx, filter: LeadListFilter, sort: Sort<string>, pa
   if (filter.source) where.push(`lower(source) = lower(${p.add(filter.source)})`);
   if (filter.scoreMin != null) where.push(`score >= ${p.add(filter.scoreMin)}`);
   if (filter.scoreMax != null) where.push(`score <= ${p.add(filter.scoreMax)}`);
-  const order = orderBy(p, LEAD_SORT, sort, filter.tsQuery);
+  const order = orderBy(LEAD_SORT, sort, tsQuery, ['last_activity_at']);
   return listPage<LeadRow>(tx, p, { columns: LEAD_COLUMNS, from: 'crm.leads', where, orderBy: order }, page);
 }
 
 const CONTACT_SORT = { CREATED_AT: 'created_at', UPDATED_AT: 'updated_at', NAME: 'lower(name)' };
 
-export function contactsPage(tx: Tx, filter: ContactListFilter, sort: Sort<string>, page: Page) {
+export function contactsPage(tx: Tx, filter: ContactListFilter, sort: Sort<string>, page: ListRequest) {
   const p = new Params();
   const where: string[] = [];
-  common(p, where, filter, 'contacts');
+  const tsQuery = common(p, where, filter, 'contacts');
   if (filter.ownerId) where.push(`owner_id = ${p.add(filter.ownerId)}`);
   if (filter.tags?.length) where.push(`tags @> ${p.add(filter.tags)}::text[]`);
-  const order = orderBy(p, CONTACT_SORT, sort, filter.tsQuery);
+  const order = orderBy(CONTACT_SORT, sort, tsQuery);
   return listPage<ContactRow>(tx, p, { columns: CONTACT_COLUMNS, from: 'crm.contacts', where, orderBy: order }, page);
 }
 
@@ -269,10 +277,10 @@ const DEAL_SORT = {
   STAGE: `(SELECT s.position FROM crm.pipeline_stages s WHERE s.tenant_id = deals.tenant_id AND s.id = deals.stage_id)`,
 };
 
-export function dealsPage(tx: Tx, filter: DealListFilter, sort: Sort<string>, page: Page) {
+export function dealsPage(tx: Tx, filter: DealListFilter, sort: Sort<string>, page: ListRequest) {
   const p = new Params();
   const where: string[] = [];
-  common(p, where, filter, 'deals');
+  const tsQuery = common(p, where, filter, 'deals');
   if (filter.stageIds?.length) where.push(`stage_id = ANY(${p.add(filter.stageIds)}::uuid[])`);
   if (filter.stageKinds?.length) {
     where.push(`stage_id IN (SELECT s.id FROM crm.pipeline_stages s WHERE s.kind = ANY(${p.add(filter.stageKinds)}::text[]))`);
@@ -282,16 +290,16 @@ export function dealsPage(tx: Tx, filter: DealListFilter, sort: Sort<string>, pa
   if (filter.tags?.length) where.push(`tags @> ${p.add(filter.tags)}::text[]`);
   if (filter.expectedCloseAfter) where.push(`expected_close_date >= ${p.add(filter.expectedCloseAfter)}::date`);
   if (filter.expectedCloseBefore) where.push(`expected_close_date < ${p.add(filter.expectedCloseBefore)}::date`);
-  const order = orderBy(p, DEAL_SORT, sort, filter.tsQuery);
+  const order = orderBy(DEAL_SORT, sort, tsQuery, ['amount', 'expected_close_date', DEAL_SORT.STAGE]);
   return listPage<DealRow>(tx, p, { columns: DEAL_COLUMNS, from: 'crm.deals', where, orderBy: order }, page);
 }
 
 const ACTIVITY_SORT = { CREATED_AT: 'created_at', DUE_AT: 'due_at' };
 
-export function activitiesPage(tx: Tx, filter: ActivityListFilter, sort: Sort<string>, page: Page) {
+export function activitiesPage(tx: Tx, filter: ActivityListFilter, sort: Sort<string>, page: ListRequest) {
   const p = new Params();
   const where: string[] = [];
-  common(p, where, filter, 'activities');
+  const tsQuery = common(p, where, filter, 'activities');
   if (filter.types?.length) where.push(`type = ANY(${p.add(filter.types)}::text[])`);
   if (filter.done != null) where.push(`done = ${p.add(filter.done)}`);
   if (filter.accountId) where.push(`account_id = ${p.add(filter.accountId)}`);
@@ -300,11 +308,11 @@ export function activitiesPage(tx: Tx, filter: ActivityListFilter, sort: Sort<st
   if (filter.dealId) where.push(`deal_id = ${p.add(filter.dealId)}`);
   if (filter.dueAfter) where.push(`due_at >= ${p.add(filter.dueAfter)}`);
   if (filter.dueBefore) where.push(`due_at < ${p.add(filter.dueBefore)}`);
-  const order = orderBy(p, ACTIVITY_SORT, sort, filter.tsQuery);
+  const order = orderBy(ACTIVITY_SORT, sort, tsQuery, ['due_at']);
   return listPage<ActivityRow>(tx, p, { columns: ACTIVITY_COLUMNS, from: 'crm.activities', where, orderBy: order }, page);
 }
 
-export function leadFormsPage(tx: Tx, page: Page) {
+export function leadFormsPage(tx: Tx, page: ListRequest) {
   return listPage<LeadFormRow>(
     tx,
     new Params(),

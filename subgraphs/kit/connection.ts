@@ -1,3 +1,4 @@
+import type { FieldNode, GraphQLResolveInfo, SelectionSetNode } from 'graphql';
 import { badInput } from './errors.ts';
 
 export const MAX_PAGE_SIZE = 100;
@@ -45,24 +46,65 @@ export function toPage(args: PageArgs, defaultSize = 20): Page {
   return { offset: after, limit: args.first ?? defaultSize };
 }
 
+/**
+ * Whether the connection field being resolved asks for `totalCount` (directly, in an inline
+ * fragment or a named one). Counting every row of a list costs more than reading one page of
+ * it (the page comes off an index; the count scans every row the tenant has), so lists count
+ * only when asked.
+ */
+export function selectsTotalCount(info: GraphQLResolveInfo): boolean {
+  const seen = new Set<string>();
+  const inSet = (set: SelectionSetNode | undefined): boolean =>
+    !!set?.selections.some((selection) => {
+      if (selection.kind === 'Field') return selection.name.value === 'totalCount';
+      if (selection.kind === 'InlineFragment') return inSet(selection.selectionSet);
+      const name = selection.name.value;
+      if (seen.has(name)) return false;
+      seen.add(name);
+      return inSet(info.fragments[name]?.selectionSet);
+    });
+  return info.fieldNodes.some((node: FieldNode) => inSet(node.selectionSet));
+}
+
+/** Which rows of a list, and whether to count them all (`totalCount` selected). */
+export interface ListRequest extends Page {
+  withTotal: boolean;
+}
+
+/** The page a list field's arguments ask for, and whether its selection wants the total. */
+export const toListRequest = (args: PageArgs, info: GraphQLResolveInfo, defaultSize = 20): ListRequest => ({
+  ...toPage(args, defaultSize),
+  withTotal: selectsTotalCount(info),
+});
+
 export interface Connection<T> {
   edges: { node: T; cursor: string }[];
   pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
   totalCount: number;
 }
 
-/** Shapes one page of rows (already sliced by `page`) and the total into a Relay connection. */
-export function toConnection<T>(rows: readonly T[], page: Page, totalCount: number): Connection<T> {
+/**
+ * Shapes one page of rows (already sliced by `page`) and the total into a Relay connection.
+ * `totalCount` may be null only when the query does not select it (see selectsTotalCount); it
+ * then becomes NaN, which GraphQL refuses to serialize as an Int, so a wrong count can never
+ * reach a client. `hasNextPage` then comes from the list (one row read past the page).
+ */
+export function toConnection<T>(
+  rows: readonly T[],
+  page: Page,
+  totalCount: number | null,
+  hasNextPage = totalCount !== null && page.offset + rows.length < totalCount,
+): Connection<T> {
   const edges = rows.map((node, i) => ({ node, cursor: encode(page.offset + i) }));
   return {
     edges,
     pageInfo: {
-      hasNextPage: page.offset + rows.length < totalCount,
+      hasNextPage,
       hasPreviousPage: page.offset > 0,
       startCursor: edges[0]?.cursor ?? null,
       endCursor: edges.at(-1)?.cursor ?? null,
     },
-    totalCount,
+    totalCount: totalCount ?? Number.NaN,
   };
 }
 
