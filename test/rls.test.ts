@@ -86,6 +86,19 @@ describe.each(modes)('row-level security on $name', ({ embedded }) => {
     expect(after.rows[0]).toEqual({ tenant: '', n: 0 });
   });
 
+  it('statements sent before BEGIN is answered (pipelined) run inside the tenant transaction', async () => {
+    const SQL = `SELECT txid_current() AS tx, current_setting('app.tenant_id', true) AS tenant,
+      (SELECT count(DISTINCT tenant_id)::int FROM auth.memberships) AS tenants`;
+    const [first, second] = await backends.db.withTenant({ tenantId: globex, accountId: null }, (tx) =>
+      Promise.all([tx.query(SQL), tx.query(`${SQL} -- second`)]),
+    );
+    expect(first!.rows[0]).toMatchObject({ tenant: globex, tenants: 1 });
+    expect(second!.rows[0]).toEqual(first!.rows[0]); // one transaction: the same txid
+    const next = await backends.db.withTenant(none, (tx) => tx.query(SQL));
+    expect(next.rows[0].tx).not.toBe(first!.rows[0].tx);
+    expect(next.rows[0]).toMatchObject({ tenant: '', tenants: 0 });
+  });
+
   it('a failed transaction rolls back and leaves the connection usable', async () => {
     await expect(
       backends.db.withTenant({ tenantId: acme, accountId: null }, async (tx) => {
