@@ -49,6 +49,23 @@ describe.each(modes)('row-level security on $name', ({ embedded }) => {
     for (const row of rows) expect(row, row.name).toMatchObject({ relrowsecurity: true, relforcerowsecurity: true });
   });
 
+  it('every app policy reads the tenant and account once per statement (a scalar subquery), not per row', async () => {
+    const { rows } = await backends.db.withTenant(none, (tx) =>
+      tx.query(
+        `SELECT schemaname || '.' || tablename || ' ' || policyname AS name, concat_ws(' ', qual, with_check) AS expr
+         FROM pg_policies WHERE 'bizosaas_app' = ANY(roles) AND schemaname = ANY($1)`,
+        [['auth', 'crm', 'cms', 'bi', 'agents']],
+      ),
+    );
+    expect(rows.length).toBeGreaterThan(10);
+    for (const { name, expr } of rows as { name: string; expr: string }[]) {
+      const reads = expr.match(/current_setting\(/g)?.length ?? 0;
+      const once = expr.match(/\( SELECT \(NULLIF\(current_setting\(/g)?.length ?? 0;
+      expect(reads, name).toBeGreaterThan(0);
+      expect(once, `${name}: ${expr}`).toBe(reads);
+    }
+  });
+
   it('sees 0 rows when no tenant is set, inside or outside a transaction', async () => {
     for (const table of ['auth.tenants', 'auth.memberships', 'auth.refresh_tokens', 'auth.accounts']) {
       const inTx = await backends.db.withTenant(none, (tx) => tx.query(`SELECT count(*)::int AS n FROM ${table}`));
