@@ -155,7 +155,7 @@ export function renderScenario(result: ScenarioResult, info: RunInfo): string {
     `autocannon ${info.versions.autocannon}; closed model: ${s.connections} connections, ${s.warmupSeconds} s warm-up then ${s.seconds} s measured;` +
       (s.models.includes('open') ? ` open model: ${s.openRate ?? '-'} requests/s offered for ${s.seconds} s;` : '') +
       ` targets interleaved (order rotated each round), ${s.rounds} round${s.rounds === 1 ? '' : 's'}, median. ${s.pinning}`,
-    `Load average (1/5/15 min) before: ${la.before.join(' / ')}; 1-min during the run: ${la.during ? `${la.during.min}-${la.during.max} (median ${la.during.median})` : '-'}.`,
+    `Load average (1/5/15 min) before: ${la.before.join(' / ')}; 1-min during the run: ${la.during ? `${la.during.min}-${la.during.max} (median ${Math.round(la.during.median * 100) / 100})` : '-'}.`,
     '',
     '```sh',
     info.command,
