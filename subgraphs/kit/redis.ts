@@ -25,9 +25,9 @@ export function createRedis(config: Pick<Config, 'REDIS_URL'>, log?: Logger): Re
     commandTimeout: 1_000,
     retryStrategy: (attempt) => Math.min(attempt * 200, 5_000),
     lazyConnect: false,
-    // Commands issued in the same tick (the gateway's two rate-limit counters, many requests'
-    // cache reads under load) leave in one write instead of one each.
-    enableAutoPipelining: true,
+    // No auto-pipelining: it saved CPU in a closed-loop benchmark of one subgraph, but with
+    // scenario D's evenly spaced requests over 1000 connections it held commands back and the
+    // p99 went from 223 ms to 1-3 s (BENCHMARKS.md part 5).
   });
   let lastLog = 0;
   redis.on('error', (error: Error) => {
