@@ -25,9 +25,9 @@ export function createRedis(config: Pick<Config, 'REDIS_URL'>, log?: Logger): Re
     commandTimeout: 1_000,
     retryStrategy: (attempt) => Math.min(attempt * 200, 5_000),
     lazyConnect: false,
-    // No auto-pipelining: it saved CPU in a closed-loop benchmark of one subgraph, but with
-    // scenario D's evenly spaced requests over 1000 connections it held commands back and the
-    // p99 went from 223 ms to 1-3 s (BENCHMARKS.md part 5).
+    // No auto-pipelining (ioredis's default): it saved CPU in a closed-loop benchmark of one
+    // subgraph, but scenario D's tails with it (p99 1.0 and 3.1 s) were worse than without
+    // (0.2 and 0.9 s) in the runs we have; see BENCHMARKS.md part 5.
   });
   let lastLog = 0;
   redis.on('error', (error: Error) => {
