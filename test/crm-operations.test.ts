@@ -482,4 +482,23 @@ describe('convertLead', () => {
     const status = await call(tokens.editor, `mutation($id: ID!) { updateLead(id: $id, input: { status: NEW }) { lead { id } ${E} } }`, { id: leadId });
     expect(status.data!.updateLead.errors[0]).toMatchObject({ field: 'status', code: 'ALREADY_CONVERTED' });
   });
+
+  it('looks up the converted contact and deal only for converted leads', async () => {
+    const statements: string[] = [];
+    const stop = stack.backends.db.onStatement((text) => statements.push(text));
+    const byLead = () => statements.filter((text) => /FROM crm\.(contacts|deals) WHERE lead_id/.test(text)).length;
+    const PAGE = '{ leads(first: 30, filter: { status: [$S] }) { edges { node { status convertedContact { id } convertedDeal { id } } } } }';
+    try {
+      const open = (await call(tokens.viewer, PAGE.replace('$S', 'NEW'))).data!.leads.edges.map((e: any) => e.node);
+      expect(open.length).toBeGreaterThan(0);
+      expect(open.every((n: any) => n.status === 'NEW' && n.convertedContact === null && n.convertedDeal === null)).toBe(true);
+      expect(byLead()).toBe(0);
+      const converted = (await call(tokens.viewer, PAGE.replace('$S', 'CONVERTED'))).data!.leads.edges.map((e: any) => e.node);
+      expect(converted.length).toBeGreaterThan(0);
+      expect(converted.every((n: any) => n.convertedContact?.id)).toBe(true);
+      expect(byLead()).toBe(2); // one batch each for contacts and deals
+    } finally {
+      stop();
+    }
+  });
 });

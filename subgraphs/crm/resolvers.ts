@@ -270,8 +270,11 @@ export const resolvers: Resolvers = {
     updatedAt: (lead) => lead.updated_at,
     lastActivityAt: (lead) => lead.last_activity_at,
     convertedAt: (lead) => lead.converted_at,
-    convertedContact: (lead, _args, ctx) => ctx.loaders.contactOfLead.load(lead.id),
-    convertedDeal: (lead, _args, ctx) => ctx.loaders.dealOfLead.load(lead.id),
+    // Only convertLead gives a contact or deal a lead_id, in the transaction that marks the lead
+    // converted, and a converted lead's status cannot change: no other lead has either, so they
+    // are not looked up (the REST leads list asks both for every lead of a page).
+    convertedContact: (lead, _args, ctx) => (lead.status === 'converted' ? ctx.loaders.contactOfLead.load(lead.id) : null),
+    convertedDeal: (lead, _args, ctx) => (lead.status === 'converted' ? ctx.loaders.dealOfLead.load(lead.id) : null),
     activities: async (lead, args, ctx) => {
       const page = pageOf(args);
       return childConnection(await ctx.loaders.leadActivities(page).load(lead.id), page);
