@@ -1,5 +1,5 @@
 import { setCacheHint } from '../kit/cache.ts';
-import { toConnection, toListRequest } from '../kit/connection.ts';
+import { listConnection, toListRequest } from '../kit/connection.ts';
 import { notFound } from '../kit/errors.ts';
 import type { Resolvers } from './__generated__/resolvers-types.ts';
 import * as members from './members.ts';
@@ -26,8 +26,7 @@ export const resolvers: Resolvers = {
     },
     members: async (_root, args, ctx, info) => {
       const page = toListRequest(args, info);
-      const { rows, total, hasMore } = await ctx.tx((tx) => store.membersPage(tx, page));
-      return toConnection(rows, page, total, hasMore);
+      return listConnection(await ctx.tx((tx) => store.membersPage(tx, page)), page);
     },
   },
 

@@ -1,6 +1,6 @@
 import type { GraphQLResolveInfo } from 'graphql';
 import { CacheGenerations, setCacheHint } from '../kit/cache.ts';
-import { toConnection, toListRequest, toPage, type PageArgs } from '../kit/connection.ts';
+import { listConnection, toConnection, toListRequest, toPage, type PageArgs } from '../kit/connection.ts';
 import { badInput, notFound } from '../kit/errors.ts';
 import { isUuid, prefixQuery, type BlockData } from './blocks.ts';
 import type { ContentPageSort, ContentPageStatus, MediaAssetKind, Resolvers } from './__generated__/resolvers-types.ts';
@@ -105,13 +105,7 @@ async function pageConnection(
   const page = toListRequest(args, info);
   const sort = pageSort(args.sortBy);
   const run = tenantId ? <T>(fn: (tx: import('../kit/db/database.ts').Tx) => Promise<T>) => ctx.deps.db.withTenant({ tenantId, accountId: null }, fn) : ctx.tx;
-  const { rows, total, hasMore } = await run((tx) => store.pagesPage(tx, view, filter, page, sort));
-  return toConnection(
-    rows.map((row) => asPage(row, view)),
-    page,
-    total,
-    hasMore,
-  );
+  return listConnection(await run((tx) => store.pagesPage(tx, view, filter, page, sort)), page, (row) => asPage(row, view));
 }
 
 export const resolvers: Resolvers = {
@@ -129,13 +123,8 @@ export const resolvers: Resolvers = {
     },
     snippets: async (_root, args, ctx, info) => {
       const page = toListRequest(args, info);
-      const { rows, total, hasMore } = await ctx.tx((tx) => store.snippetsPage(tx, args.search?.trim() || null, page, args.key?.trim() || null));
-      return toConnection(
-        rows.map((row) => asSnippet(row, 'draft')),
-        page,
-        total,
-        hasMore,
-      );
+      const list = await ctx.tx((tx) => store.snippetsPage(tx, args.search?.trim() || null, page, args.key?.trim() || null));
+      return listConnection(list, page, (row) => asSnippet(row, 'draft'));
     },
     snippet: async (_root, args, ctx) => {
       exactlyOne({ id: args.id, key: args.key });
@@ -150,8 +139,7 @@ export const resolvers: Resolvers = {
         tag: args.filter?.tag?.trim() || null,
         search: args.filter?.search?.trim() || null,
       };
-      const { rows, total, hasMore } = await ctx.tx((tx) => store.assetsPage(tx, filter, page));
-      return toConnection(rows, page, total, hasMore);
+      return listConnection(await ctx.tx((tx) => store.assetsPage(tx, filter, page)), page);
     },
     mediaAsset: async (_root, args, ctx) => {
       const row = isUuid(args.id) ? await ctx.loaders.asset.load(args.id.toLowerCase()) : null;

@@ -108,6 +108,16 @@ export function toConnection<T>(
   };
 }
 
+/** A page read by kit/db/list.ts `readPage` as a Relay connection, each row mapped by `map`. */
+export function listConnection<R, T = R>(
+  list: { rows: readonly R[]; total: number | null; hasMore: boolean },
+  page: Page,
+  map?: (row: R) => T,
+): Connection<T> {
+  const rows = map ? list.rows.map(map) : (list.rows as unknown as readonly T[]);
+  return toConnection(rows, page, list.total, list.hasMore);
+}
+
 /** For in-memory lists (the Saleor stand-in's catalog). */
 export function paginate<T>(items: readonly T[], args: PageArgs, defaultSize = 20): Connection<T> {
   const page = toPage(args, defaultSize);
