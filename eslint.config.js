@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.data/', 'tmp/', '**/__generated__/**', 'schema/', 'docker/'] },
+  { ignores: ['node_modules/', '.data/', 'tmp/', 'build/', '**/__generated__/**', 'schema/', 'docker/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

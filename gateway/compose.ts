@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { relative } from 'node:path';
+import { relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { composeServices, type CompositionSuccess } from '@apollo/composition';
 import { parse, type GraphQLError } from 'graphql';
@@ -56,7 +56,7 @@ export function composeSupergraph(options: ComposeOptions = {}): ComposeResult {
 }
 
 function installedCompositionVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../node_modules/@apollo/composition/package.json', import.meta.url), 'utf8'));
+  const pkg = JSON.parse(readFileSync(resolve(ROOT, 'node_modules/@apollo/composition/package.json'), 'utf8'));
   return String(pkg.version);
 }
 

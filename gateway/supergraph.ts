@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, subgraphUrl } from '../subgraphs/kit/config.ts';
+import { REPO_ROOT } from '../subgraphs/kit/paths.ts';
 
 /** Repository root: supergraph.yaml and schema/ are resolved from here, not from the cwd. */
-export const ROOT = fileURLToPath(new URL('../', import.meta.url));
+export const ROOT = REPO_ROOT;
 export const SUPERGRAPH_YAML = resolve(ROOT, 'supergraph.yaml');
 export const SUPERGRAPH_SDL = resolve(ROOT, 'schema/supergraph.graphql');
 

@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { productionNodeFlags } from '../gateway/node-flags.ts';
+import { PRODUCTION_ENTRY, productionNodeFlags } from '../gateway/node-flags.ts';
 
-const command = () => ['node', ...productionNodeFlags(), '--import', 'tsx', 'gateway/index.ts'];
+const command = () => ['node', ...productionNodeFlags(), PRODUCTION_ENTRY];
 
 describe('the gateway production command', () => {
   it('is the same in package.json, docker/Dockerfile and docker/compose.yaml', () => {

@@ -21,7 +21,7 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../subgraphs/kit/schema.ts';
+import { repoPath } from '../subgraphs/kit/paths.ts';
 
 /*
  * The stand-in must be a strict subset of Saleor 3.23's federation SDL: whatever a client or a
@@ -33,7 +33,7 @@ import { REPO_ROOT } from '../subgraphs/kit/schema.ts';
 // Both files use federation directives without declaring them (Federation v1 style).
 const build = (sdl: string) => buildASTSchema(parse(sdl), { assumeValidSDL: true });
 const real = build(readRealSaleorSdl());
-const ours = build(readFileSync(`${REPO_ROOT}schema/saleor.graphql`, 'utf8'));
+const ours = build(readFileSync(repoPath('schema/saleor.graphql'), 'utf8'));
 
 const BUILT_IN = new Set(['String', 'Int', 'Float', 'Boolean', 'ID']);
 
@@ -171,7 +171,7 @@ describe('schema/saleor.graphql is a subset of Saleor 3.23', () => {
   });
 
   it('is Federation v1 style like Saleor’s: no schema @link, no @doc', () => {
-    const document = parse(readFileSync(`${REPO_ROOT}schema/saleor.graphql`, 'utf8'));
+    const document = parse(readFileSync(repoPath('schema/saleor.graphql'), 'utf8'));
     const kinds = document.definitions.map((d) => d.kind);
     expect(kinds).not.toContain(Kind.SCHEMA_EXTENSION);
     expect(kinds).not.toContain(Kind.SCHEMA_DEFINITION);

@@ -1,3 +1,4 @@
+import { repoPath } from '../kit/paths.ts';
 import { loadSchema } from '../kit/schema.ts';
 import { defineSubgraph } from '../kit/server.ts';
 import { createLoaders } from './loaders.ts';
@@ -13,7 +14,7 @@ export default defineSubgraph({
   typeDefs: loadSchema('auth'),
   resolvers,
   permissions,
-  migrations: { name: 'auth', dir: new URL('./migrations', import.meta.url).pathname },
+  migrations: { name: 'auth', dir: repoPath('subgraphs/auth/migrations') },
   createLoaders,
   async routes(app, deps) {
     const key = await signingKey(deps.config); // a bad key stops the start, not the first login

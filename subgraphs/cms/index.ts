@@ -1,3 +1,4 @@
+import { repoPath } from '../kit/paths.ts';
 import { loadSchema } from '../kit/schema.ts';
 import { defineSubgraph } from '../kit/server.ts';
 import { createLoaders } from './loaders.ts';
@@ -18,7 +19,7 @@ export default defineSubgraph({
   typeDefs: loadSchema('cms'),
   resolvers,
   permissions,
-  migrations: { name: 'cms', dir: new URL('./migrations', import.meta.url).pathname },
+  migrations: { name: 'cms', dir: repoPath('subgraphs/cms/migrations') },
   createLoaders,
   routes: registerMediaRoutes,
   seed: seedDemoContent,

@@ -1,3 +1,4 @@
+import { repoPath } from '../kit/paths.ts';
 import { loadSchema } from '../kit/schema.ts';
 import { defineSubgraph } from '../kit/server.ts';
 import { createLoaders } from './loaders.ts';
@@ -12,7 +13,7 @@ export default defineSubgraph({
   typeDefs: loadSchema('crm'),
   resolvers,
   permissions,
-  migrations: { name: 'crm', dir: new URL('./migrations', import.meta.url).pathname },
+  migrations: { name: 'crm', dir: repoPath('subgraphs/crm/migrations') },
   createLoaders,
   seed: seedDemoData,
 });

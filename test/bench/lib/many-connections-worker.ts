@@ -10,7 +10,7 @@
  * measured from each request's scheduled instant (a late send counts against the target).
  * Every response is checked by the given request type's checker (scenarios/b-supergraph.ts).
  *
- *   node --import tsx test/bench/lib/many-connections-worker.ts JOB.json RESULT.json
+ *   node tmp/bench-build-<pid>/test/bench/lib/many-connections-worker.js JOB.json RESULT.json
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';

@@ -1,9 +1,31 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** Repository root: every child runs from here, so `--import tsx` and relative paths resolve. */
+/** Repository root: every child runs from here, so relative paths resolve. */
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+/**
+ * Every child runs compiled JavaScript with plain node, as production runs the gateway and the
+ * subgraphs (`npm run build`): no TypeScript loader thread in any measured process (it costs
+ * about 40 MiB of RSS, and tsx turns source maps on, which makes every `new Error().stack`
+ * dearer). test/bench/tsconfig.json compiles the launchers, the workers and everything they
+ * import into a folder of this run's own, once, on the first spawn.
+ */
+const BUILD_DIR = join(ROOT, `tmp/bench-build-${process.pid}`);
+let built = false;
+function compiled(script: string): string {
+  if (!built) {
+    const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+    const result = spawnSync(process.execPath, [tsc, '-p', join(ROOT, 'test/bench/tsconfig.json'), '--outDir', BUILD_DIR], { encoding: 'utf8' });
+    if (result.status !== 0) throw new Error(`compiling the benchmark failed:\n${result.stdout}${result.stderr}`);
+    process.once('exit', () => rmSync(BUILD_DIR, { recursive: true, force: true }));
+    built = true;
+  }
+  return join(BUILD_DIR, relative(ROOT, script)).replace(/\.ts$/, '.js');
+}
 
 /**
  * CPU layout on a 2-core machine (the anchors' method): the process under test alone on CPU 1,
@@ -26,7 +48,7 @@ export interface Child {
 
 export interface SpawnOptions {
   name: string;
-  /** A .ts or .js file run with `node --import tsx`. */
+  /** A .ts file of the repository (run compiled, see `compiled`). */
   script: string;
   args?: string[];
   env?: Record<string, string | undefined>;
@@ -39,9 +61,9 @@ export interface SpawnOptions {
 
 const live = new Set<Child>();
 
-/** Spawns `node --import tsx <script>` pinned to one CPU; stdout and stderr are kept as a short tail. */
+/** Spawns `node <compiled script>` pinned to one CPU; stdout and stderr are kept as a short tail. */
 export function spawnNode(options: SpawnOptions): Child {
-  const nodeArgs = ['--import', 'tsx', ...(options.nodeFlags ?? []), options.script, ...(options.args ?? [])];
+  const nodeArgs = [...(options.nodeFlags ?? []), compiled(options.script), ...(options.args ?? [])];
   const [command, args] =
     HAS_TASKSET && options.cpu !== null
       ? ['taskset', ['-c', String(options.cpu), process.execPath, ...nodeArgs]]

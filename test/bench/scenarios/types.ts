@@ -19,7 +19,7 @@ export interface LaunchContext {
   redis: { url: string | undefined; prefix: string };
 }
 
-/** A target process: `node --import tsx <script> <args>`, pinned to the gateway CPU. */
+/** A target process: `node <script, compiled> <args>`, pinned to the gateway CPU. */
 export interface Launch {
   script: string;
   args: string[];

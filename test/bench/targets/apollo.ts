@@ -3,19 +3,13 @@
  * as the reference benchmark's apollo-gateway/index.ts runs it (one process here: the reference
  * forks one worker per available CPU, which is one under `taskset -c 1`).
  *
- *   node --import tsx test/bench/targets/apollo.ts --port N --supergraph FILE
+ *   node tmp/bench-build-<pid>/test/bench/targets/apollo.js --port N --supergraph FILE
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { startStandaloneServer } from '@apollo/server/standalone';
-
-// tsx, which runs this launcher, turns source maps on for the whole process, which makes every
-// `new Error().stack` dearer (agent-base, in Apollo's default fetcher, builds one per subgraph
-// request). Peers run as plain JavaScript in the reference benchmark: off. (Ours keeps them on:
-// production starts our gateway with `node --import tsx`, see docker/Dockerfile.)
-process.setSourceMapsEnabled(false);
 
 // No anonymous telemetry from a benchmark (and this machine must not call out).
 process.env.APOLLO_TELEMETRY_DISABLED = 'true';

@@ -3,7 +3,7 @@
  * scenario A's query must produce. It does no GraphQL at all, so no Node gateway can beat it on
  * this machine; in practice it measures the load generator and the loopback.
  *
- *   node --import tsx test/bench/targets/ceiling.ts --port N
+ *   node tmp/bench-build-<pid>/test/bench/targets/ceiling.js --port N
  */
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';

@@ -5,18 +5,12 @@
  * variant. `--dedup off` loads hive.config.ts with BENCH_HIVE_DEDUP=off, which turns off Hive's
  * deduplication of identical in-flight subgraph requests (on by default).
  *
- *   node --import tsx test/bench/targets/hive.ts --port N --supergraph FILE [--router-runtime] [--dedup on|off]
+ *   node tmp/bench-build-<pid>/test/bench/targets/hive.js --port N --supergraph FILE [--router-runtime] [--dedup on|off]
  */
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, extname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-
-// tsx, which runs this launcher, turns source maps on for the whole process, which makes every
-// `new Error().stack` dearer (agent-base, in Apollo's default fetcher, builds one per subgraph
-// request). Peers run as plain JavaScript in the reference benchmark: off. (Ours keeps them on:
-// production starts our gateway with `node --import tsx`, see docker/Dockerfile.)
-process.setSourceMapsEnabled(false);
 
 const { values } = parseArgs({
   options: {
@@ -40,7 +34,8 @@ process.argv = [
   '--port',
   values.port!,
   '--config-path',
-  fileURLToPath(new URL('./hive.config.ts', import.meta.url)),
+  // hive.config.ts, or hive.config.js beside the compiled launcher
+  fileURLToPath(new URL(`./hive.config${extname(import.meta.url)}`, import.meta.url)),
   ...(values['router-runtime'] ? ['--hive-router-runtime'] : []),
 ];
 await import(pathToFileURL(bin).href);

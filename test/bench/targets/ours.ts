@@ -6,7 +6,7 @@
  * The supergraph and subgraph URLs come from the benchmark fixture; this launcher is the only
  * place the harness touches our gateway.
  *
- *   node --import tsx test/bench/targets/ours.ts --port N --supergraph FILE --subgraphs '{"name":"url"}'
+ *   node tmp/bench-build-<pid>/test/bench/targets/ours.js --port N --supergraph FILE --subgraphs '{"name":"url"}'
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';

@@ -4,7 +4,7 @@
  * (NODE_ENV=production, LOG_LEVEL=warn, real Redis, rate limits far above the load), with the
  * subgraph URLs given. Tokens are checked against the auth subgraph's JWKS, as in production.
  *
- *   node --import tsx test/bench/targets/supergraph-gateway.ts --port N --subgraphs '{"name":"url"}'
+ *   node tmp/bench-build-<pid>/test/bench/targets/supergraph-gateway.js --port N --subgraphs '{"name":"url"}'
  */
 import { parseArgs } from 'node:util';
 import { createGateway } from '../../../gateway/server.ts';

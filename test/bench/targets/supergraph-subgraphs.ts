@@ -7,7 +7,7 @@
  * - `--only <name>`: serve that subgraph alone (one process per subgraph, as docker/compose.yaml
  *   deploys them); without it, every subgraph in this one process (as `npm start` runs them).
  *
- *   node --import tsx test/bench/targets/supergraph-subgraphs.ts --ports '{"auth":N,...}' [--only NAME] --ready-file FILE
+ *   node tmp/bench-build-<pid>/test/bench/targets/supergraph-subgraphs.js --ports '{"auth":N,...}' [--only NAME] --ready-file FILE
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
