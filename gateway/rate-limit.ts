@@ -1,6 +1,6 @@
 import type { Config } from '../subgraphs/kit/config.ts';
 import type { Principal } from '../subgraphs/kit/principal.ts';
-import { hit } from '../subgraphs/kit/rate-limit.ts';
+import { hitEach, type Counter } from '../subgraphs/kit/rate-limit.ts';
 import { tenantKey, type RedisClient } from '../subgraphs/kit/redis.ts';
 
 const WINDOW_SECONDS = 60;
@@ -19,11 +19,11 @@ export type RateLimiter = (ip: string, principal: Principal) => Promise<number |
 export function createRateLimiter(redis: RedisClient, config: RateLimitConfig): RateLimiter {
   const prefix = config.REDIS_PREFIX;
   return async (ip, principal) => {
-    const checks = [hit(redis, `${prefix}{ip:${ip}}:gw-rate`, config.RATE_LIMIT_PER_MINUTE_IP, WINDOW_SECONDS)];
+    const counters: Counter[] = [{ key: `${prefix}{ip:${ip}}:gw-rate`, limit: config.RATE_LIMIT_PER_MINUTE_IP }];
     if (principal.tenantId) {
-      checks.push(hit(redis, tenantKey(prefix, principal.tenantId, 'gw-rate'), config.RATE_LIMIT_PER_MINUTE_TENANT, WINDOW_SECONDS));
+      counters.push({ key: tenantKey(prefix, principal.tenantId, 'gw-rate'), limit: config.RATE_LIMIT_PER_MINUTE_TENANT });
     }
-    const results = await Promise.all(checks);
+    const results = await hitEach(redis, counters, WINDOW_SECONDS);
     const denied = results.filter((r) => !r.allowed);
     return denied.length ? Math.max(...denied.map((r) => r.retryAfterSeconds)) : null;
   };

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { hit } from '../subgraphs/kit/rate-limit.ts';
+import { hit, hitEach } from '../subgraphs/kit/rate-limit.ts';
 import { createRedis } from '../subgraphs/kit/redis.ts';
 import { REDIS_URL, redisReachable, uniqueSuffix } from './support/services.ts';
 
@@ -42,11 +42,24 @@ describe('rate-limit hit', () => {
     expect(await redis.ttl(key)).toBeGreaterThan(25);
   });
 
+  it('counts several counters in one call, each against its own limit', async () => {
+    const [a, b] = [`${prefix}e1`, `${prefix}e2`];
+    await redis.set(b, '5');
+    const results = await hitEach(redis, [{ key: a, limit: 1 }, { key: b, limit: 5 }], 60);
+    expect(results.map((r) => [r.count, r.allowed])).toEqual([[1, true], [6, false]]);
+    expect(results[1]!.retryAfterSeconds).toBeGreaterThan(55);
+    expect(await redis.ttl(a)).toBeGreaterThan(55);
+  });
+
   it('is open while Redis is unreachable', async () => {
     const down = createRedis({ REDIS_URL: 'redis://127.0.0.1:1' });
     down.on('error', () => {});
     try {
       expect(await hit(down, `${prefix}d`, 0, 60)).toEqual({ allowed: true, count: 0, retryAfterSeconds: 0 });
+      expect(await hitEach(down, [{ key: `${prefix}d`, limit: 0 }, { key: `${prefix}e`, limit: 0 }], 60)).toEqual([
+        { allowed: true, count: 0, retryAfterSeconds: 0 },
+        { allowed: true, count: 0, retryAfterSeconds: 0 },
+      ]);
     } finally {
       down.disconnect();
     }

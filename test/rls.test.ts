@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import auth from '../subgraphs/auth/index.ts';
 import { DEMO_TENANTS } from '../subgraphs/auth/seed.ts';
+import { ONE_STATEMENT } from '../subgraphs/kit/db/database.ts';
 import { loadSubgraphs } from '../subgraphs/kit/registry.ts';
 import { createTestBackends, type TestBackends } from './support/deps.ts';
 import { postgresReachable } from './support/services.ts';
@@ -114,6 +115,34 @@ describe.each(modes)('row-level security on $name', ({ embedded }) => {
     const next = await backends.db.withTenant(none, (tx) => tx.query(SQL));
     expect(next.rows[0].tx).not.toBe(first!.rows[0].tx);
     expect(next.rows[0]).toMatchObject({ tenant: '', tenants: 0 });
+  });
+
+  it('a read declared to run N statements takes COMMIT with the last one, inside the tenant transaction', async () => {
+    const SQL = `SELECT txid_current() AS tx, current_setting('app.tenant_id', true) AS tenant,
+      (SELECT count(DISTINCT tenant_id)::int FROM auth.memberships) AS tenants`;
+    const globexScope = { tenantId: globex, accountId: null };
+    const [first, second] = await backends.db.withTenant(globexScope, async (tx) => [await tx.query(SQL), await tx.query(`${SQL} -- 2`)], { statements: 2 });
+    expect(first!.rows[0]).toMatchObject({ tenant: globex, tenants: 1 });
+    expect(second!.rows[0]).toEqual(first!.rows[0]);
+    const after = await backends.db.withTenant(none, (tx) => tx.query(SQL), ONE_STATEMENT);
+    expect(after.rows[0]).toMatchObject({ tenant: '', tenants: 0 });
+    expect(after.rows[0].tx).not.toBe(first!.rows[0].tx);
+
+    // One statement more than declared is refused before it reaches PostgreSQL.
+    const seen: string[] = [];
+    const stop = backends.db.onStatement((text) => seen.push(text));
+    await expect(
+      backends.db.withTenant(globexScope, async (tx) => [await tx.query('SELECT 1'), await tx.query('SELECT 2')], ONE_STATEMENT),
+    ).rejects.toThrow('a transaction declared to run 1 statement(s) ran more');
+    stop();
+    expect(seen).toEqual(['SELECT 1']);
+
+    // A failing statement fails its caller and leaves the connection clean for the next one.
+    await expect(backends.db.withTenant(globexScope, (tx) => tx.query('SELECT 1 / $1::int', [0]), ONE_STATEMENT)).rejects.toThrow(
+      'division by zero',
+    );
+    const next = await backends.db.withTenant({ tenantId: acme, accountId: null }, (tx) => tx.query(SQL), ONE_STATEMENT);
+    expect(next.rows[0]).toMatchObject({ tenant: acme, tenants: 1 });
   });
 
   it('a failed transaction rolls back and leaves the connection usable', async () => {

@@ -1,5 +1,6 @@
 import { setCacheHint } from '../kit/cache.ts';
 import { listConnection, toListRequest } from '../kit/connection.ts';
+import { pageStatements } from '../kit/db/list.ts';
 import { notFound } from '../kit/errors.ts';
 import type { Resolvers } from './__generated__/resolvers-types.ts';
 import * as members from './members.ts';
@@ -26,7 +27,7 @@ export const resolvers: Resolvers = {
     },
     members: async (_root, args, ctx, info) => {
       const page = toListRequest(args, info);
-      return listConnection(await ctx.tx((tx) => store.membersPage(tx, page)), page);
+      return listConnection(await ctx.tx((tx) => store.membersPage(tx, page), pageStatements(page)), page);
     },
   },
 

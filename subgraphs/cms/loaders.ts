@@ -1,11 +1,9 @@
 import DataLoader from 'dataloader';
 import type { Page } from '../kit/connection.ts';
 import type { Context } from '../kit/context.ts';
-import type { Tx } from '../kit/db/database.ts';
+import type { Tx, TxRunner } from '../kit/db/database.ts';
 import { rowsById } from '../kit/loaders.ts';
 import * as store from './store.ts';
-
-type TxRunner = <T>(fn: (tx: Tx) => Promise<T>) => Promise<T>;
 
 export interface PagedRows<V> {
   rows: V[];

@@ -1,6 +1,8 @@
 import type { GraphQLResolveInfo } from 'graphql';
 import { CacheGenerations, setCacheHint } from '../kit/cache.ts';
 import { listConnection, toConnection, toListRequest, toPage, type PageArgs } from '../kit/connection.ts';
+import { ONE_STATEMENT, type TxRunner } from '../kit/db/database.ts';
+import { pageStatements } from '../kit/db/list.ts';
 import { badInput, notFound } from '../kit/errors.ts';
 import { isUuid, prefixQuery, type BlockData } from './blocks.ts';
 import type { ContentPageSort, ContentPageStatus, MediaAssetKind, Resolvers } from './__generated__/resolvers-types.ts';
@@ -104,8 +106,8 @@ async function pageConnection(
 ) {
   const page = toListRequest(args, info);
   const sort = pageSort(args.sortBy);
-  const run = tenantId ? <T>(fn: (tx: import('../kit/db/database.ts').Tx) => Promise<T>) => ctx.deps.db.withTenant({ tenantId, accountId: null }, fn) : ctx.tx;
-  return listConnection(await run((tx) => store.pagesPage(tx, view, filter, page, sort)), page, (row) => asPage(row, view));
+  const run: TxRunner = tenantId ? (fn, options) => ctx.deps.db.withTenant({ tenantId, accountId: null }, fn, options) : ctx.tx;
+  return listConnection(await run((tx) => store.pagesPage(tx, view, filter, page, sort), pageStatements(page)), page, (row) => asPage(row, view));
 }
 
 export const resolvers: Resolvers = {
@@ -117,13 +119,13 @@ export const resolvers: Resolvers = {
         ? isUuid(args.id)
           ? await ctx.loaders.page.load(args.id.toLowerCase())
           : null
-        : await ctx.tx((tx) => store.pageByPath(tx, 'draft', pathArg(args.path!)));
+        : await ctx.tx((tx) => store.pageByPath(tx, 'draft', pathArg(args.path!)), ONE_STATEMENT);
       if (!row) throw notFound('Content page');
       return asPage(row, 'draft');
     },
     snippets: async (_root, args, ctx, info) => {
       const page = toListRequest(args, info);
-      const list = await ctx.tx((tx) => store.snippetsPage(tx, args.search?.trim() || null, page, args.key?.trim() || null));
+      const list = await ctx.tx((tx) => store.snippetsPage(tx, args.search?.trim() || null, page, args.key?.trim() || null), pageStatements(page));
       return listConnection(list, page, (row) => asSnippet(row, 'draft'));
     },
     snippet: async (_root, args, ctx) => {
@@ -139,7 +141,7 @@ export const resolvers: Resolvers = {
         tag: args.filter?.tag?.trim() || null,
         search: args.filter?.search?.trim() || null,
       };
-      return listConnection(await ctx.tx((tx) => store.assetsPage(tx, filter, page)), page);
+      return listConnection(await ctx.tx((tx) => store.assetsPage(tx, filter, page), pageStatements(page)), page);
     },
     mediaAsset: async (_root, args, ctx) => {
       const row = isUuid(args.id) ? await ctx.loaders.asset.load(args.id.toLowerCase()) : null;
@@ -155,7 +157,7 @@ export const resolvers: Resolvers = {
         ? isUuid(args.id)
           ? await ctx.loaders.site(tenantId).page.load(args.id.toLowerCase())
           : null
-        : await ctx.deps.db.withTenant({ tenantId, accountId: null }, (tx) => store.pageByPath(tx, 'live', pathArg(args.path!)));
+        : await ctx.deps.db.withTenant({ tenantId, accountId: null }, (tx) => store.pageByPath(tx, 'live', pathArg(args.path!)), ONE_STATEMENT);
       if (!row) throw notFound('Content page');
       return asPage(row, 'live');
     },

@@ -1,4 +1,5 @@
 import { listConnection, toConnection, toListRequest, toPage, type PageArgs } from '../kit/connection.ts';
+import { pageStatements } from '../kit/db/list.ts';
 import { badInput, notFound } from '../kit/errors.ts';
 import { isUuid } from '../kit/principal.ts';
 import type { ActivityType, CrmAmount, LeadStatus, PipelineStageKind, Resolvers } from './__generated__/resolvers-types.ts';
@@ -88,14 +89,14 @@ export const resolvers: Resolvers = {
         scoreMin: f?.scoreMin ?? null,
         scoreMax: f?.scoreMax ?? null,
       };
-      return listConnection(await ctx.tx((tx) => store.leadsPage(tx, filter, sortOf(args.sortBy, !!filter.tsQuery), page)), page);
+      return listConnection(await ctx.tx((tx) => store.leadsPage(tx, filter, sortOf(args.sortBy, !!filter.tsQuery), page), pageStatements(page)), page);
     },
     lead: (_root, args, ctx) => byIdOrNotFound(args.id, 'Lead', (id) => ctx.loaders.lead.load(id)),
     contacts: async (_root, args, ctx, info) => {
       const page = toListRequest(args, info);
       const f = args.filter;
       const filter: store.ContactListFilter = { ...common(f), ownerId: filterId(f?.ownerId, 'ownerId'), tags: filterTags(f?.tags) };
-      return listConnection(await ctx.tx((tx) => store.contactsPage(tx, filter, sortOf(args.sortBy, !!filter.tsQuery), page)), page);
+      return listConnection(await ctx.tx((tx) => store.contactsPage(tx, filter, sortOf(args.sortBy, !!filter.tsQuery), page), pageStatements(page)), page);
     },
     contact: (_root, args, ctx) => byIdOrNotFound(args.id, 'Contact', (id) => ctx.loaders.contact.load(id)),
     deals: async (_root, args, ctx, info) => {
@@ -111,7 +112,7 @@ export const resolvers: Resolvers = {
         expectedCloseAfter: filterDate(f?.expectedCloseAfter, 'expectedCloseAfter'),
         expectedCloseBefore: filterDate(f?.expectedCloseBefore, 'expectedCloseBefore'),
       };
-      return listConnection(await ctx.tx((tx) => store.dealsPage(tx, filter, sortOf(args.sortBy, !!filter.tsQuery), page)), page);
+      return listConnection(await ctx.tx((tx) => store.dealsPage(tx, filter, sortOf(args.sortBy, !!filter.tsQuery), page), pageStatements(page)), page);
     },
     deal: (_root, args, ctx) => byIdOrNotFound(args.id, 'Deal', (id) => ctx.loaders.deal.load(id)),
     activities: async (_root, args, ctx, info) => {
@@ -128,7 +129,7 @@ export const resolvers: Resolvers = {
         dueAfter: filterTime(f?.dueAfter, 'dueAfter'),
         dueBefore: filterTime(f?.dueBefore, 'dueBefore'),
       };
-      return listConnection(await ctx.tx((tx) => store.activitiesPage(tx, filter, sortOf(args.sortBy, !!filter.tsQuery), page)), page);
+      return listConnection(await ctx.tx((tx) => store.activitiesPage(tx, filter, sortOf(args.sortBy, !!filter.tsQuery), page), pageStatements(page)), page);
     },
     activity: (_root, args, ctx) => byIdOrNotFound(args.id, 'Activity', (id) => ctx.loaders.activity.load(id)),
     pipeline: async (_root, _args, ctx) => {
@@ -151,7 +152,7 @@ export const resolvers: Resolvers = {
     },
     leadForms: async (_root, args, ctx, info) => {
       const page = toListRequest(args, info);
-      return listConnection(await ctx.tx((tx) => store.leadFormsPage(tx, page)), page);
+      return listConnection(await ctx.tx((tx) => store.leadFormsPage(tx, page), pageStatements(page)), page);
     },
   },
 

@@ -1,6 +1,6 @@
 import type { Logger } from './logger.ts';
 import type { Principal } from './principal.ts';
-import type { Tx } from './db/database.ts';
+import type { TxRunner } from './db/database.ts';
 import type { SubgraphDeps } from './deps.ts';
 
 /**
@@ -15,7 +15,7 @@ export interface Context<TLoaders = unknown> {
   authorization: string | undefined;
   log: Logger;
   deps: SubgraphDeps;
-  tx<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  tx: TxRunner;
   loaders: TLoaders;
   /** Set by the response cache: the tenant's generation, or null when Redis is unreachable. */
   cacheGeneration?: string | null;

@@ -1,7 +1,5 @@
 import DataLoader from 'dataloader';
-import type { Tx } from './db/database.ts';
-
-type TxRunner = <T>(fn: (tx: Tx) => Promise<T>) => Promise<T>;
+import { ONE_STATEMENT, type Tx, type TxRunner } from './db/database.ts';
 
 /**
  * A per-request DataLoader that fetches many rows in one statement (`WHERE id = ANY($1)`) inside
@@ -15,7 +13,7 @@ export function rowsById<V, K extends string = string>(
 ): DataLoader<K, V | null> {
   return new DataLoader<K, V | null>(
     async (ids) => {
-      const rows = await tx((t) => fetch(t, ids));
+      const rows = await tx((t) => fetch(t, ids), ONE_STATEMENT);
       const byKey = new Map(rows.map((row) => [keyOf(row), row] as const));
       return ids.map((id) => byKey.get(id) ?? null);
     },
@@ -31,7 +29,7 @@ export function rowsByParent<V, K extends string = string>(
 ): DataLoader<K, V[]> {
   return new DataLoader<K, V[]>(
     async (ids) => {
-      const rows = await tx((t) => fetch(t, ids));
+      const rows = await tx((t) => fetch(t, ids), ONE_STATEMENT);
       const groups = new Map<K, V[]>();
       for (const row of rows) {
         const key = parentOf(row);

@@ -20,34 +20,54 @@ if ttl < 0 then
 end
 return {count, ttl}`;
 
-type RedisWithHit = RedisClient & { rateLimitHit(key: string, windowSeconds: number): Promise<[number, number]> };
+/** A pipeline with the script command (ioredis adds defined commands to pipelines too). */
+interface HitPipeline {
+  rateLimitHit(key: string, windowSeconds: number): HitPipeline;
+  exec(): Promise<[Error | null, unknown][] | null>;
+}
 
 const scripted = new WeakSet<RedisClient>();
-function withHitCommand(redis: RedisClient): RedisWithHit {
+function hitPipeline(redis: RedisClient): HitPipeline {
   if (!scripted.has(redis)) {
     // ioredis sends it by SHA (EVALSHA) and loads it again if Redis has lost it.
     redis.defineCommand('rateLimitHit', { numberOfKeys: 1, lua: HIT_SCRIPT });
     scripted.add(redis);
   }
-  return redis as RedisWithHit;
+  return redis.pipeline() as unknown as HitPipeline;
 }
 
+export interface Counter {
+  key: string;
+  limit: number;
+}
+
+const OPEN: RateLimitResult = Object.freeze({ allowed: true, count: 0, retryAfterSeconds: 0 });
+
 /**
- * Fixed-window counter in Redis (one script call: see HIT_SCRIPT). When Redis is unreachable the
- * limit is open: availability wins over throttling, and the failure is logged by the client.
+ * Fixed-window counters in Redis, one script call each (see HIT_SCRIPT), all in one write and one
+ * reply (a pipeline): the gateway counts two per request, and each separate write to Redis costs
+ * a wake-up of the other process. When Redis is unreachable the limits are open: availability
+ * wins over throttling, and the failure is logged by the client.
  */
-export async function hit(
-  redis: RedisClient,
-  key: string,
-  limit: number,
-  windowSeconds: number,
-): Promise<RateLimitResult> {
+export async function hitEach(redis: RedisClient, counters: readonly Counter[], windowSeconds: number): Promise<RateLimitResult[]> {
   try {
-    const [count, ttl] = await withHitCommand(redis).rateLimitHit(key, windowSeconds);
-    return { allowed: count <= limit, count, retryAfterSeconds: ttl > 0 ? ttl : windowSeconds };
+    const pipeline = hitPipeline(redis);
+    for (const { key } of counters) pipeline.rateLimitHit(key, windowSeconds);
+    const replies = (await pipeline.exec()) ?? [];
+    return counters.map(({ limit }, i) => {
+      const [error, reply] = replies[i] ?? [new Error('no reply'), null];
+      if (error) return OPEN;
+      const [count, ttl] = reply as [number, number];
+      return { allowed: count <= limit, count, retryAfterSeconds: ttl > 0 ? ttl : windowSeconds };
+    });
   } catch {
-    return { allowed: true, count: 0, retryAfterSeconds: 0 };
+    return counters.map(() => OPEN);
   }
+}
+
+/** One fixed-window counter (see `hitEach`). */
+export async function hit(redis: RedisClient, key: string, limit: number, windowSeconds: number): Promise<RateLimitResult> {
+  return (await hitEach(redis, [{ key, limit }], windowSeconds))[0]!;
 }
 
 /** Reads a counter without counting. */

@@ -154,7 +154,7 @@ export async function createSubgraphServer<TLoaders>(
         authorization: request.headers.authorization,
         log,
         deps,
-        tx: (fn) => db.withTenant(scope, fn),
+        tx: (fn, options) => db.withTenant(scope, fn, options),
         touchedTenants: new Set(),
       };
       const full = ctx as Context<TLoaders>;

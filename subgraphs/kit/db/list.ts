@@ -1,5 +1,5 @@
 import type { ListRequest } from '../connection.ts';
-import type { Tx } from './database.ts';
+import type { Tx, TxOptions } from './database.ts';
 
 /** One page of a list; `total` is null when the caller did not ask for it and it is not known. */
 export interface ListPage<R> {
@@ -31,3 +31,6 @@ export async function readPage<R>(
   else if (page.withTotal) total = Number((await tx.query<{ n: string }>(query.count, query.values)).rows[0]!.n);
   return { rows, hasMore, total };
 }
+
+/** The statements `readPage` may run, for the transaction it runs in: the page, and its count when asked for. */
+export const pageStatements = (page: ListRequest): TxOptions => ({ statements: page.withTotal ? 2 : 1 });
