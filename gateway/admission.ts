@@ -14,8 +14,8 @@ import pLimit, { type LimitFunction } from 'p-limit';
  *
  * A fixed low limit would be wrong the other way: operations that wait on a slow subgraph use
  * no CPU, and a limit of 4 would serialise everyone behind them. So the limit adapts to what
- * the process is doing, measured as event-loop utilisation (the share of time the thread was
- * busy) over short windows:
+ * the process is doing, measured over short windows as its CPU saturation (`cpuSaturation`: the
+ * share of the window this process's thread was busy on a CPU):
  * - busy (>= BUSY): the CPU is the bottleneck; shrink the limit by a quarter, down to `min`.
  * - not busy while operations wait: the limit, not the CPU, holds them back; double it, up to
  *   `max`. A subgraph turning slow frees the CPU, so the limit is back at `max` within a few
@@ -62,14 +62,35 @@ export interface Admission {
   close(): void;
 }
 
+/**
+ * A meter of this process's CPU saturation since its last reading: the smaller of event-loop
+ * utilisation and the process's CPU time over wall time. Event-loop utilisation alone also counts
+ * time the thread was ready to run but had no core: on a machine whose cores the subgraphs and
+ * PostgreSQL keep busy, the gateway's loop then looks saturated, and shrinking the limit only
+ * queues operations that are waiting on those other processes (scenario D: p99 about 1 s instead
+ * of 0.1-0.2 s in the runs where that happened). Only this process's own CPU being the
+ * bottleneck is a reason to run fewer operations at once.
+ */
+export function cpuSaturation(): () => number {
+  let lastLoop = performance.eventLoopUtilization();
+  let lastCpu = process.cpuUsage();
+  let lastAt = performance.now();
+  return () => {
+    const loop = performance.eventLoopUtilization();
+    const cpu = process.cpuUsage();
+    const at = performance.now();
+    const busy = performance.eventLoopUtilization(loop, lastLoop).utilization;
+    const onCpu = (cpu.user - lastCpu.user + cpu.system - lastCpu.system) / 1000 / Math.max(at - lastAt, 1);
+    [lastLoop, lastCpu, lastAt] = [loop, cpu, at];
+    return Math.min(busy, onCpu);
+  };
+}
+
 export function createAdmission(options: AdmissionOptions): Admission {
   const limiter: LimitFunction = pLimit(options.min);
-  let last = performance.eventLoopUtilization();
+  const saturation = cpuSaturation();
   const timer = setInterval(() => {
-    const now = performance.eventLoopUtilization();
-    const { utilization } = performance.eventLoopUtilization(now, last);
-    last = now;
-    const next = nextLimit(limiter.concurrency, utilization, limiter.pendingCount > 0, options);
+    const next = nextLimit(limiter.concurrency, saturation(), limiter.pendingCount > 0, options);
     if (next !== limiter.concurrency) limiter.concurrency = next;
   }, options.windowMs);
   timer.unref();

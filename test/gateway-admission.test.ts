@@ -1,11 +1,31 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nextLimit } from '../gateway/admission.ts';
+import { performance } from 'node:perf_hooks';
+import { cpuSaturation, nextLimit } from '../gateway/admission.ts';
 import { composeSdl } from '../gateway/compose.ts';
 import { createGateway, type Gateway } from '../gateway/server.ts';
 import { createTestBackends, type TestBackends } from './support/deps.ts';
 import { startFakeGraph } from './support/gateway-fakes.ts';
 
-describe('admission control: the limit follows event-loop utilisation', () => {
+describe('admission control: the CPU saturation it acts on', () => {
+  it("counts a thread that is busy but off the CPU (here: blocked) as not saturated, unlike event-loop utilisation", () => {
+    const saturation = cpuSaturation();
+    const loop = performance.eventLoopUtilization();
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 150); // the loop is busy, the CPU idle
+    expect(performance.eventLoopUtilization(loop).utilization).toBeGreaterThan(0.9);
+    expect(saturation()).toBeLessThan(0.3);
+
+    // Spinning for 100 ms of CPU time: saturated, however many other processes share the cores.
+    const start = process.cpuUsage();
+    let spent = 0;
+    while (spent < 100_000) {
+      const used = process.cpuUsage(start);
+      spent = used.user + used.system;
+    }
+    expect(saturation()).toBeGreaterThan(0.3);
+  });
+});
+
+describe('admission control: the limit follows CPU saturation', () => {
   const bounds = { min: 2, max: 64 };
 
   it('shrinks by a quarter while the thread is saturated, never below min', () => {
