@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import auth from '../subgraphs/auth/index.ts';
 import { DEMO_TENANTS } from '../subgraphs/auth/seed.ts';
-import { ONE_STATEMENT } from '../subgraphs/kit/db/database.ts';
+import { ONE_STATEMENT, type Tx } from '../subgraphs/kit/db/database.ts';
+import { sharedReads } from '../subgraphs/kit/db/shared-reads.ts';
 import { loadSubgraphs } from '../subgraphs/kit/registry.ts';
 import { createTestBackends, type TestBackends } from './support/deps.ts';
 import { postgresReachable } from './support/services.ts';
@@ -143,6 +144,37 @@ describe.each(modes)('row-level security on $name', ({ embedded }) => {
     );
     const next = await backends.db.withTenant({ tenantId: acme, accountId: null }, (tx) => tx.query(SQL), ONE_STATEMENT);
     expect(next.rows[0]).toMatchObject({ tenant: acme, tenants: 1 });
+  });
+
+  it("a request's declared reads that start in the same tick share one transaction, each with its own result", async () => {
+    const SQL = `SELECT txid_current()::text AS tx, current_setting('app.tenant_id', true) AS tenant,
+      (SELECT count(DISTINCT tenant_id)::int FROM auth.memberships) AS tenants, $1::int AS n`;
+    const read = (tx: Tx, n: number) => tx.query(SQL, [n]).then((r) => r.rows[0]);
+    const tx = sharedReads(backends.db, { tenantId: globex, accountId: null });
+    const [a, b, c] = await Promise.all([tx((t) => read(t, 1), ONE_STATEMENT), tx((t) => read(t, 2), ONE_STATEMENT), tx((t) => read(t, 3), ONE_STATEMENT)]);
+    expect([a.n, b.n, c.n]).toEqual([1, 2, 3]);
+    expect(new Set([a.tx, b.tx, c.tx]).size).toBe(1);
+    expect(a).toMatchObject({ tenant: globex, tenants: 1 });
+
+    // A later tick, or a transaction that declares nothing (a write), gets a transaction of its own.
+    const later = await tx((t) => read(t, 4), ONE_STATEMENT);
+    const undeclared = await tx((t) => read(t, 5));
+    expect(new Set([a.tx, later.tx, undeclared.tx]).size).toBe(3);
+    expect(later).toMatchObject({ tenant: globex, tenants: 1 });
+
+    // One read past its own declared statements fails alone; one failing statement fails the reads after it.
+    const outcomes = await Promise.allSettled([
+      tx((t) => read(t, 6), ONE_STATEMENT),
+      tx(async (t) => [await read(t, 7), await read(t, 8)], ONE_STATEMENT),
+      tx((t) => t.query('SELECT 1 / $1::int', [0]), ONE_STATEMENT),
+      tx((t) => read(t, 9), ONE_STATEMENT),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'rejected']);
+    expect(String((outcomes[1] as PromiseRejectedResult).reason)).toContain('declared to run 1 statement(s) ran more');
+    expect(String((outcomes[2] as PromiseRejectedResult).reason)).toContain('division by zero');
+    expect(String((outcomes[3] as PromiseRejectedResult).reason)).toContain('current transaction is aborted');
+    // The connection is clean afterwards.
+    expect(await tx((t) => read(t, 10), ONE_STATEMENT)).toMatchObject({ tenant: globex, n: 10 });
   });
 
   it('a failed transaction rolls back and leaves the connection usable', async () => {

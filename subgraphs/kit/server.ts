@@ -13,6 +13,7 @@ import type { Context } from './context.ts';
 import type { SubgraphDeps } from './deps.ts';
 import { redactError } from './errors.ts';
 import type { MigrationTarget } from './db/migrate.ts';
+import { sharedReads } from './db/shared-reads.ts';
 import { permissionMiddleware, type Permissions } from './shield.ts';
 import { isProduction } from './config.ts';
 
@@ -154,7 +155,7 @@ export async function createSubgraphServer<TLoaders>(
         authorization: request.headers.authorization,
         log,
         deps,
-        tx: (fn, options) => db.withTenant(scope, fn, options),
+        tx: sharedReads(db, scope),
         touchedTenants: new Set(),
       };
       const full = ctx as Context<TLoaders>;

@@ -6,6 +6,7 @@
  *
  *   npm run bench:subgraph                                     # crm, leads page, 3 rounds of 8 s
  *   npm run bench:subgraph -- --request leads-count --rounds 5
+ *   npm run bench:subgraph -- --request rest-leads             
  *   npm run bench:subgraph -- --variants 'on=;off=SOME_SWITCH:1'   # A/B a temporary env switch
  *
  * - A fresh database (as scenario B makes it: migrations, demo data, ANALYZE), real Redis, the
@@ -37,6 +38,11 @@ const REQUESTS: Record<string, { subgraph: string; query: string }> = {
   'leads-count': {
     subgraph: 'crm',
     query: 'query { leads(first: 50) { totalCount edges { node { id name email company status score tags createdAt owner { __typename id } } } } }',
+  },
+  'rest-leads': {
+    subgraph: 'crm',
+    query:
+      'query { leads(first: 50) { totalCount edges { node { id name email phone company title source status score tags owner { __typename id } notes createdAt updatedAt lastActivityAt convertedAt convertedContact { id } convertedDeal { id } } } } }',
   },
   owners: {
     subgraph: 'auth',

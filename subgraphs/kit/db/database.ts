@@ -27,6 +27,9 @@ export interface TxOptions {
   statements?: number;
 }
 
+/** The error of a statement past the number its transaction declared. */
+export const tooManyStatements = (declared: number) => new Error(`a transaction declared to run ${declared} statement(s) ran more`);
+
 /** A read of one statement (a DataLoader batch, a look-up): its COMMIT rides with it. */
 export const ONE_STATEMENT: TxOptions = Object.freeze({ statements: 1 });
 
@@ -180,7 +183,7 @@ export class Database {
     return {
       query: async (text, params) => {
         if (end.limit !== undefined && end.issued >= end.limit) {
-          throw new Error(`a transaction declared to run ${end.limit} statement(s) ran more`);
+          throw tooManyStatements(end.limit);
         }
         end.issued++;
         this.statements++;
