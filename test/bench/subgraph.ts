@@ -6,7 +6,7 @@
  *
  *   npm run bench:subgraph                                     # crm, leads page, 3 rounds of 8 s
  *   npm run bench:subgraph -- --request leads-count --rounds 5
- *   npm run bench:subgraph -- --request rest-leads             
+ *   npm run bench:subgraph -- --request rest-leads             # what the REST shim asks for a leads page
  *   npm run bench:subgraph -- --variants 'on=;off=SOME_SWITCH:1'   # A/B a temporary env switch
  *
  * - A fresh database (as scenario B makes it: migrations, demo data, ANALYZE), real Redis, the
