@@ -22,6 +22,8 @@ import pLimit, { type LimitFunction } from 'p-limit';
  *   windows (from 2 to 512 in 8 windows of 100 ms).
  * - otherwise: keep it.
  * Past `maxQueue` waiting operations the gateway answers 503 at once (OVERLOADED, Retry-After).
+ * An operation whose client hung up while it waited is dropped when its turn comes (a client that
+ * gave up under overload must not cost the CPU the others are queueing for).
  */
 
 export const BUSY = 0.9;
@@ -46,6 +48,16 @@ export class OverloadedError extends Error {
   }
 }
 
+/** The client closed its connection while its operation waited: the operation never ran. */
+export class ClientGoneError extends Error {
+  /** nginx's "client closed request": nobody reads the answer, logs and metrics do. */
+  readonly statusCode = 499;
+  constructor() {
+    super('The client closed the connection before its operation started.');
+    this.name = 'ClientGoneError';
+  }
+}
+
 /** The controller: the next limit from the current one and the last window's utilisation. */
 export function nextLimit(current: number, utilization: number, waiting: boolean, options: Pick<AdmissionOptions, 'min' | 'max'>): number {
   if (utilization >= BUSY) return Math.max(options.min, Math.floor(current * 0.75));
@@ -54,8 +66,11 @@ export function nextLimit(current: number, utilization: number, waiting: boolean
 }
 
 export interface Admission {
-  /** Runs `operation` when a slot is free; rejects with OverloadedError when the queue is full. */
-  run<T>(operation: () => Promise<T>): Promise<T>;
+  /**
+   * Runs `operation` when a slot is free; rejects with OverloadedError when the queue is full,
+   * and with ClientGoneError, without running it, when `abandoned()` says so once its turn comes.
+   */
+  run<T>(operation: () => Promise<T>, abandoned?: () => boolean): Promise<T>;
   readonly limit: number;
   readonly active: number;
   readonly waiting: number;
@@ -95,11 +110,11 @@ export function createAdmission(options: AdmissionOptions): Admission {
   }, options.windowMs);
   timer.unref();
   return {
-    run(operation) {
+    run(operation, abandoned) {
       if (limiter.activeCount >= limiter.concurrency && limiter.pendingCount >= options.maxQueue) {
         return Promise.reject(new OverloadedError());
       }
-      return limiter(operation);
+      return limiter(() => (abandoned?.() ? Promise.reject(new ClientGoneError()) : operation()));
     },
     get limit() {
       return limiter.concurrency;

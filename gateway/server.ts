@@ -18,7 +18,7 @@ import { CLIENT_ERROR_CODES } from '../subgraphs/kit/errors.ts';
 import { createLogger, type Logger } from '../subgraphs/kit/logger.ts';
 import { ANONYMOUS, createTokenVerifier, type Principal, type TokenVerifier } from '../subgraphs/kit/principal.ts';
 import { createRedis, type RedisClient } from '../subgraphs/kit/redis.ts';
-import { createAdmission, OverloadedError } from './admission.ts';
+import { ClientGoneError, createAdmission, OverloadedError } from './admission.ts';
 import type { GatewayContext } from './context.ts';
 import { errorBody, formatGatewayError, rootCause } from './errors.ts';
 import { registerHealthRoutes } from './health.ts';
@@ -97,6 +97,9 @@ function clientIp(request: FastifyRequest): string {
   const ip = request.ip;
   return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
 }
+
+/** The client hung up (its socket is gone): nothing it asked for is worth starting. */
+const clientGone = (request: FastifyRequest) => request.raw.socket?.destroyed === true;
 
 /** Logs the originals of the errors formatError redacts, and records the operation name. */
 function requestPlugin(log: Logger): ApolloServerPlugin<GatewayContext> {
@@ -278,6 +281,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       void reply.header('retry-after', String(error.retryAfterSeconds));
       return reply.code(503).send(errorBody(error.message, 'OVERLOADED'));
     }
+    if (error instanceof ClientGoneError) return reply.code(error.statusCode).send(errorBody(error.message, 'CLIENT_CLOSED_REQUEST'));
     const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
     if (status === 500) {
       log.error({ requestId: request.id, err: error }, 'http error');
@@ -309,7 +313,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     handler(request, reply) {
       if (ide && request.method === 'GET' && ide.wants(request)) return ide.send(request, reply);
       if (request.method === 'OPTIONS') return graphql.call(this, request, reply);
-      return admission.run(async () => graphql.call(this, request, reply));
+      return admission.run(async () => graphql.call(this, request, reply), () => clientGone(request));
     },
   });
   registerHealthRoutes(app, urls, agent);
@@ -324,7 +328,10 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     metrics,
     subgraphUrls: urls,
     async execute(request, operation) {
-      const response = await admission.run(async () => apollo.executeOperation(operation, { contextValue: await context(request) }));
+      const response = await admission.run(
+        async () => apollo.executeOperation(operation, { contextValue: await context(request) }),
+        () => clientGone(request),
+      );
       if (response.body.kind !== 'single') throw new Error('incremental delivery is not supported');
       return response.body.singleResult;
     },

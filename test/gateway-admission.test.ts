@@ -91,6 +91,27 @@ describe('admission control over HTTP', () => {
     expect(await after.json()).toEqual({ data: { echo: 'hello' } });
   });
 
+  it('drops a queued operation whose client hung up, without calling the subgraph', async () => {
+    const before = graph.slow.headers.length;
+    const first = post('{ slow }');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const client = new AbortController();
+    const gone = fetch(`${base}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ slow }' }),
+      signal: client.signal,
+    }).catch((error: Error) => error.name);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    client.abort(); // while it waits behind the first
+    expect(await gone).toBe('AbortError');
+    expect(await (await first).json()).toEqual({ data: { slow: 'finally' } });
+    // The next operation runs at once: the abandoned one was dropped, not run in its turn.
+    const next = await post('{ slow }');
+    expect(await next.json()).toEqual({ data: { slow: 'finally' } });
+    expect(graph.slow.headers.length - before).toBe(2);
+  });
+
   it('sheds REST shim operations the same way, in the DRF error shape', async () => {
     const first = post('{ slow }');
     await new Promise((resolve) => setTimeout(resolve, 50));
