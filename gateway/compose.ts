@@ -1,9 +1,10 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { relative, resolve } from 'node:path';
+import { relative } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { composeServices, type CompositionSuccess } from '@apollo/composition';
 import { parse, type GraphQLError } from 'graphql';
-import { readSupergraphConfig, ROOT, SUPERGRAPH_SDL, SUPERGRAPH_YAML } from './supergraph.ts';
+import { REPO_ROOT, repoPath } from '../subgraphs/kit/paths.ts';
+import { readSupergraphConfig, SUPERGRAPH_SDL, SUPERGRAPH_YAML } from './supergraph.ts';
 
 /**
  * `npm run compose`: supergraph.yaml -> schema/supergraph.graphql, the same way `rover supergraph
@@ -48,7 +49,7 @@ export function composeSupergraph(options: ComposeOptions = {}): ComposeResult {
   for (const s of subgraphs) {
     const replacement = options.replace?.[s.name];
     if (replacement === undefined && !existsSync(s.schemaFile)) {
-      throw new Error(`subgraph ${s.name}: schema file ${relative(ROOT, s.schemaFile)} does not exist`);
+      throw new Error(`subgraph ${s.name}: schema file ${relative(REPO_ROOT, s.schemaFile)} does not exist`);
     }
     sources.push({ name: s.name, url: s.routingUrl, sdl: replacement ?? readFileSync(s.schemaFile, 'utf8') });
   }
@@ -56,7 +57,7 @@ export function composeSupergraph(options: ComposeOptions = {}): ComposeResult {
 }
 
 function installedCompositionVersion(): string {
-  const pkg = JSON.parse(readFileSync(resolve(ROOT, 'node_modules/@apollo/composition/package.json'), 'utf8'));
+  const pkg = JSON.parse(readFileSync(repoPath('node_modules/@apollo/composition/package.json'), 'utf8'));
   return String(pkg.version);
 }
 
@@ -80,7 +81,7 @@ function main(): number {
   }
   for (const hint of result.hints) process.stderr.write(`hint: ${hint.toString()}\n`);
   writeFileSync(SUPERGRAPH_SDL, result.supergraphSdl.endsWith('\n') ? result.supergraphSdl : `${result.supergraphSdl}\n`);
-  process.stdout.write(`wrote ${relative(ROOT, SUPERGRAPH_SDL)} (${result.hints.length} hint(s))\n`);
+  process.stdout.write(`wrote ${relative(REPO_ROOT, SUPERGRAPH_SDL)} (${result.hints.length} hint(s))\n`);
   return 0;
 }
 

@@ -2,12 +2,11 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, subgraphUrl } from '../subgraphs/kit/config.ts';
-import { REPO_ROOT } from '../subgraphs/kit/paths.ts';
+import { REPO_ROOT, repoPath } from '../subgraphs/kit/paths.ts';
 
-/** Repository root: supergraph.yaml and schema/ are resolved from here, not from the cwd. */
-export const ROOT = REPO_ROOT;
-export const SUPERGRAPH_YAML = resolve(ROOT, 'supergraph.yaml');
-export const SUPERGRAPH_SDL = resolve(ROOT, 'schema/supergraph.graphql');
+// supergraph.yaml and schema/ are resolved from the repository root, not from the cwd.
+export const SUPERGRAPH_YAML = repoPath('supergraph.yaml');
+export const SUPERGRAPH_SDL = repoPath('schema/supergraph.graphql');
 
 export interface SubgraphEntry {
   name: string;
@@ -33,7 +32,7 @@ export function readSupergraphConfig(file = SUPERGRAPH_YAML): SupergraphConfig {
     if (typeof entry?.routing_url !== 'string' || typeof entry.schema?.file !== 'string') {
       throw new ConfigError(`${file}: subgraph ${name} needs routing_url and schema.file`);
     }
-    return { name, routingUrl: entry.routing_url, schemaFile: resolve(ROOT, entry.schema.file) };
+    return { name, routingUrl: entry.routing_url, schemaFile: resolve(REPO_ROOT, entry.schema.file) };
   });
   return { federationVersion: String(raw.federation_version ?? ''), subgraphs };
 }

@@ -2,6 +2,7 @@ import DataLoader from 'dataloader';
 import type { Page } from '../kit/connection.ts';
 import type { Context } from '../kit/context.ts';
 import type { Tx, TxRunner } from '../kit/db/database.ts';
+import { sharedReads } from '../kit/db/shared-reads.ts';
 import { rowsById } from '../kit/loaders.ts';
 import * as store from './store.ts';
 
@@ -58,9 +59,13 @@ function pagedByParent<V extends { total: string; idx: string }>(
   );
 }
 
-/** Loaders reading one tenant's data at one view (draft: the caller's; live: a public site's). */
+/**
+ * Loaders reading one tenant's data at one view (draft: the caller's; live: a public site's), and
+ * `tx`, the transactions they read in, for that scope's other reads.
+ */
 function scopedLoaders(tx: TxRunner, view: store.View) {
   return {
+    tx,
     page: rowsById(tx, (t, ids) => store.pagesByIds(t, view, ids), (row) => row.id),
     children: pagedByParent(
       tx,
@@ -86,7 +91,7 @@ export function createLoaders(ctx: Pick<Context, 'tx' | 'deps'>) {
     site(tenantId: string): ScopedLoaders {
       let loaders = sites.get(tenantId);
       if (!loaders) {
-        loaders = scopedLoaders((fn) => ctx.deps.db.withTenant({ tenantId, accountId: null }, fn), 'live');
+        loaders = scopedLoaders(sharedReads(ctx.deps.db, { tenantId, accountId: null }), 'live');
         sites.set(tenantId, loaders);
       }
       return loaders;

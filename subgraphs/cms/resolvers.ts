@@ -1,7 +1,7 @@
 import type { GraphQLResolveInfo } from 'graphql';
 import { CacheGenerations, setCacheHint } from '../kit/cache.ts';
 import { listConnection, toConnection, toListRequest, toPage, type PageArgs } from '../kit/connection.ts';
-import { ONE_STATEMENT, type TxRunner } from '../kit/db/database.ts';
+import { ONE_STATEMENT } from '../kit/db/database.ts';
 import { pageStatements } from '../kit/db/list.ts';
 import { badInput, notFound } from '../kit/errors.ts';
 import { isUuid, prefixQuery, type BlockData } from './blocks.ts';
@@ -106,7 +106,7 @@ async function pageConnection(
 ) {
   const page = toListRequest(args, info);
   const sort = pageSort(args.sortBy);
-  const run: TxRunner = tenantId ? (fn, options) => ctx.deps.db.withTenant({ tenantId, accountId: null }, fn, options) : ctx.tx;
+  const run = tenantId ? ctx.loaders.site(tenantId).tx : ctx.tx;
   return listConnection(await run((tx) => store.pagesPage(tx, view, filter, page, sort), pageStatements(page)), page, (row) => asPage(row, view));
 }
 
@@ -157,7 +157,7 @@ export const resolvers: Resolvers = {
         ? isUuid(args.id)
           ? await ctx.loaders.site(tenantId).page.load(args.id.toLowerCase())
           : null
-        : await ctx.deps.db.withTenant({ tenantId, accountId: null }, (tx) => store.pageByPath(tx, 'live', pathArg(args.path!)), ONE_STATEMENT);
+        : await ctx.loaders.site(tenantId).tx((tx) => store.pageByPath(tx, 'live', pathArg(args.path!)), ONE_STATEMENT);
       if (!row) throw notFound('Content page');
       return asPage(row, 'live');
     },

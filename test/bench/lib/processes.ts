@@ -1,11 +1,11 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { REPO_ROOT } from '../../../subgraphs/kit/paths.ts';
+import { compileInto } from '../../support/production-build.ts';
 
 /** Repository root: every child runs from here, so relative paths resolve. */
-export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+export const ROOT = REPO_ROOT;
 
 /**
  * Every child runs compiled JavaScript with plain node, as production runs the gateway and the
@@ -18,10 +18,7 @@ const BUILD_DIR = join(ROOT, `tmp/bench-build-${process.pid}`);
 let built = false;
 function compiled(script: string): string {
   if (!built) {
-    const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-    const result = spawnSync(process.execPath, [tsc, '-p', join(ROOT, 'test/bench/tsconfig.json'), '--outDir', BUILD_DIR], { encoding: 'utf8' });
-    if (result.status !== 0) throw new Error(`compiling the benchmark failed:\n${result.stdout}${result.stderr}`);
-    process.once('exit', () => rmSync(BUILD_DIR, { recursive: true, force: true }));
+    process.once('exit', compileInto('test/bench/tsconfig.json', BUILD_DIR));
     built = true;
   }
   return join(BUILD_DIR, relative(ROOT, script)).replace(/\.ts$/, '.js');
