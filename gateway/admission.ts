@@ -15,7 +15,7 @@ import pLimit, { type LimitFunction } from 'p-limit';
  * A fixed low limit would be wrong the other way: operations that wait on a slow subgraph use
  * no CPU, and a limit of 4 would serialise everyone behind them. So the limit adapts to what
  * the process is doing, measured over short windows as its CPU saturation (`cpuSaturation`: the
- * share of the window this process's thread was busy on a CPU):
+ * share of the window the event loop was busy and the process was on a CPU):
  * - busy (>= BUSY): the CPU is the bottleneck; shrink the limit by a quarter, down to `min`.
  * - not busy while operations wait: the limit, not the CPU, holds them back; double it, up to
  *   `max`. A subgraph turning slow frees the CPU, so the limit is back at `max` within a few
@@ -84,7 +84,8 @@ export interface Admission {
  * PostgreSQL keep busy, the gateway's loop then looks saturated, and shrinking the limit only
  * queues operations that are waiting on those other processes (scenario D: p99 about 1 s instead
  * of 0.1-0.2 s in the runs where that happened). Only this process's own CPU being the
- * bottleneck is a reason to run fewer operations at once.
+ * bottleneck is a reason to run fewer operations at once. (Node 20 has no per-thread CPU time:
+ * the process's includes its GC and compiler threads, which run for the loop's work anyway.)
  */
 export function cpuSaturation(): () => number {
   let lastLoop = performance.eventLoopUtilization();

@@ -7,12 +7,15 @@ import { createTestBackends, type TestBackends } from './support/deps.ts';
 import { startFakeGraph } from './support/gateway-fakes.ts';
 
 describe('admission control: the CPU saturation it acts on', () => {
-  it("counts a thread that is busy but off the CPU (here: blocked) as not saturated, unlike event-loop utilisation", () => {
+  it("counts a thread that is busy but off the CPU (here: blocked) as not saturated, unlike event-loop utilisation", async () => {
+    // CPU time is the whole process's: let the compiler and GC threads finish loading this file
+    // first, and block long enough that their background work cannot pass for saturation.
+    await new Promise((resolve) => setTimeout(resolve, 100));
     const saturation = cpuSaturation();
     const loop = performance.eventLoopUtilization();
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 150); // the loop is busy, the CPU idle
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 400); // the loop is busy, the CPU idle
     expect(performance.eventLoopUtilization(loop).utilization).toBeGreaterThan(0.9);
-    expect(saturation()).toBeLessThan(0.3);
+    expect(saturation()).toBeLessThan(0.5);
 
     // Spinning for 100 ms of CPU time: saturated, however many other processes share the cores.
     const start = process.cpuUsage();
