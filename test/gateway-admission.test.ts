@@ -74,11 +74,21 @@ describe('admission control over HTTP', () => {
   const post = (query: string) =>
     fetch(`${base}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }) });
 
+  /** Waits until the gateway has admitted `active` operations and queued `waiting` (read from /metrics, not guessed from a sleep). */
+  const until = async (active: number, waiting: number) => {
+    for (let tries = 0; tries < 200; tries++) {
+      const text = await (await fetch(`${base}/metrics`)).text();
+      if (text.match(/^gateway_admission_active (\d+)$/m)?.[1] === String(active) && text.match(/^gateway_admission_waiting (\d+)$/m)?.[1] === String(waiting)) return;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    throw new Error(`the gateway never had ${active} running and ${waiting} waiting`);
+  };
+
   it('queues operations past the limit and answers 503 OVERLOADED past the queue, then recovers', async () => {
     const first = post('{ slow }');
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await until(1, 0);
     const second = post('{ slow }');
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await until(1, 1);
     const shed = await post('{ echo }');
     expect(shed.status).toBe(503);
     expect(shed.headers.get('retry-after')).toBe('1');
@@ -97,7 +107,7 @@ describe('admission control over HTTP', () => {
   it('drops a queued operation whose client hung up, without calling the subgraph', async () => {
     const before = graph.slow.headers.length;
     const first = post('{ slow }');
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await until(1, 0);
     const client = new AbortController();
     const gone = fetch(`${base}/graphql`, {
       method: 'POST',
@@ -105,7 +115,7 @@ describe('admission control over HTTP', () => {
       body: JSON.stringify({ query: '{ slow }' }),
       signal: client.signal,
     }).catch((error: Error) => error.name);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await until(1, 1);
     client.abort(); // while it waits behind the first
     expect(await gone).toBe('AbortError');
     expect(await (await first).json()).toEqual({ data: { slow: 'finally' } });
@@ -117,9 +127,9 @@ describe('admission control over HTTP', () => {
 
   it('sheds REST shim operations the same way, in the DRF error shape', async () => {
     const first = post('{ slow }');
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await until(1, 0);
     const second = post('{ slow }');
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await until(1, 1);
     const shed = await fetch(`${base}/api/brain/saleor/products?channel=acme-channel`);
     expect(shed.status).toBe(503);
     expect(shed.headers.get('retry-after')).toBe('1');

@@ -85,9 +85,9 @@ describe('gateway -> subgraphs', () => {
   });
 
   it('a slow subgraph costs its own fields only: partial data and an error, and the next request is answered', async () => {
-    const started = Date.now();
+    // The slow subgraph answers after 1.5 s, the timeout is 300 ms: `slow: null` with the timeout
+    // error shows the gateway did not wait for it (no wall-clock assertion on a shared machine).
     const response = await post({ query: '{ echo slow }' });
-    expect(Date.now() - started).toBeLessThan(1_400);
     expect(response.status).toBe(200);
     const body = await response.json();
     expect(body.data).toEqual({ echo: 'hello', slow: null });
