@@ -91,6 +91,24 @@ function corkable(client: pg.PoolClient): Corkable | null {
     : null;
 }
 
+/** Sends one statement of a transaction (a text, or a named prepared statement). */
+type Send = (query: string | pg.QueryConfig, values?: unknown[]) => Promise<QueryResult<never>>;
+
+/**
+ * How a transaction's statements reach its client. Pipelined (PostgreSQL): at once, in order on
+ * the wire. Otherwise (PGlite's socket server takes one message at a time) each after the one
+ * before has settled: pg would queue them itself, but that queue is deprecated and goes in pg 9.
+ */
+function sender(client: pg.PoolClient, pipelined: boolean): Send {
+  if (pipelined) return (query, values) => client.query(query as string, values) as unknown as Promise<QueryResult<never>>;
+  let previous: Promise<unknown> = Promise.resolve();
+  return (query, values) => {
+    const sent = previous.then(() => client.query(query as string, values) as unknown as Promise<QueryResult<never>>);
+    previous = sent.catch(() => undefined);
+    return sent;
+  };
+}
+
 export interface StatementListener {
   (text: string): void;
 }
@@ -141,6 +159,7 @@ export class Database {
     const account = scope.accountId && isUuid(scope.accountId) ? scope.accountId : '';
     const role = this.assumeRole ? `, set_config('role', '${this.assumeRole}', true)` : '';
     const client = await this.pool.connect();
+    const send = sender(client, !this.assumeRole);
     let broken: Error | undefined;
     // BEGIN is not awaited before `fn` runs: with pipelining, it and the statement `fn` issues
     // first leave in one write (the socket is corked while `fn` starts) and their answers come
@@ -149,7 +168,7 @@ export class Database {
     // a failed BEGIN fails every statement; PostgreSQL runs them in order, inside the transaction.
     const socket = corkable(client);
     socket?.cork();
-    const begin = client.query(
+    const begin = send(
       `BEGIN; SELECT set_config('app.tenant_id', '${tenant}', true), set_config('app.account_id', '${account}', true)${role}`,
     );
     begin.catch(() => undefined); // awaited below; this only keeps an early failure from being "unhandled"
@@ -157,16 +176,16 @@ export class Database {
     try {
       let running: Promise<T>;
       try {
-        running = fn(this.txOn(client, begin, socket, end));
+        running = fn(this.txOn(send, begin, socket, end));
       } finally {
         socket?.uncork();
       }
       const result = await running;
       await begin;
-      await (end.commit ?? client.query('COMMIT'));
+      await (end.commit ?? send('COMMIT'));
       return result;
     } catch (error) {
-      await client.query('ROLLBACK').catch((rollbackError: Error) => {
+      await send('ROLLBACK').catch((rollbackError: Error) => {
         broken = rollbackError;
       });
       throw error;
@@ -179,7 +198,7 @@ export class Database {
    * The statements of one transaction: prepared where parameterised, each after BEGIN succeeded;
    * the last one declared (TxOptions.statements) takes COMMIT with it.
    */
-  private txOn(client: pg.PoolClient, begin: Promise<unknown>, socket: Corkable | null, end: TxEnd): Tx {
+  private txOn(send: Send, begin: Promise<unknown>, socket: Corkable | null, end: TxEnd): Tx {
     return {
       query: async (text, params) => {
         if (end.limit !== undefined && end.issued >= end.limit) {
@@ -194,12 +213,12 @@ export class Database {
         const name = values ? statementName(text) : undefined;
         const last = end.issued === end.limit;
         if (last) socket?.cork();
-        const pending = (name ? client.query({ name, text, values }) : client.query(text, values)) as Promise<QueryResult<never>>;
+        const pending = name ? send({ name, text, values }) : send(text, values);
         pending.catch(() => undefined); // surfaced below, unless BEGIN's error is
         if (last) {
           // After a failed statement PostgreSQL answers this COMMIT with a rollback, not an error;
           // withTenant's ROLLBACK then only draws a warning.
-          end.commit = client.query('COMMIT');
+          end.commit = send('COMMIT');
           end.commit.catch(() => undefined); // awaited by withTenant
           socket?.uncork();
         }
