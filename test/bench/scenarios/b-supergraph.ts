@@ -377,13 +377,16 @@ export async function runScenarioB(options: ScenarioBOptions): Promise<number> {
         const jobFile = join(workDir, `d-${cache}.json`);
         const resultFile = join(workDir, `d-${cache}-result.json`);
         writeFileSync(jobFile, JSON.stringify(job));
-        const meter = cpuMeter({ gateway: gateway.pid, ...subgraphPids() });
+        // The whole worker run (connections opened, warm-up, window): its CPU and profile samples.
+        const meter = cpuMeter({ gateway: gateway.pid, ...subgraphPids() }, [], ['postgres', 'redis-server']);
+        windows.push({ from: Date.now(), to: Infinity });
         const worker = spawnNode({ name: 'many-connections load generator', script: fileURLToPath(new URL('../lib/many-connections-worker.ts', import.meta.url)), args: [jobFile, resultFile], cpu: cpuOf('support') });
         await new Promise<void>((resolve) => worker.process.once('exit', () => resolve()));
         const cpu = meter();
+        windows[windows.length - 1]!.to = Date.now();
         if (!existsSync(resultFile)) throw new Error(`many-connections load generator failed:\n${worker.tail()}`);
         const result = JSON.parse(readFileSync(resultFile, 'utf8')) as ManyConnectionsResult;
-        dResults.push({ cache, result, gatewayCpu: cpu.gateway!, subgraphCpu: sumSubgraphs(cpu), gatewayPeakRssMiB: peakRssMiB(gateway.pid) });
+        dResults.push({ cache, result, gatewayCpu: cpu.gateway!, subgraphCpu: sumSubgraphs(cpu), postgresCpu: cpu.postgres!, redisCpu: cpu['redis-server']!, gatewayPeakRssMiB: peakRssMiB(gateway.pid) });
         if (result.errors.total) exitCode = 1;
         log(`D ${cache}: ${JSON.stringify(result)}`);
         continue;
@@ -487,6 +490,9 @@ interface DResult {
   result: ManyConnectionsResult;
   gatewayCpu: number;
   subgraphCpu: number;
+  /** Optional: runs recorded before PostgreSQL and Redis were metered in D. */
+  postgresCpu?: number;
+  redisCpu?: number;
   gatewayPeakRssMiB: number;
 }
 
@@ -503,13 +509,13 @@ function renderD(results: DResult[], info: RunInfoB, options: ScenarioBOptions):
     info.command,
     '```',
     '',
-    `| cache | connections (open during the window, min-max) | offered req/s | achieved RPS | p50 ms | p95 ms | p99 ms | max ms | p99 per type ms | errors | gateway CPU cores | subgraphs CPU cores | gateway peak RSS MiB | opening all connections s |`,
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    `| cache | connections (open during the window, min-max) | offered req/s | achieved RPS | p50 ms | p95 ms | p99 ms | max ms | p99 per type ms | errors | gateway CPU cores | subgraphs CPU cores | PostgreSQL CPU cores | Redis CPU cores | gateway peak RSS MiB | opening all connections s |`,
+    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of results) {
     const x = r.result;
     lines.push(
-      `| ${r.cache} | ${x.connections} (${x.openSockets.min}-${x.openSockets.max}) | ${x.rate} | ${ms(x.rps)} | ${ms(x.latencyMs.p50)} | ${ms(x.latencyMs.p95)} | ${ms(x.latencyMs.p99)} | ${ms(x.latencyMs.max)} | ${Object.entries(x.perType).map(([t, v]) => `${t} ${ms(v.p99)}`).join(', ')} | ${x.errors.total}${x.warmupErrors ? ` (+${x.warmupErrors} before the window)` : ''} | ${r.gatewayCpu.toFixed(2)} | ${r.subgraphCpu.toFixed(2)} | ${Math.round(r.gatewayPeakRssMiB)} | ${x.openingSeconds.toFixed(1)} |`,
+      `| ${r.cache} | ${x.connections} (${x.openSockets.min}-${x.openSockets.max}) | ${x.rate} | ${ms(x.rps)} | ${ms(x.latencyMs.p50)} | ${ms(x.latencyMs.p95)} | ${ms(x.latencyMs.p99)} | ${ms(x.latencyMs.max)} | ${Object.entries(x.perType).map(([t, v]) => `${t} ${ms(v.p99)}`).join(', ')} | ${x.errors.total}${x.warmupErrors ? ` (+${x.warmupErrors} before the window)` : ''} | ${r.gatewayCpu.toFixed(2)} | ${r.subgraphCpu.toFixed(2)} | ${r.postgresCpu?.toFixed(2) ?? '-'} | ${r.redisCpu?.toFixed(2) ?? '-'} | ${Math.round(r.gatewayPeakRssMiB)} | ${x.openingSeconds.toFixed(1)} |`,
     );
   }
   lines.push('', `Every response checked (status 200, no \`errors\`, expected shape of its type): ${results.reduce((n, r) => n + r.result.responses, 0).toLocaleString('en-US')}, errors ${results.reduce((n, r) => n + r.result.errors.total, 0)}.`);
