@@ -162,7 +162,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const verifyToken =
     options.verifyToken ??
     createTokenVerifier({ issuer: config.AUTH_ISSUER, audience: config.AUTH_AUDIENCE, keys: jwksUrl(config, urls) });
-  const rateLimit = createRateLimiter(redis, config);
+  const rateLimiter = createRateLimiter(redis, config);
   const metrics = createMetrics();
   const admission = createAdmission({
     min: config.GATEWAY_CONCURRENCY_MIN,
@@ -245,7 +245,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     if (OPS_ROUTES.has(request.routeOptions.url ?? '') || request.method === 'OPTIONS') return;
     const authorization = request.headers.authorization;
     request.principal = await verifyToken(authorization);
-    const retryAfter = await rateLimit(clientIp(request), request.principal);
+    const retryAfter = await rateLimiter.check(clientIp(request), request.principal);
     if (retryAfter !== null) {
       return reply
         .code(429)
@@ -346,6 +346,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       admission.close();
       await apollo.stop();
       await agent.close();
+      await rateLimiter.close(); // the hits counted since the last sync
       if (ownRedis) redis.disconnect();
       metrics.registry.clear();
     },

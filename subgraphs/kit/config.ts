@@ -84,6 +84,11 @@ export const configSchema = z.object({
   INTROSPECTION: bool.optional(),
   RATE_LIMIT_PER_MINUTE_IP: z.coerce.number().int().min(1).default(1200),
   RATE_LIMIT_PER_MINUTE_TENANT: z.coerce.number().int().min(1).default(6000),
+  /**
+   * How often the gateway adds the hits it counted locally to Redis (gateway/rate-limit.ts), ms;
+   * 0 counts every request in Redis before answering it.
+   */
+  GATEWAY_RATE_LIMIT_SYNC_MS: z.coerce.number().int().min(0).max(10_000).default(100),
   MAX_DEPTH: z.coerce.number().int().min(1).default(10),
   MAX_ALIASES: z.coerce.number().int().min(1).default(15),
   MAX_TOKENS: z.coerce.number().int().min(10).default(2000),

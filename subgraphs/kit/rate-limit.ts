@@ -7,12 +7,12 @@ export interface RateLimitResult {
 }
 
 /**
- * One fixed-window hit as one command: INCR, and the window's expiry set when the key has none.
- * (The MULTI of INCR, EXPIRE NX and TTL it replaces was five commands per counter; the gateway
- * counts two per request.) Returns the count and the seconds left in the window.
+ * Hits added to a fixed window as one command: INCRBY, and the window's expiry set when the key
+ * has none. (The MULTI of INCR, EXPIRE NX and TTL it replaces was five commands per counter.)
+ * Returns the count and the seconds left in the window.
  */
 const HIT_SCRIPT = `
-local count = redis.call('INCR', KEYS[1])
+local count = redis.call('INCRBY', KEYS[1], ARGV[2])
 local ttl = redis.call('TTL', KEYS[1])
 if ttl < 0 then
   redis.call('EXPIRE', KEYS[1], ARGV[1])
@@ -22,7 +22,7 @@ return {count, ttl}`;
 
 /** A pipeline with the script command (ioredis adds defined commands to pipelines too). */
 interface HitPipeline {
-  rateLimitHit(key: string, windowSeconds: number): HitPipeline;
+  rateLimitHit(key: string, windowSeconds: number, hits: number): HitPipeline;
   exec(): Promise<[Error | null, unknown][] | null>;
 }
 
@@ -41,28 +41,49 @@ export interface Counter {
   limit: number;
 }
 
+/** A counter's window after an addition: its count and the seconds it has left. */
+export interface WindowCount {
+  count: number;
+  secondsLeft: number;
+}
+
 const OPEN: RateLimitResult = Object.freeze({ allowed: true, count: 0, retryAfterSeconds: 0 });
 
 /**
- * Fixed-window counters in Redis, one script call each (see HIT_SCRIPT), all in one write and one
- * reply (a pipeline): the gateway counts two per request, and each separate write to Redis costs
- * a wake-up of the other process. When Redis is unreachable the limits are open: availability
- * wins over throttling, and the failure is logged by the client.
+ * Adds hits to fixed-window counters in Redis, one script call each (see HIT_SCRIPT), all in one
+ * write and one reply (a pipeline): each separate write to Redis costs a wake-up of the other
+ * process. Null for a counter Redis did not count (unreachable, or an error reply).
  */
-export async function hitEach(redis: RedisClient, counters: readonly Counter[], windowSeconds: number): Promise<RateLimitResult[]> {
+export async function addEach(
+  redis: RedisClient,
+  additions: readonly { key: string; hits: number }[],
+  windowSeconds: number,
+): Promise<(WindowCount | null)[]> {
   try {
     const pipeline = hitPipeline(redis);
-    for (const { key } of counters) pipeline.rateLimitHit(key, windowSeconds);
+    for (const { key, hits } of additions) pipeline.rateLimitHit(key, windowSeconds, hits);
     const replies = (await pipeline.exec()) ?? [];
-    return counters.map(({ limit }, i) => {
+    return additions.map((_addition, i) => {
       const [error, reply] = replies[i] ?? [new Error('no reply'), null];
-      if (error) return OPEN;
+      if (error) return null;
       const [count, ttl] = reply as [number, number];
-      return { allowed: count <= limit, count, retryAfterSeconds: ttl > 0 ? ttl : windowSeconds };
+      return { count, secondsLeft: ttl > 0 ? ttl : windowSeconds };
     });
   } catch {
-    return counters.map(() => OPEN);
+    return additions.map(() => null);
   }
+}
+
+/**
+ * One hit on each counter (see `addEach`), each against its own limit. When Redis is unreachable
+ * the limits are open: availability wins over throttling, and the failure is logged by the client.
+ */
+export async function hitEach(redis: RedisClient, counters: readonly Counter[], windowSeconds: number): Promise<RateLimitResult[]> {
+  const counts = await addEach(redis, counters.map(({ key }) => ({ key, hits: 1 })), windowSeconds);
+  return counters.map(({ limit }, i) => {
+    const counted = counts[i];
+    return counted ? { allowed: counted.count <= limit, count: counted.count, retryAfterSeconds: counted.secondsLeft } : OPEN;
+  });
 }
 
 /** One fixed-window counter (see `hitEach`). */
