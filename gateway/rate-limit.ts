@@ -9,7 +9,7 @@ const LOCAL_UNTIL = 1 / 2;
 /** The most hits of one counter a process takes between two syncs, as a share of the limit. */
 const LOCAL_MOST = 1 / 8;
 /** Counters a process remembers; past this, new ones are counted in Redis on every request. */
-const MAX_COUNTERS = 100_000;
+const MAX_COUNTERS = 20_000;
 
 export type RateLimitConfig = Pick<
   Config,
