@@ -40,8 +40,9 @@ interface LocalCount {
  * Redis down: open (the kit's choice: availability over throttling).
  *
  * Far from its limit, a counter is not asked on every request: a round trip to Redis per request
- * was a quarter of the gateway's CPU for a cheap query (a write, a wake-up of Redis, a reply; on
- * this VM `products` went from 1,470 to 1,852 requests/s without it, BENCHMARKS.md part 7). Each
+ * (a write, a wake-up of Redis, a reply) cost a cheap query a fifth of its throughput (scenario B
+ * `products` cold: 1,638 -> 1,790 requests/s with this, 1,852 with no limiter at all;
+ * BENCHMARKS.md part 7). Each
  * process counts such hits locally and adds them to Redis in one pipeline every
  * GATEWAY_RATE_LIMIT_SYNC_MS (as Kong's `sync_rate` does). A request is counted in Redis before
  * it is answered, as with a sync interval of 0, when its counter is new to this process or its
