@@ -40,7 +40,7 @@ interface LocalCount {
  * Redis down: open (the kit's choice: availability over throttling).
  *
  * Far from its limit, a counter is not asked on every request: a round trip to Redis per request
- * (a write, a wake-up of Redis, a reply) cost a cheap query a fifth of its throughput (scenario B
+ * (a write, a wake-up of Redis, a reply) cost a cheap query 8-20% of its throughput (scenario B
  * `products` cold: 1,638 -> 1,790 requests/s with this, 1,852 with no limiter at all;
  * BENCHMARKS.md part 7). Each
  * process counts such hits locally and adds them to Redis in one pipeline every
