@@ -89,6 +89,19 @@ export function createRateLimiter(redis: RedisClient, config: RateLimitConfig): 
     }
   };
 
+  /** Adds hits to Redis and, where hits are counted locally, learns the counts it answers. */
+  const add = async (additions: { key: string; hits: number }[]) => {
+    const counts = await addEach(redis, additions, WINDOW_SECONDS);
+    const answered = Date.now();
+    if (syncMs > 0) {
+      additions.forEach(({ key }, i) => {
+        const counted = counts[i];
+        if (counted) learn(key, counted, answered);
+      });
+    }
+    return counts;
+  };
+
   /** Adds every counter's unsynced hits to Redis; forgets counters whose window has ended. */
   const sync = async () => {
     const now = Date.now();
@@ -101,13 +114,7 @@ export function createRateLimiter(redis: RedisClient, config: RateLimitConfig): 
         local.delete(key);
       }
     }
-    if (!additions.length) return;
-    const counts = await addEach(redis, additions, WINDOW_SECONDS);
-    const answered = Date.now();
-    additions.forEach(({ key }, i) => {
-      const counted = counts[i];
-      if (counted) learn(key, counted, answered);
-    });
+    if (additions.length) await add(additions);
   };
 
   return {
@@ -127,14 +134,11 @@ export function createRateLimiter(redis: RedisClient, config: RateLimitConfig): 
         if (counted) counted.pending = 0;
         return { key, hits };
       });
-      const counts = await addEach(redis, additions, WINDOW_SECONDS);
-      const answered = Date.now();
+      const counts = await add(additions);
       let retryAfter: number | null = null;
-      counters.forEach(({ key, limit }, i) => {
-        const counted = counts[i];
-        if (!counted) return; // Redis unreachable: open
-        if (syncMs > 0) learn(key, counted, answered);
-        if (counted.count > limit) retryAfter = Math.max(retryAfter ?? 0, counted.secondsLeft);
+      counters.forEach(({ limit }, i) => {
+        const counted = counts[i]; // null: Redis unreachable, open
+        if (counted && counted.count > limit) retryAfter = Math.max(retryAfter ?? 0, counted.secondsLeft);
       });
       return retryAfter;
     },

@@ -3,19 +3,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createRateLimiter, type RateLimitConfig } from '../gateway/rate-limit.ts';
 import { ANONYMOUS, type Principal } from '../subgraphs/kit/principal.ts';
 import { createRedis } from '../subgraphs/kit/redis.ts';
-import { REDIS_URL, redisReachable, uniqueSuffix } from './support/services.ts';
+import { createTestRedis } from './support/services.ts';
 
 // The gateway's per-IP and per-tenant limits, against real Redis when reachable (else the
 // in-memory stand-in): hits far from the limit are counted locally and synced; near it, every
 // hit is counted in Redis first, so the limit holds across gateway processes.
-const redis = createRedis({ REDIS_URL: (await redisReachable()) ? REDIS_URL : undefined });
-if (redis.status !== 'ready' && 'once' in redis) await new Promise((resolve) => redis.once('ready', resolve));
-const prefix = `test:${uniqueSuffix()}:`;
-afterAll(async () => {
-  const keys = await redis.keys(`${prefix}*`);
-  if (keys.length) await redis.del(...keys);
-  if (redis.status !== 'end') redis.disconnect();
-});
+const { redis, prefix, close } = await createTestRedis();
+afterAll(close);
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const settings = (overrides: Partial<RateLimitConfig>): RateLimitConfig => ({

@@ -1,19 +1,12 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { hit, hitEach } from '../subgraphs/kit/rate-limit.ts';
 import { createRedis } from '../subgraphs/kit/redis.ts';
-import { REDIS_URL, redisReachable, uniqueSuffix } from './support/services.ts';
+import { createTestRedis } from './support/services.ts';
 
 // The fixed-window counter every rate limit uses (gateway, login, lead forms), against real Redis
 // when reachable (else the in-memory stand-in), and with Redis down.
-const redis = createRedis({ REDIS_URL: (await redisReachable()) ? REDIS_URL : undefined });
-const prefix = `test:${uniqueSuffix()}:`;
-// Commands fail fast until the connection is up (no offline queue): start once it is.
-if (redis.status !== 'ready' && 'once' in redis) await new Promise((resolve) => redis.once('ready', resolve));
-afterAll(async () => {
-  const keys = await redis.keys(`${prefix}*`);
-  if (keys.length) await redis.del(...keys);
-  if (redis.status !== 'end') redis.disconnect();
-});
+const { redis, prefix, close } = await createTestRedis();
+afterAll(close);
 
 describe('rate-limit hit', () => {
   it('counts within one window and refuses past the limit, with the seconds left', async () => {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { Redis } from 'ioredis';
 import { BOOTSTRAP_ROLES_SQL } from '../../subgraphs/kit/db/roles.ts';
+import { createRedis, type RedisClient } from '../../subgraphs/kit/redis.ts';
 
 /**
  * Tests run against real PostgreSQL and Redis when they are reachable (as in CI) and fall back
@@ -102,6 +103,26 @@ export async function createPostgresDatabase(adminUrl: string, prefix: string): 
       } finally {
         await client.end();
       }
+    },
+  };
+}
+
+/**
+ * The Redis a test file uses directly, as the kit connects to it (real when reachable, else the
+ * in-memory stand-in), ready for commands; keys under a prefix of its own, deleted by `close`.
+ */
+export async function createTestRedis(): Promise<{ redis: RedisClient; prefix: string; close(): Promise<void> }> {
+  const redis = createRedis({ REDIS_URL: (await redisReachable()) ? REDIS_URL : undefined });
+  // Commands fail fast until the connection is up (no offline queue): start once it is.
+  if (redis.status !== 'ready' && 'once' in redis) await new Promise((resolve) => redis.once('ready', resolve));
+  const prefix = `test:${uniqueSuffix()}:`;
+  return {
+    redis,
+    prefix,
+    async close() {
+      const keys = await redis.keys(`${prefix}*`);
+      if (keys.length) await redis.del(...keys);
+      if (redis.status !== 'end') redis.disconnect();
     },
   };
 }
