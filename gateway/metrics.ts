@@ -1,4 +1,5 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { createRegistry, LATENCY_BUCKETS } from '../subgraphs/kit/metrics.ts';
 import type { FetchOutcome } from './subgraph-client.ts';
 
 /** Operation names are chosen by clients: past this many distinct ones, new names count as "other". */
@@ -18,8 +19,7 @@ export interface GatewayMetrics {
  * process metrics (CPU, memory, event-loop lag, GC).
  */
 export function createMetrics(): GatewayMetrics {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  const registry = createRegistry();
   const labels = ['operation', 'status'] as const;
   const requests = new Counter({ name: 'gateway_requests_total', help: 'HTTP requests by GraphQL operation and status', labelNames: labels, registers: [registry] });
   const duration = new Histogram({
@@ -33,7 +33,7 @@ export function createMetrics(): GatewayMetrics {
     name: 'gateway_subgraph_fetch_duration_seconds',
     help: 'Subgraph fetch duration by subgraph and outcome (ok, timeout, unavailable)',
     labelNames: ['subgraph', 'outcome'] as const,
-    buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    buckets: LATENCY_BUCKETS,
     registers: [registry],
   });
   const seen = new Set<string>();

@@ -8,6 +8,7 @@ import { startEmbeddedPostgres } from './db/embedded.ts';
 import { migrate, migrateUrl, type MigrationTarget } from './db/migrate.ts';
 import { createRedis, type RedisClient } from './redis.ts';
 import { createTokenVerifier, type TokenVerifier } from './principal.ts';
+import { subgraphMetrics } from './metrics.ts';
 
 /** What a subgraph server needs from the outside world; tests build their own. */
 export interface SubgraphDeps {
@@ -37,10 +38,10 @@ export function sharedDeps(config: Config): Promise<Omit<SubgraphDeps, 'log'>> {
     const log = createLogger(config, 'kit');
     let db: Database;
     if (config.DATABASE_URL) {
-      db = new Database({ url: config.DATABASE_URL, poolMax: config.DATABASE_POOL_MAX });
+      db = new Database({ url: config.DATABASE_URL, poolMax: config.DATABASE_POOL_MAX, observer: subgraphMetrics().database });
     } else {
       const embedded = await startEmbeddedPostgres(config.DATA_DIR);
-      db = new Database({ url: embedded.url, poolMax: 1, assumeRole: APP_ROLE });
+      db = new Database({ url: embedded.url, poolMax: 1, assumeRole: APP_ROLE, observer: subgraphMetrics().database });
     }
     const redis = createRedis(config, log);
     const jwks = config.AUTH_JWKS_URL ?? `http://127.0.0.1:${process.env.AUTH_PORT ?? 8007}/.well-known/jwks.json`;

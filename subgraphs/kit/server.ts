@@ -14,6 +14,7 @@ import type { SubgraphDeps } from './deps.ts';
 import { redactError } from './errors.ts';
 import type { MigrationTarget } from './db/migrate.ts';
 import { sharedReads } from './db/shared-reads.ts';
+import { subgraphMetrics } from './metrics.ts';
 import { permissionMiddleware, type Permissions } from './shield.ts';
 import { isProduction } from './config.ts';
 
@@ -164,6 +165,16 @@ export async function createSubgraphServer<TLoaders>(
     },
   });
   app.route({ method: ['GET', 'POST', 'OPTIONS'], url: '/graphql', handler });
+  const metrics = subgraphMetrics();
+  app.addHook('onResponse', (request, reply, done) => {
+    // Routes as registered (not raw URLs: bounded labels); unmatched paths count under "-".
+    metrics.observeRequest(definition.name, request.routeOptions.url ?? '-', reply.statusCode, reply.elapsedTime / 1000);
+    done();
+  });
+  app.get('/metrics', async (_request, reply) => {
+    void reply.header('content-type', metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
   app.get('/health', async (_request, reply) => {
     try {
       await db.ping();

@@ -7,6 +7,7 @@ import { migrate, migrateUrl, type MigrationTarget } from '../../subgraphs/kit/d
 import { createRedis } from '../../subgraphs/kit/redis.ts';
 import { createTokenVerifier } from '../../subgraphs/kit/principal.ts';
 import { createLogger } from '../../subgraphs/kit/logger.ts';
+import { subgraphMetrics } from '../../subgraphs/kit/metrics.ts';
 import { ownerRunner, type SubgraphDeps } from '../../subgraphs/kit/deps.ts';
 import { createTestDatabase, redisReachable, REDIS_URL, uniqueSuffix, type TestDatabase } from './services.ts';
 
@@ -59,11 +60,11 @@ export async function createTestBackends(
   let embeddedClose: (() => Promise<void>) | undefined;
   let db: Database;
   if (config.DATABASE_URL) {
-    db = new Database({ url: config.DATABASE_URL, poolMax: 10 });
+    db = new Database({ url: config.DATABASE_URL, poolMax: 10, observer: subgraphMetrics().database });
   } else {
     const embedded = await startEmbeddedPostgres(config.DATA_DIR);
     embeddedClose = embedded.close;
-    db = new Database({ url: embedded.url, poolMax: 1, assumeRole: APP_ROLE });
+    db = new Database({ url: embedded.url, poolMax: 1, assumeRole: APP_ROLE, observer: subgraphMetrics().database });
   }
   const redis = createRedis(config);
   const verifyToken = createTokenVerifier({

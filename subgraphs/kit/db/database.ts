@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { APP_ROLE } from './roles.ts';
 import { isUuid } from '../principal.ts';
+import type { DatabaseObserver } from '../metrics.ts';
 
 export interface QueryResult<R> {
   rows: R[];
@@ -49,6 +50,8 @@ export interface DatabaseOptions {
    * is a superuser; on PostgreSQL the pool already connects as the app role.
    */
   assumeRole?: string;
+  /** Told each transaction's wait for a connection and its duration (the subgraph's /metrics). */
+  observer?: DatabaseObserver;
 }
 
 /**
@@ -121,6 +124,7 @@ export interface StatementListener {
 export class Database {
   readonly pool: pg.Pool;
   private readonly assumeRole: string | undefined;
+  private readonly observer: DatabaseObserver | undefined;
   private readonly listeners = new Set<StatementListener>();
   /** Statements run by `withTenant` callers (excluding the transaction boilerplate). */
   statements = 0;
@@ -144,6 +148,7 @@ export class Database {
     // An idle client that dies (server restart) must not crash the process.
     this.pool.on('error', () => {});
     this.assumeRole = options.assumeRole;
+    this.observer = options.observer;
   }
 
   /** Observe every statement run inside `withTenant` (tests count them). */
@@ -158,7 +163,10 @@ export class Database {
     const tenant = scope.tenantId && isUuid(scope.tenantId) ? scope.tenantId : '';
     const account = scope.accountId && isUuid(scope.accountId) ? scope.accountId : '';
     const role = this.assumeRole ? `, set_config('role', '${this.assumeRole}', true)` : '';
+    const requested = performance.now();
     const client = await this.pool.connect();
+    const connected = performance.now();
+    this.observer?.poolWait((connected - requested) / 1000);
     const send = sender(client, !this.assumeRole);
     let broken: Error | undefined;
     // BEGIN is not awaited before `fn` runs: with pipelining, it and the statement `fn` issues
@@ -183,11 +191,13 @@ export class Database {
       const result = await running;
       await begin;
       await (end.commit ?? send('COMMIT'));
+      this.observer?.transaction((performance.now() - connected) / 1000, 'commit');
       return result;
     } catch (error) {
       await send('ROLLBACK').catch((rollbackError: Error) => {
         broken = rollbackError;
       });
+      this.observer?.transaction((performance.now() - connected) / 1000, 'rollback');
       throw error;
     } finally {
       client.release(broken);

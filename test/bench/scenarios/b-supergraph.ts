@@ -41,6 +41,7 @@ import { productionNodeFlags } from '../../../gateway/node-flags.ts';
 import { findProfile, renderProfile, summariseProfile } from '../lib/profile.ts';
 import { deleteRedisKeys } from '../lib/redis-keys.ts';
 import { updateMarkdown } from '../lib/report.ts';
+import { snapshot, split, type Snapshot, type SubgraphSplit } from '../lib/latency-split.ts';
 import type { ResponseChecker, Scenario } from './types.ts';
 
 export const DEMO_EMAIL = 'owner@acme.example';
@@ -205,6 +206,8 @@ export interface BMeasurement {
   subgraphCpu: number;
   postgresCpu: number;
   gatewayPeakRssMiB: number;
+  /** Per subgraph: the gateway's fetch time against the subgraph's own (optional: runs before subgraphs had /metrics). */
+  split?: SubgraphSplit[];
 }
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -409,6 +412,7 @@ export async function runScenarioB(options: ScenarioBOptions): Promise<number> {
           const rate = type.id === 'login' ? options.loginRate : options.rate;
           let meter: (() => Record<string, number>) | null = null;
           let cpu: Record<string, number> = {};
+          let snapshots: Promise<Snapshot>[] = [];
           const load = await generator.run(
             {
               url: base,
@@ -424,19 +428,26 @@ export async function runScenarioB(options: ScenarioBOptions): Promise<number> {
               if (mark === 'start') {
                 meter = cpuMeter({ gateway: gateway!.pid, ...subgraphPids() }, [SUPPORT_CPU, GATEWAY_CPU], ['postgres', 'redis-server']);
                 windows.push({ from: Date.now(), to: Infinity });
+                snapshots = [snapshot(base, started.urls)];
               } else {
                 cpu = meter!();
                 windows[windows.length - 1]!.to = Date.now();
+                snapshots.push(snapshot(base, started.urls));
               }
             },
           );
-          const m: BMeasurement = { type: type.id, cache, model, round: round + 1, load, gatewayCpu: cpu.gateway!, subgraphCpu: sumSubgraphs(cpu), postgresCpu: cpu.postgres!, gatewayPeakRssMiB: peakRssMiB(gateway.pid) };
+          const splits = await Promise.all(snapshots).then(([before, after]) => split(before!, after!)).catch((error: Error) => {
+            log(`(no latency split: ${error.message})`);
+            return undefined;
+          });
+          const m: BMeasurement = { type: type.id, cache, model, round: round + 1, load, gatewayCpu: cpu.gateway!, subgraphCpu: sumSubgraphs(cpu), postgresCpu: cpu.postgres!, gatewayPeakRssMiB: peakRssMiB(gateway.pid), split: splits };
           measurements.push(m);
           if (load.errors.total) exitCode = 1;
           log(
             `round ${round + 1}/${options.rounds} ${cache} ${type.id} ${model}${model === 'open' ? ` ${rate}/s` : ''}: ${load.rps.toFixed(1)} rps, p50 ${load.latencyMs.p50} p95 ${load.latencyMs.p95} p99 ${load.latencyMs.p99} ms, ` +
               `errors ${load.errors.total}${load.warmupErrors ? ` (+${load.warmupErrors} warm-up)` : ''}${load.firstMismatch ? ` first bad: ${load.firstMismatch.slice(0, 300)}` : ''}, gateway cpu ${m.gatewayCpu.toFixed(2)}, subgraphs cpu ${m.subgraphCpu.toFixed(2)}, ` +
-              `postgres ${cpu.postgres!.toFixed(2)}, redis ${cpu['redis-server']!.toFixed(2)}, load generator ${load.loadGeneratorCpu.toFixed(2)}; busy cpu${SUPPORT_CPU} ${cpu[`cpu${SUPPORT_CPU}`]!.toFixed(2)}, cpu${GATEWAY_CPU} ${cpu[`cpu${GATEWAY_CPU}`]!.toFixed(2)}`,
+              `postgres ${cpu.postgres!.toFixed(2)}, redis ${cpu['redis-server']!.toFixed(2)}, load generator ${load.loadGeneratorCpu.toFixed(2)}; busy cpu${SUPPORT_CPU} ${cpu[`cpu${SUPPORT_CPU}`]!.toFixed(2)}, cpu${GATEWAY_CPU} ${cpu[`cpu${GATEWAY_CPU}`]!.toFixed(2)}` +
+              (splits?.length ? `; mean fetch ms = in subgraph + outside: ${splits.map((x) => `${x.subgraph} ${ms(x.fetchMs)} = ${ms(x.serverMs)} + ${ms(x.fetchMs - x.serverMs)}`).join(', ')}` : ''),
           );
         }
       }
@@ -567,6 +578,29 @@ function renderB(measurements: BMeasurement[], info: RunInfoB, options: Scenario
       );
     }
     lines.push('');
+  }
+  // Per subgraph, the open-model round whose p99 is the table's median (the lower middle one of an even count).
+  const splitRows: string[] = [];
+  const openGroups = new Map<string, BMeasurement[]>();
+  for (const m of measurements.filter((x) => x.model === 'open' && x.split?.length)) openGroups.set(`${m.cache} ${m.type}`, [...(openGroups.get(`${m.cache} ${m.type}`) ?? []), m]);
+  for (const group of openGroups.values()) {
+    const sorted = [...group].sort((a, b) => a.load.latencyMs.p99 - b.load.latencyMs.p99);
+    const m = sorted[(sorted.length - 1) >> 1]!;
+    for (const x of m.split!) {
+      splitRows.push(
+        `| ${label(m.type)} | ${m.cache} | ${m.round} | ${x.subgraph} | ${(x.fetches / Math.max(1, m.load.responses)).toFixed(2)} | ${ms(x.fetchMs)} | ${ms(x.serverMs)} | ${ms(x.fetchMs - x.serverMs)} | ${ms(x.poolWaitMs)} | ${ms(x.transactionMs)} | ${ms(x.loopLagP99Ms)} |`,
+      );
+    }
+  }
+  if (splitRows.length) {
+    lines.push(
+      'Where the subgraph fetches\' time went (open model, the round with the median p99; means from the gateway\'s and the subgraphs\' own `/metrics` over the measured window): "outside" is fetch minus in-subgraph time, i.e. loopback network, both processes waiting for a CPU and both event loops busy with other requests.',
+      '',
+      '| request | cache | round | subgraph | fetches/request | fetch ms (gateway) | in subgraph ms | outside ms | pool wait ms | transaction ms | subgraph loop lag p99 ms |',
+      '|---|---|---|---|---|---|---|---|---|---|---|',
+      ...splitRows,
+      '',
+    );
   }
   const checked = measurements.reduce((n, m) => n + m.load.checks.exact + m.load.checks.mismatch, 0);
   const bad = measurements.reduce((n, m) => n + m.load.errors.total, 0);
