@@ -24,6 +24,8 @@ export interface TxOptions {
    * PostgreSQL and one answer back, where it was two of each (on this VM each wake-up of the other
    * process costs about 0.1 ms of CPU). A statement past the declared number fails. Not for
    * writes: a statement's work would be committed before `fn` has seen its result.
+   * Such a read also need not wait for a free connection: when the pool has none, it follows a
+   * transaction that has written its COMMIT on that one's connection (`follow`).
    */
   statements?: number;
 }
@@ -84,7 +86,24 @@ interface TxEnd {
   issued: number;
   limit: number | undefined;
   commit: Promise<unknown> | undefined;
+  /** Called once COMMIT is written: the connection may take the next transaction's statements. */
+  written(): void;
 }
+
+/**
+ * A pooled connection this Database has checked out, and the transactions on it still waiting for
+ * their answers. `writer` is the one transaction that may still write to it; null once that one
+ * has written its COMMIT, when a read that declared its statements may follow it on the wire.
+ */
+interface Lane {
+  client: pg.PoolClient;
+  inFlight: number;
+  writer: object | null;
+  broken: Error | undefined;
+}
+
+/** The most transactions on one connection at once: how far a read may queue behind others there. */
+export const MAX_PIPELINED = 8;
 
 /** The client's socket, to batch writes (pg corks it the same way around an extended query). */
 function corkable(client: pg.PoolClient): Corkable | null {
@@ -125,6 +144,10 @@ export class Database {
   readonly pool: pg.Pool;
   private readonly assumeRole: string | undefined;
   private readonly observer: DatabaseObserver | undefined;
+  private readonly poolMax: number;
+  private readonly lanes = new Map<pg.PoolClient, Lane>();
+  /** Transactions that followed another on its connection instead of waiting for one (tests read it). */
+  pipelinedTransactions = 0;
   private readonly listeners = new Set<StatementListener>();
   /** Statements run by `withTenant` callers (excluding the transaction boilerplate). */
   statements = 0;
@@ -149,6 +172,7 @@ export class Database {
     this.pool.on('error', () => {});
     this.assumeRole = options.assumeRole;
     this.observer = options.observer;
+    this.poolMax = options.poolMax;
   }
 
   /** Observe every statement run inside `withTenant` (tests count them). */
@@ -163,12 +187,16 @@ export class Database {
     const tenant = scope.tenantId && isUuid(scope.tenantId) ? scope.tenantId : '';
     const account = scope.accountId && isUuid(scope.accountId) ? scope.accountId : '';
     const role = this.assumeRole ? `, set_config('role', '${this.assumeRole}', true)` : '';
+    // A read that declares its statements writes BEGIN to COMMIT at once, so with every
+    // connection out it may follow another transaction on its connection (pipelined, PostgreSQL
+    // runs them one after the other) instead of queueing for a free one.
+    const me = {};
     const requested = performance.now();
-    const client = await this.pool.connect();
+    const lane = (options?.statements && !this.assumeRole && this.follow(me)) || (await this.checkOut(me));
+    const { client } = lane;
     const connected = performance.now();
     this.observer?.poolWait((connected - requested) / 1000);
     const send = sender(client, !this.assumeRole);
-    let broken: Error | undefined;
     // BEGIN is not awaited before `fn` runs: with pipelining, it and the statement `fn` issues
     // first leave in one write (the socket is corked while `fn` starts) and their answers come
     // back together, one round trip instead of two (a third of a one-statement transaction's
@@ -180,7 +208,10 @@ export class Database {
       `BEGIN; SELECT set_config('app.tenant_id', '${tenant}', true), set_config('app.account_id', '${account}', true)${role}`,
     );
     begin.catch(() => undefined); // awaited below; this only keeps an early failure from being "unhandled"
-    const end: TxEnd = { issued: 0, limit: options?.statements, commit: undefined };
+    const written = () => {
+      if (lane.writer === me) lane.writer = null;
+    };
+    const end: TxEnd = { issued: 0, limit: options?.statements, commit: undefined, written };
     try {
       let running: Promise<T>;
       try {
@@ -194,14 +225,50 @@ export class Database {
       this.observer?.transaction((performance.now() - connected) / 1000, 'commit');
       return result;
     } catch (error) {
-      await send('ROLLBACK').catch((rollbackError: Error) => {
-        broken = rollbackError;
+      // A COMMIT already written ends the transaction either way (after a failed statement
+      // PostgreSQL answers it with a rollback); a ROLLBACK sent after it could end the next
+      // transaction on the connection. A COMMIT or ROLLBACK that fails means the connection is gone.
+      await (end.commit ?? send('ROLLBACK')).catch((closing: Error) => {
+        lane.broken ??= closing;
       });
       this.observer?.transaction((performance.now() - connected) / 1000, 'rollback');
       throw error;
     } finally {
-      client.release(broken);
+      written();
+      if (--lane.inFlight === 0) {
+        this.lanes.delete(client);
+        client.release(lane.broken);
+      }
     }
+  }
+
+  /** A connection of the pool, this transaction its only one and its writer. */
+  private async checkOut(me: object): Promise<Lane> {
+    const client = await this.pool.connect();
+    const lane: Lane = { client, inFlight: 1, writer: me, broken: undefined };
+    this.lanes.set(client, lane);
+    return lane;
+  }
+
+  /**
+   * A checked-out connection this transaction may follow on: only when the pool has no idle one,
+   * cannot open one, and nobody queues for one (a queued transaction, a write say, gets the next
+   * connection whose transactions drain, so followers cannot starve it); of those whose writer
+   * has written its COMMIT, the one with the fewest transactions, below MAX_PIPELINED.
+   */
+  private follow(me: object): Lane | undefined {
+    const pool = this.pool;
+    if (pool.idleCount > 0 || pool.waitingCount > 0 || pool.totalCount < this.poolMax) return undefined;
+    let best: Lane | undefined;
+    for (const lane of this.lanes.values()) {
+      if (lane.writer || lane.broken || lane.inFlight >= MAX_PIPELINED) continue;
+      if (!best || lane.inFlight < best.inFlight) best = lane;
+    }
+    if (!best) return undefined;
+    best.writer = me;
+    best.inFlight++;
+    this.pipelinedTransactions++;
+    return best;
   }
 
   /**
@@ -226,11 +293,11 @@ export class Database {
         const pending = name ? send({ name, text, values }) : send(text, values);
         pending.catch(() => undefined); // surfaced below, unless BEGIN's error is
         if (last) {
-          // After a failed statement PostgreSQL answers this COMMIT with a rollback, not an error;
-          // withTenant's ROLLBACK then only draws a warning.
+          // After a failed statement PostgreSQL answers this COMMIT with a rollback, not an error.
           end.commit = send('COMMIT');
           end.commit.catch(() => undefined); // awaited by withTenant
           socket?.uncork();
+          end.written();
         }
         await begin;
         return pending;
