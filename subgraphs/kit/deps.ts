@@ -26,23 +26,25 @@ export interface SubgraphDeps {
   embedded: { postgres: boolean; redis: boolean };
 }
 
-let shared: Promise<Omit<SubgraphDeps, 'log'>> | undefined;
-
 /**
- * One database pool and one Redis client per process, shared by every subgraph it runs. On
- * embedded PGlite the pool has exactly one connection: PGlite is a single session, so
+ * The process's database, reporting to its metrics: PostgreSQL at DATABASE_URL, else embedded
+ * PGlite (`close` stops it) with exactly one connection: PGlite is a single session, so
  * transactions must be serialised or one tenant's `set_config` would leak into another's.
  */
+export async function openDatabase(config: Pick<Config, 'DATABASE_URL' | 'DATABASE_POOL_MAX' | 'DATA_DIR'>): Promise<{ db: Database; closeEmbedded?: () => Promise<void> }> {
+  const observer = subgraphMetrics().database;
+  if (config.DATABASE_URL) return { db: new Database({ url: config.DATABASE_URL, poolMax: config.DATABASE_POOL_MAX, observer }) };
+  const embedded = await startEmbeddedPostgres(config.DATA_DIR);
+  return { db: new Database({ url: embedded.url, poolMax: 1, assumeRole: APP_ROLE, observer }), closeEmbedded: embedded.close };
+}
+
+let shared: Promise<Omit<SubgraphDeps, 'log'>> | undefined;
+
+/** One database pool and one Redis client per process, shared by every subgraph it runs. */
 export function sharedDeps(config: Config): Promise<Omit<SubgraphDeps, 'log'>> {
   shared ??= (async () => {
     const log = createLogger(config, 'kit');
-    let db: Database;
-    if (config.DATABASE_URL) {
-      db = new Database({ url: config.DATABASE_URL, poolMax: config.DATABASE_POOL_MAX, observer: subgraphMetrics().database });
-    } else {
-      const embedded = await startEmbeddedPostgres(config.DATA_DIR);
-      db = new Database({ url: embedded.url, poolMax: 1, assumeRole: APP_ROLE, observer: subgraphMetrics().database });
-    }
+    const { db } = await openDatabase(config);
     const redis = createRedis(config, log);
     const jwks = config.AUTH_JWKS_URL ?? `http://127.0.0.1:${process.env.AUTH_PORT ?? 8007}/.well-known/jwks.json`;
     const verifyToken = createTokenVerifier({ issuer: config.AUTH_ISSUER, audience: config.AUTH_AUDIENCE, keys: jwks });

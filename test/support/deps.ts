@@ -1,14 +1,11 @@
 import { exportJWK, generateKeyPair, createLocalJWKSet, type JWK } from 'jose';
 import { parseConfig, type Config } from '../../subgraphs/kit/config.ts';
-import { Database } from '../../subgraphs/kit/db/database.ts';
-import { APP_ROLE } from '../../subgraphs/kit/db/roles.ts';
-import { startEmbeddedPostgres } from '../../subgraphs/kit/db/embedded.ts';
+import type { Database } from '../../subgraphs/kit/db/database.ts';
 import { migrate, migrateUrl, type MigrationTarget } from '../../subgraphs/kit/db/migrate.ts';
 import { createRedis } from '../../subgraphs/kit/redis.ts';
 import { createTokenVerifier } from '../../subgraphs/kit/principal.ts';
 import { createLogger } from '../../subgraphs/kit/logger.ts';
-import { subgraphMetrics } from '../../subgraphs/kit/metrics.ts';
-import { ownerRunner, type SubgraphDeps } from '../../subgraphs/kit/deps.ts';
+import { openDatabase, ownerRunner, type SubgraphDeps } from '../../subgraphs/kit/deps.ts';
 import { createTestDatabase, redisReachable, REDIS_URL, uniqueSuffix, type TestDatabase } from './services.ts';
 
 export interface TestKeys {
@@ -57,15 +54,7 @@ export async function createTestBackends(
     AUTH_PRIVATE_JWK: JSON.stringify(keys.privateJwk),
     ...env,
   });
-  let embeddedClose: (() => Promise<void>) | undefined;
-  let db: Database;
-  if (config.DATABASE_URL) {
-    db = new Database({ url: config.DATABASE_URL, poolMax: 10, observer: subgraphMetrics().database });
-  } else {
-    const embedded = await startEmbeddedPostgres(config.DATA_DIR);
-    embeddedClose = embedded.close;
-    db = new Database({ url: embedded.url, poolMax: 1, assumeRole: APP_ROLE, observer: subgraphMetrics().database });
-  }
+  const { db, closeEmbedded: embeddedClose } = await openDatabase(config);
   const redis = createRedis(config);
   const verifyToken = createTokenVerifier({
     issuer: config.AUTH_ISSUER,

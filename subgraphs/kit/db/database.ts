@@ -143,9 +143,11 @@ export interface StatementListener {
 export class Database {
   readonly pool: pg.Pool;
   private readonly assumeRole: string | undefined;
+  /** PostgreSQL: statements are written without waiting for answers (not on PGlite). */
+  private readonly pipelined: boolean;
   private readonly observer: DatabaseObserver | undefined;
   private readonly poolMax: number;
-  private readonly lanes = new Map<pg.PoolClient, Lane>();
+  private readonly lanes = new Set<Lane>();
   /** Transactions that followed another on its connection instead of waiting for one (tests read it). */
   pipelinedTransactions = 0;
   private readonly listeners = new Set<StatementListener>();
@@ -168,6 +170,7 @@ export class Database {
       // PGlite's socket server takes one message at a time: not there.
       pipeline: !options.assumeRole,
     } as pg.PoolConfig);
+    this.pipelined = !options.assumeRole;
     // An idle client that dies (server restart) must not crash the process.
     this.pool.on('error', () => {});
     this.assumeRole = options.assumeRole;
@@ -192,11 +195,11 @@ export class Database {
     // runs them one after the other) instead of queueing for a free one.
     const me = {};
     const requested = performance.now();
-    const lane = (options?.statements && !this.assumeRole && this.follow(me)) || (await this.checkOut(me));
+    const lane = (options?.statements && this.pipelined && this.follow(me)) || (await this.checkOut(me));
     const { client } = lane;
     const connected = performance.now();
     this.observer?.poolWait((connected - requested) / 1000);
-    const send = sender(client, !this.assumeRole);
+    const send = sender(client, this.pipelined);
     // BEGIN is not awaited before `fn` runs: with pipelining, it and the statement `fn` issues
     // first leave in one write (the socket is corked while `fn` starts) and their answers come
     // back together, one round trip instead of two (a third of a one-statement transaction's
@@ -236,7 +239,7 @@ export class Database {
     } finally {
       written();
       if (--lane.inFlight === 0) {
-        this.lanes.delete(client);
+        this.lanes.delete(lane);
         client.release(lane.broken);
       }
     }
@@ -246,7 +249,7 @@ export class Database {
   private async checkOut(me: object): Promise<Lane> {
     const client = await this.pool.connect();
     const lane: Lane = { client, inFlight: 1, writer: me, broken: undefined };
-    this.lanes.set(client, lane);
+    this.lanes.add(lane);
     return lane;
   }
 
@@ -260,7 +263,7 @@ export class Database {
     const pool = this.pool;
     if (pool.idleCount > 0 || pool.waitingCount > 0 || pool.totalCount < this.poolMax) return undefined;
     let best: Lane | undefined;
-    for (const lane of this.lanes.values()) {
+    for (const lane of this.lanes) {
       if (lane.writer || lane.broken || lane.inFlight >= MAX_PIPELINED) continue;
       if (!best || lane.inFlight < best.inFlight) best = lane;
     }
