@@ -19,8 +19,13 @@ import { allow, and, isAdmin, isEditor, isMember, type Permissions } from '../ki
  * of the object's own tenant.
  */
 
-/** The parent row belongs to the caller's tenant (looks at the row: `strict`, never `contextual`). */
-const ofCallersTenant = rule('ofCallersTenant', { cache: 'strict' })((parent: { tenant_id?: string }, _args, ctx: Context) => {
+/**
+ * The parent row belongs to the caller's tenant. It looks at the row, so never `contextual`; and
+ * not `strict` either: graphql-shield keys that cache by an object-hash (SHA-1) of the whole row
+ * with its body, which cost far more than this comparison (19% of the CMS subgraph's CPU on a
+ * content page: BENCHMARKS.md part 9).
+ */
+const ofCallersTenant = rule('ofCallersTenant', { cache: 'no_cache' })((parent: { tenant_id?: string }, _args, ctx: Context) => {
   if (!ctx.principal.accountId) return unauthenticated();
   return parent.tenant_id !== undefined && parent.tenant_id === ctx.principal.tenantId ? true : forbidden();
 });
