@@ -37,7 +37,8 @@ interface LocalCount {
  * Per-IP and per-tenant fixed one-minute windows in Redis (the kit's counters), both counted on
  * every request so one noisy tenant cannot hide behind many IPs nor one IP behind many tenants.
  * The IP key carries the IP as its hash tag, the tenant key the tenant (Redis Cluster slots).
- * Redis down: open (the kit's choice: availability over throttling).
+ * Redis down: each process counts in memory against the same limits (the kit's `addEach`), so a
+ * limit holds per process rather than not at all.
  *
  * Far from its limit, a counter is not asked on every request: a round trip to Redis per request
  * (a write, a wake-up of Redis, a reply) cost a cheap query 8-20% of its throughput (scenario B
@@ -94,10 +95,7 @@ export function createRateLimiter(redis: RedisClient, config: RateLimitConfig): 
     const counts = await addEach(redis, additions, WINDOW_SECONDS);
     const answered = Date.now();
     if (syncMs > 0) {
-      additions.forEach(({ key }, i) => {
-        const counted = counts[i];
-        if (counted) learn(key, counted, answered);
-      });
+      additions.forEach(({ key }, i) => learn(key, counts[i]!, answered));
     }
     return counts;
   };
@@ -137,8 +135,8 @@ export function createRateLimiter(redis: RedisClient, config: RateLimitConfig): 
       const counts = await add(additions);
       let retryAfter: number | null = null;
       counters.forEach(({ limit }, i) => {
-        const counted = counts[i]; // null: Redis unreachable, open
-        if (counted && counted.count > limit) retryAfter = Math.max(retryAfter ?? 0, counted.secondsLeft);
+        const counted = counts[i]!;
+        if (counted.count > limit) retryAfter = Math.max(retryAfter ?? 0, counted.secondsLeft);
       });
       return retryAfter;
     },

@@ -14,6 +14,7 @@ import cors from '@fastify/cors';
 import Fastify, { type FastifyInstance, type FastifyRequest, type RouteHandlerMethod } from 'fastify';
 import type { FormattedExecutionResult } from 'graphql';
 import { isProduction, type Config } from '../subgraphs/kit/config.ts';
+import { clientIp, fastifyTrustProxy } from '../subgraphs/kit/client-ip.ts';
 import { CLIENT_ERROR_CODES } from '../subgraphs/kit/errors.ts';
 import { createLogger, type Logger } from '../subgraphs/kit/logger.ts';
 import { ANONYMOUS, createTokenVerifier, type Principal, type TokenVerifier } from '../subgraphs/kit/principal.ts';
@@ -85,17 +86,6 @@ async function redisReady(redis: RedisClient, timeoutMs: number) {
     const timer = setTimeout(resolve, timeoutMs);
     redis.once('ready', () => (clearTimeout(timer), resolve()));
   });
-}
-
-/** GATEWAY_TRUST_PROXY for Fastify: a hop count becomes "trust the first n hops". */
-const trustProxy = (setting: Config['GATEWAY_TRUST_PROXY']) =>
-  typeof setting === 'number' ? (_address: string, hop: number) => hop < setting : setting;
-
-function clientIp(request: FastifyRequest): string {
-  // The socket peer, unless GATEWAY_TRUST_PROXY names the proxies in front of us; a client-sent
-  // X-Forwarded-For is never believed otherwise.
-  const ip = request.ip;
-  return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
 }
 
 /** The client hung up (its socket is gone): nothing it asked for is worth starting. */
@@ -217,7 +207,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
 
   const app = Fastify({
     logger: false,
-    trustProxy: trustProxy(config.GATEWAY_TRUST_PROXY),
+    trustProxy: fastifyTrustProxy(config.GATEWAY_TRUST_PROXY),
     bodyLimit: config.BODY_LIMIT_BYTES,
     // A slow or stalled upload cannot hold a connection forever.
     requestTimeout: 60_000,

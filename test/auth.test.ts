@@ -1,6 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import auth from '../subgraphs/auth/index.ts';
 import { DEMO_ACCOUNTS, DEMO_TENANTS } from '../subgraphs/auth/seed.ts';
+import { createRedis } from '../subgraphs/kit/redis.ts';
+import { createSubgraphServer } from '../subgraphs/kit/server.ts';
 import { createTestKeys } from './support/deps.ts';
 import { bearer, gql } from './support/graphql.ts';
 import { DEMO_PASSWORD, signToken, startSubgraphs, type RunningSubgraphs } from './support/stack.ts';
@@ -50,6 +53,65 @@ describe('login and tokens', () => {
     expect(blocked.errors?.[0]?.extensions).toMatchObject({ code: 'RATE_LIMITED' });
     // Other accounts from the same IP are not affected.
     expect((await gql(url, LOGIN, { email: 'owner@globex.example', password: DEMO_PASSWORD })).data?.login.accessToken).toBeTruthy();
+  });
+
+  it('keeps throttling failed logins while Redis is unreachable (counted in the process)', async () => {
+    const down = createRedis({ REDIS_URL: 'redis://127.0.0.1:1' });
+    down.on('error', () => {});
+    const server = await createSubgraphServer(auth, { ...stack.backends.deps('auth'), redis: down });
+    try {
+      const downUrl = await server.listen(0, '127.0.0.1');
+      const email = 'editor@acme.example';
+      for (let i = 0; i < 3; i++) {
+        const failed = await gql(downUrl, LOGIN, { email, password: `wrong-password-${i}` });
+        expect(failed.errors?.[0]?.extensions).toMatchObject({ code: 'UNAUTHENTICATED' });
+      }
+      const blocked = await gql(downUrl, LOGIN, { email, password: DEMO_PASSWORD });
+      expect(blocked.errors?.[0]?.extensions).toMatchObject({ code: 'RATE_LIMITED' });
+      // The other accounts still log in.
+      expect((await gql(downUrl, LOGIN, { email: 'owner@globex.example', password: DEMO_PASSWORD })).data?.login.accessToken).toBeTruthy();
+    } finally {
+      await server.close();
+      down.disconnect();
+    }
+  });
+
+  it("throttles login per client IP: the gateway's X-Forwarded-For from a trusted peer, the socket address from any other", async () => {
+    const deps = stack.backends.deps('auth');
+    const attempts = async (target: string, ips: string[]) => {
+      const codes = [];
+      // A new unknown email each time, so the per-account throttle stays out of it.
+      for (const ip of ips) {
+        const email = `nobody-${randomUUID()}@acme.example`;
+        const result = await gql(target, LOGIN, { email, password: 'wrong-password' }, { 'x-forwarded-for': ip });
+        codes.push(result.errors?.[0]?.extensions?.code);
+      }
+      return codes;
+    };
+    // Two servers: the default trust (loopback, private networks: this test's 127.0.0.1 is believed)
+    // and one that trusts only a proxy that is not this test's peer.
+    const trusting = await createSubgraphServer(auth, { ...deps, config: { ...deps.config, LOGIN_MAX_ATTEMPTS_PER_IP: 2 } });
+    // (Its own key prefix: the earlier tests' logins from 127.0.0.1 do not count against it.)
+    const wary = await createSubgraphServer(auth, {
+      ...deps,
+      config: { ...deps.config, LOGIN_MAX_ATTEMPTS_PER_IP: 2, TRUST_PROXY: ['192.0.2.1'], REDIS_PREFIX: `${deps.config.REDIS_PREFIX}wary:` },
+    });
+    try {
+      const [trustingUrl, waryUrl] = [await trusting.listen(0, '127.0.0.1'), await wary.listen(0, '127.0.0.1')];
+      // Believed: each forwarded IP has its own window; the same one is throttled on its third try.
+      expect(await attempts(trustingUrl, ['198.51.100.7', '198.51.100.8', '198.51.100.9', '198.51.100.7', '198.51.100.7'])).toEqual([
+        'UNAUTHENTICATED',
+        'UNAUTHENTICATED',
+        'UNAUTHENTICATED',
+        'UNAUTHENTICATED',
+        'RATE_LIMITED',
+      ]);
+      // Not believed: whatever the header says, the socket's 127.0.0.1 is throttled on its third try.
+      expect(await attempts(waryUrl, ['203.0.113.1', '203.0.113.2', '203.0.113.3'])).toEqual(['UNAUTHENTICATED', 'UNAUTHENTICATED', 'RATE_LIMITED']);
+    } finally {
+      await trusting.close();
+      await wary.close();
+    }
   });
 
   it('serves the public JWKS', async () => {

@@ -17,11 +17,21 @@ describe('configuration', () => {
     ['NODE_ENV', 'staging'],
     ['SUBGRAPH_TIMEOUT_MS', '5'],
     ['GATEWAY_TRUST_PROXY', 'yes please'],
+    ['TRUST_PROXY', '10.0.0.0/33'],
+    ['TRUST_PROXY', 'intranet'],
     ['CORS_ORIGINS', 'ftp://files.example'],
     ['GATEWAY_CONCURRENCY_MIN', '0'],
     ['GATEWAY_QUEUE_MAX', '-1'],
   ])('rejects %s=%s with one line naming the variable', (name, value) => {
     expect(() => parseConfig({ [name]: value })).toThrow(new RegExp(`^Invalid configuration: ${name}: `));
+  });
+
+  it('reads trusted proxies as Fastify takes them: a flag, a hop count, or addresses, CIDRs and range names', () => {
+    expect(parseConfig({}).TRUST_PROXY).toEqual(['loopback', 'linklocal', 'uniquelocal']);
+    expect(parseConfig({}).GATEWAY_TRUST_PROXY).toBe(false);
+    expect(parseConfig({ TRUST_PROXY: 'false' }).TRUST_PROXY).toBe(false);
+    expect(parseConfig({ GATEWAY_TRUST_PROXY: '2' }).GATEWAY_TRUST_PROXY).toBe(2);
+    expect(parseConfig({ GATEWAY_TRUST_PROXY: '10.0.0.0/8, ::1,Loopback' }).GATEWAY_TRUST_PROXY).toEqual(['10.0.0.0/8', '::1', 'loopback']);
   });
 
   it('rejects an admission minimum above its maximum', () => {

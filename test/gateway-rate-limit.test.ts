@@ -75,12 +75,18 @@ describe('gateway rate limits', () => {
     await limiter.close();
   });
 
-  it('is open while Redis is unreachable', async () => {
+  it('while Redis is unreachable, counts in the process and still refuses past the limit', async () => {
     const down = createRedis({ REDIS_URL: 'redis://127.0.0.1:1' });
     down.on('error', () => {});
-    const limiter = createRateLimiter(down, settings({ RATE_LIMIT_PER_MINUTE_IP: 1 }));
+    const limiter = createRateLimiter(down, settings({ RATE_LIMIT_PER_MINUTE_IP: 3 }));
     try {
-      for (let i = 0; i < 3; i++) expect(await limiter.check('unreachable', tenant())).toBeNull();
+      const answers = [];
+      for (let i = 0; i < 5; i++) answers.push(await limiter.check('unreachable', tenant()));
+      expect(answers.slice(0, 3)).toEqual([null, null, null]);
+      expect(answers[3]).toBeGreaterThan(55);
+      expect(answers[4]).toBeGreaterThan(55);
+      // Another IP has its own window.
+      expect(await limiter.check('unreachable-2', tenant())).toBeNull();
     } finally {
       await limiter.close();
       down.disconnect();

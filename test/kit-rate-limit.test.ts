@@ -1,10 +1,10 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { hit, hitEach } from '../subgraphs/kit/rate-limit.ts';
+import { hit, hitEach, peek, reset } from '../subgraphs/kit/rate-limit.ts';
 import { createRedis } from '../subgraphs/kit/redis.ts';
 import { createTestRedis } from './support/services.ts';
 
 // The fixed-window counter every rate limit uses (gateway, login, lead forms), against real Redis
-// when reachable (else the in-memory stand-in), and with Redis down.
+// when reachable (else the in-memory stand-in), and with Redis down (counted in the process).
 const { redis, prefix, close } = await createTestRedis();
 afterAll(close);
 
@@ -44,15 +44,44 @@ describe('rate-limit hit', () => {
     expect(await redis.ttl(a)).toBeGreaterThan(55);
   });
 
-  it('is open while Redis is unreachable', async () => {
+  it('counts in this process while Redis is unreachable, against the same limits', async () => {
+    const down = createRedis({ REDIS_URL: 'redis://127.0.0.1:1' });
+    down.on('error', () => {});
+    const other = createRedis({ REDIS_URL: 'redis://127.0.0.1:1' });
+    other.on('error', () => {});
+    try {
+      const key = `${prefix}d`;
+      const results = [];
+      for (let i = 0; i < 3; i++) results.push(await hit(down, key, 2, 60));
+      expect(results.map((r) => [r.count, r.allowed])).toEqual([[1, true], [2, true], [3, false]]);
+      expect(results[2]!.retryAfterSeconds).toBeGreaterThan(55);
+      expect(results[2]!.retryAfterSeconds).toBeLessThanOrEqual(60);
+      expect(await peek(down, key)).toBe(3);
+      // Each counter on its own; another process (client) has its own counts.
+      expect((await hitEach(down, [{ key, limit: 5 }, { key: `${prefix}e`, limit: 0 }], 60)).map((r) => [r.count, r.allowed])).toEqual([
+        [4, true],
+        [1, false],
+      ]);
+      expect((await hit(other, key, 2, 60)).count).toBe(1);
+      // A reset (a successful login) clears the local count too.
+      await reset(down, key);
+      expect(await peek(down, key)).toBe(0);
+      expect((await hit(down, key, 2, 60)).allowed).toBe(true);
+    } finally {
+      down.disconnect();
+      other.disconnect();
+    }
+  });
+
+  it('starts a new local window once the last one has ended', async () => {
     const down = createRedis({ REDIS_URL: 'redis://127.0.0.1:1' });
     down.on('error', () => {});
     try {
-      expect(await hit(down, `${prefix}d`, 0, 60)).toEqual({ allowed: true, count: 0, retryAfterSeconds: 0 });
-      expect(await hitEach(down, [{ key: `${prefix}d`, limit: 0 }, { key: `${prefix}e`, limit: 0 }], 60)).toEqual([
-        { allowed: true, count: 0, retryAfterSeconds: 0 },
-        { allowed: true, count: 0, retryAfterSeconds: 0 },
-      ]);
+      const key = `${prefix}f`;
+      expect((await hit(down, key, 1, 1)).allowed).toBe(true);
+      expect((await hit(down, key, 1, 1)).allowed).toBe(false);
+      await new Promise((resolve) => setTimeout(resolve, 1_050));
+      expect(await hit(down, key, 1, 1)).toMatchObject({ count: 1, allowed: true });
     } finally {
       down.disconnect();
     }

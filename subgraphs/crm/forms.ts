@@ -14,7 +14,7 @@ import { LIMITS, Problems, reject } from './validate.ts';
  * its tenant and form, and the lead is then written in that tenant's transaction under RLS.
  *
  * Posts are rate-limited before anything else (so guessing keys is throttled too): per client
- * IP and per key, fixed windows in Redis (open when Redis is down, like every kit limit).
+ * IP and per key, fixed windows in Redis (counted per process while Redis is down, like every kit limit).
  */
 
 export const FORM_RATE_LIMITS = {

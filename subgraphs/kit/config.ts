@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
@@ -10,6 +11,33 @@ const bool = z
   .transform((v) => v === 'true' || v === '1');
 
 const port = z.coerce.number().int().min(0).max(65535);
+
+/** proxy-addr's names for address ranges (Fastify's trustProxy understands them). */
+const RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+const isProxyAddress = (entry: string) => {
+  if (RANGE_NAMES.has(entry)) return true;
+  const [address, bits, ...rest] = entry.split('/');
+  const family = isIP(address ?? '');
+  if (!family || rest.length) return false;
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+};
+
+/**
+ * Which peers to believe when they send X-Forwarded-For: false (none: the socket peer is the
+ * client), true (any), a hop count, or a comma-separated list of addresses, CIDRs and the names
+ * loopback, linklocal, uniquelocal (private networks). Fastify's `trustProxy` takes the result.
+ */
+const trustedProxies = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .refine(
+      (v) => /^(true|false|\d{1,2})$/.test(v) || v.split(',').every((s) => isProxyAddress(s.trim().toLowerCase())),
+      'expected true, false, a hop count or a list of addresses/CIDRs (or loopback, linklocal, uniquelocal)',
+    )
+    .transform((v): boolean | number | string[] =>
+      v === 'true' ? true : v === 'false' ? false : /^\d+$/.test(v) ? Number(v) : v.split(',').map((s) => s.trim().toLowerCase()),
+    );
 
 export const configSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -39,8 +67,13 @@ export const configSchema = z.object({
   LOGIN_MAX_FAILURES_PER_ACCOUNT: z.coerce.number().int().min(1).default(10),
   LOGIN_MAX_ATTEMPTS_PER_IP: z.coerce.number().int().min(1).default(100),
   LOGIN_WINDOW_SECONDS: z.coerce.number().int().min(1).default(900),
-  /** Trust x-forwarded-for from the gateway for the client IP (login throttling). */
-  TRUST_PROXY: bool.default(true),
+  /**
+   * A subgraph's client IP (login and lead-form throttling) is the X-Forwarded-For the gateway
+   * sets, believed only from these peers (see trustedProxies): by default loopback and the
+   * private networks a gateway reaches its subgraphs over, so a caller from anywhere else that
+   * reaches a subgraph directly cannot pick its own IP to dodge the per-IP limits.
+   */
+  TRUST_PROXY: trustedProxies('loopback,linklocal,uniquelocal'),
 
   GATEWAY_PORT: port.default(8001),
   /** Gateway processes sharing GATEWAY_PORT (node:cluster): a count, or `auto` for one per core. */
@@ -59,13 +92,7 @@ export const configSchema = z.object({
    * login throttling): false (the socket peer; default), true, a hop count, or a comma-separated
    * list of proxy addresses/CIDRs. Anything but false lets clients behind it set X-Forwarded-For.
    */
-  GATEWAY_TRUST_PROXY: z
-    .string()
-    .regex(/^(true|false|\d{1,2}|[0-9a-f.:/]+(,[0-9a-f.:/]+)*)$/i, 'expected true, false, a hop count or a list of addresses/CIDRs')
-    .default('false')
-    .transform((v): boolean | number | string[] =>
-      v === 'true' ? true : v === 'false' ? false : /^\d+$/.test(v) ? Number(v) : v.split(',').map((s) => s.trim()),
-    ),
+  GATEWAY_TRUST_PROXY: trustedProxies('false'),
   /** Browser origins allowed to call the gateway (CORS), comma-separated; empty: none. */
   CORS_ORIGINS: z
     .string()

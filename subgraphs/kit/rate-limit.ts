@@ -47,42 +47,93 @@ export interface WindowCount {
   secondsLeft: number;
 }
 
-const OPEN: RateLimitResult = Object.freeze({ allowed: true, count: 0, retryAfterSeconds: 0 });
+/** Counters a process keeps while Redis is unreachable; past this, the oldest window is dropped. */
+const MAX_LOCAL_COUNTERS = 50_000;
+
+/**
+ * Fixed windows counted in this process, for while Redis does not answer. A limit then holds per
+ * process (a deployment of N processes lets through at most N times it) instead of not at all:
+ * login throttling must not open up because Redis went away. When Redis answers again its own
+ * counts take over; the hits counted here are not added to them.
+ */
+class LocalWindows {
+  private readonly windows = new Map<string, { count: number; endsAt: number }>();
+
+  add(key: string, hits: number, windowSeconds: number): WindowCount {
+    const now = Date.now();
+    let window = this.windows.get(key);
+    if (!window || now >= window.endsAt) {
+      if (window) this.windows.delete(key);
+      else if (this.windows.size >= MAX_LOCAL_COUNTERS) this.evict(now);
+      window = { count: 0, endsAt: now + windowSeconds * 1000 };
+      this.windows.set(key, window);
+    }
+    window.count += hits;
+    return { count: window.count, secondsLeft: Math.max(1, Math.ceil((window.endsAt - now) / 1000)) };
+  }
+
+  count(key: string): number {
+    const window = this.windows.get(key);
+    return window && Date.now() < window.endsAt ? window.count : 0;
+  }
+
+  delete(key: string): void {
+    this.windows.delete(key);
+  }
+
+  /**
+   * Makes room: drops windows from the oldest started (a window is re-inserted when it restarts,
+   * so Map order is start order) while they have ended, and at least one.
+   */
+  private evict(now: number): void {
+    for (const [key, window] of this.windows) {
+      if (this.windows.size < MAX_LOCAL_COUNTERS && now < window.endsAt) break;
+      this.windows.delete(key);
+    }
+  }
+}
+
+/** One set of local windows per Redis client (per process in production). */
+const localWindows = new WeakMap<RedisClient, LocalWindows>();
+function localOf(redis: RedisClient): LocalWindows {
+  let local = localWindows.get(redis);
+  if (!local) localWindows.set(redis, (local = new LocalWindows()));
+  return local;
+}
 
 /**
  * Adds hits to fixed-window counters in Redis, one script call each (see HIT_SCRIPT), all in one
  * write and one reply (a pipeline): each separate write to Redis costs a wake-up of the other
- * process. Null for a counter Redis did not count (unreachable, or an error reply).
+ * process. A counter Redis did not count (unreachable, or an error reply) is counted in this
+ * process instead (LocalWindows); the client logs the failure.
  */
 export async function addEach(
   redis: RedisClient,
   additions: readonly { key: string; hits: number }[],
   windowSeconds: number,
-): Promise<(WindowCount | null)[]> {
+): Promise<WindowCount[]> {
+  let replies: [Error | null, unknown][] = [];
   try {
     const pipeline = hitPipeline(redis);
     for (const { key, hits } of additions) pipeline.rateLimitHit(key, windowSeconds, hits);
-    const replies = (await pipeline.exec()) ?? [];
-    return additions.map((_addition, i) => {
-      const [error, reply] = replies[i] ?? [new Error('no reply'), null];
-      if (error) return null;
-      const [count, ttl] = reply as [number, number];
-      return { count, secondsLeft: ttl > 0 ? ttl : windowSeconds };
-    });
+    replies = (await pipeline.exec()) ?? [];
   } catch {
-    return additions.map(() => null);
+    // Unreachable: every counter is counted locally below.
   }
+  return additions.map(({ key, hits }, i) => {
+    const [error, reply] = replies[i] ?? [new Error('no reply'), null];
+    if (error) return localOf(redis).add(key, hits, windowSeconds);
+    const [count, ttl] = reply as [number, number];
+    return { count, secondsLeft: ttl > 0 ? ttl : windowSeconds };
+  });
 }
 
-/**
- * One hit on each counter (see `addEach`), each against its own limit. When Redis is unreachable
- * the limits are open: availability wins over throttling, and the failure is logged by the client.
- */
+/** One hit on each counter (see `addEach`), each against its own limit. */
 export async function hitEach(redis: RedisClient, counters: readonly Counter[], windowSeconds: number): Promise<RateLimitResult[]> {
   const counts = await addEach(redis, counters.map(({ key }) => ({ key, hits: 1 })), windowSeconds);
   return counters.map(({ limit }, i) => {
-    const counted = counts[i];
-    return counted ? { allowed: counted.count <= limit, count: counted.count, retryAfterSeconds: counted.secondsLeft } : OPEN;
+    const counted = counts[i]!;
+    return { allowed: counted.count <= limit, count: counted.count, retryAfterSeconds: counted.secondsLeft };
   });
 }
 
@@ -91,15 +142,16 @@ export async function hit(redis: RedisClient, key: string, limit: number, window
   return (await hitEach(redis, [{ key, limit }], windowSeconds))[0]!;
 }
 
-/** Reads a counter without counting. */
+/** Reads a counter without counting (the local count while Redis is unreachable). */
 export async function peek(redis: RedisClient, key: string): Promise<number> {
   try {
     return Number((await redis.get(key)) ?? 0);
   } catch {
-    return 0;
+    return localOf(redis).count(key);
   }
 }
 
 export async function reset(redis: RedisClient, key: string): Promise<void> {
+  localOf(redis).delete(key);
   await redis.del(key).catch(() => undefined);
 }

@@ -5,10 +5,11 @@ import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDi
 import { fastifyApolloHandler } from '@as-integrations/fastify';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import type { DocumentNode } from 'graphql';
 import { applyMiddleware } from 'graphql-middleware';
 import { CacheGenerations, invalidateOnWrite, responseCache } from './cache.ts';
+import { clientIp, fastifyTrustProxy } from './client-ip.ts';
 import type { Context } from './context.ts';
 import type { SubgraphDeps } from './deps.ts';
 import { redactError } from './errors.ts';
@@ -95,15 +96,6 @@ function requestLog(): ApolloServerPlugin<Context> {
   };
 }
 
-function clientIp(request: FastifyRequest, trustProxy: boolean): string {
-  if (trustProxy) {
-    const forwarded = request.headers['x-forwarded-for'];
-    const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(',')[0]?.trim();
-    if (first) return first;
-  }
-  return request.ip;
-}
-
 /** Builds the HTTP server of one subgraph: POST /graphql, GET /health, plus its own routes. */
 export async function createSubgraphServer<TLoaders>(
   definition: SubgraphDefinition<TLoaders>,
@@ -142,7 +134,7 @@ export async function createSubgraphServer<TLoaders>(
   });
   await apollo.start();
 
-  const app = Fastify({ bodyLimit: config.BODY_LIMIT_BYTES, logger: false, trustProxy: false });
+  const app = Fastify({ bodyLimit: config.BODY_LIMIT_BYTES, logger: false, trustProxy: fastifyTrustProxy(config.TRUST_PROXY) });
   const handler = fastifyApolloHandler(apollo, {
     context: async (request) => {
       const principal = await deps.verifyToken(request.headers.authorization);
@@ -152,7 +144,7 @@ export async function createSubgraphServer<TLoaders>(
       const ctx: Omit<Context<TLoaders>, 'loaders'> = {
         principal,
         requestId,
-        clientIp: clientIp(request, config.TRUST_PROXY),
+        clientIp: clientIp(request),
         authorization: request.headers.authorization,
         log,
         deps,
