@@ -52,7 +52,17 @@ export function packageVersions(): Record<string, string> {
   );
 }
 
+/**
+ * The commit the measured code was compiled from (and whether the tree differed from it), read
+ * once: the first call is when the run compiles its build (processes.ts), so edits made while a
+ * long run goes on do not mark its report.
+ */
+let revision: string | undefined;
 export function gitRevision(): string {
+  return (revision ??= readGitRevision());
+}
+
+function readGitRevision(): string {
   try {
     const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
     const dirty = execFileSync('git', ['status', '--porcelain', '--', 'gateway', 'subgraphs', 'test/bench', 'package.json'], { cwd: ROOT, encoding: 'utf8' }).trim();

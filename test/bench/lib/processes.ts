@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { REPO_ROOT } from '../../../subgraphs/kit/paths.ts';
 import { compileInto } from '../../support/production-build.ts';
+import { gitRevision } from './machine.ts';
 
 /** Repository root: every child runs from here, so relative paths resolve. */
 export const ROOT = REPO_ROOT;
@@ -18,6 +19,7 @@ const BUILD_DIR = join(ROOT, `tmp/bench-build-${process.pid}`);
 let built = false;
 function compiled(script: string): string {
   if (!built) {
+    gitRevision(); // the revision of the tree being compiled, for the report
     process.once('exit', compileInto('test/bench/tsconfig.json', BUILD_DIR));
     built = true;
   }
