@@ -14,4 +14,10 @@ export interface GatewayContext {
    * Apollo Server hands plugins a shallow clone of the context, so only shared objects carry back.
    */
   trace: { operationName: string | null };
+  /**
+   * The client hung up. Its operation's subgraph fetches that have not started are skipped
+   * (a plan's later steps, an entity fetch after a list): nobody will read their answer, and
+   * under overload a client that gave up must not cost the subgraphs what others wait for.
+   */
+  clientGone(): boolean;
 }

@@ -31,7 +31,7 @@ export function createMetrics(): GatewayMetrics {
   });
   const subgraph = new Histogram({
     name: 'gateway_subgraph_fetch_duration_seconds',
-    help: 'Subgraph fetch duration by subgraph and outcome (ok, timeout, unavailable)',
+    help: 'Subgraph fetch duration by subgraph and outcome (ok, timeout, unavailable; skipped: not sent, the client had hung up)',
     labelNames: ['subgraph', 'outcome'] as const,
     buckets: LATENCY_BUCKETS,
     registers: [registry],

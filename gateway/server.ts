@@ -292,6 +292,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       authorization: request.headers.authorization,
       principal: request.principal ?? ANONYMOUS,
       trace: { operationName: null },
+      clientGone: () => clientGone(request),
     };
     request.gatewayContext = ctx;
     return ctx;

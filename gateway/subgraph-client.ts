@@ -15,7 +15,8 @@ export function createSubgraphAgent(): Agent {
   return new Agent({ keepAliveTimeout: 4_000, keepAliveMaxTimeout: 60_000, connections: 256 });
 }
 
-export type FetchOutcome = 'ok' | 'timeout' | 'unavailable';
+/** How a subgraph fetch ended; `skipped`: not sent, the client had hung up. */
+export type FetchOutcome = 'ok' | 'timeout' | 'unavailable' | 'skipped';
 
 export interface SubgraphClientOptions {
   name: string;
@@ -149,6 +150,10 @@ export class SubgraphClient extends RemoteGraphQLDataSource<GatewayContext> {
   override async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<GatewayGraphQLResponse> {
     const started = performance.now();
     const { name, onFetch } = this.options;
+    if ('incomingRequestContext' in options && options.context?.clientGone()) {
+      onFetch?.(name, 0, 'skipped');
+      return { errors: [new GraphQLError(`The client closed the connection; the ${name} fetch was skipped.`, { extensions: { code: 'CLIENT_CLOSED_REQUEST' } })] };
+    }
     try {
       const response =
         'incomingRequestContext' in options

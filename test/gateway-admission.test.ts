@@ -125,6 +125,28 @@ describe('admission control over HTTP', () => {
     expect(graph.slow.headers.length - before).toBe(2);
   });
 
+  it('skips the subgraph fetches an operation has not started once its client has hung up', async () => {
+    // The plan: slow (the person's id), then auth (its name), one after the other.
+    const before = graph.auth.headers.length;
+    expect(await (await post('{ slowPerson { name } }')).json()).toEqual({ data: { slowPerson: { name: 'person 7' } } });
+    expect(graph.auth.headers.length - before).toBe(1);
+
+    const client = new AbortController();
+    const gone = fetch(`${base}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ slowPerson { name } }' }),
+      signal: client.signal,
+    }).catch((error: Error) => error.name);
+    await until(1, 0);
+    client.abort(); // while slow answers
+    expect(await gone).toBe('AbortError');
+    await until(0, 0); // the operation has ended
+    expect(graph.auth.headers.length - before).toBe(1); // auth was not asked again
+    const text = await (await fetch(`${base}/metrics`)).text();
+    expect(text).toMatch(/^gateway_subgraph_fetch_duration_seconds_count\{subgraph="auth",outcome="skipped"\} 1$/m);
+  });
+
   it('sheds REST shim operations the same way, in the DRF error shape', async () => {
     const first = post('{ slow }');
     await until(1, 0);

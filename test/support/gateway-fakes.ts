@@ -101,6 +101,7 @@ type Query {
 type Mutation { login(email: String!, password: String!): String }
 type Viewer { id: ID! email: String! }
 type TreeNode { id: ID! name: String child: TreeNode }
+type Person @key(fields: "id") { id: ID! name: String! }
 `;
 
 export const SALEOR_SDL = `${FED2}
@@ -111,7 +112,8 @@ type Product @key(fields: "id") { id: ID! name: String! }
 `;
 
 export const SLOW_SDL = `${FED2}
-type Query { slow: String }
+type Query { slow: String slowPerson: Person }
+type Person @key(fields: "id", resolvable: false) { id: ID! }
 `;
 
 export const CRM_SDL = `${FED2}
@@ -132,12 +134,13 @@ export async function startFakeGraph(slowMs: number) {
       },
     },
     Mutation: { login: () => 'token' },
+    Person: { __resolveReference: ({ id }: { id: string }) => ({ id, name: `person ${id}` }) },
   });
   const saleor = await startFakeSubgraph('saleor', SALEOR_SDL, {
     Query: { products: () => ({ totalCount: 1, edges: [{ node: { id: 'UHJvZHVjdDox', name: 'Mug' } }] }) },
   });
   const slow = await startFakeSubgraph('slow', SLOW_SDL, {
-    Query: { slow: async () => (await sleep(slowMs), 'finally') },
+    Query: { slow: async () => (await sleep(slowMs), 'finally'), slowPerson: async () => (await sleep(slowMs), { id: '7' }) },
   });
   const crm = await startFakeSubgraph('crm', CRM_SDL, { Query: { contacts: () => ['Ada'] } });
   const all = [auth, saleor, slow, crm];
