@@ -71,8 +71,8 @@ describe('admission control over HTTP', () => {
     await backends?.close();
   });
 
-  const post = (query: string) =>
-    fetch(`${base}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }) });
+  const post = (query: string, signal?: AbortSignal) =>
+    fetch(`${base}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }), signal });
 
   /** Waits until the gateway has admitted `active` operations and queued `waiting` (read from /metrics, not guessed from a sleep). */
   const until = async (active: number, waiting: number) => {
@@ -109,12 +109,7 @@ describe('admission control over HTTP', () => {
     const first = post('{ slow }');
     await until(1, 0);
     const client = new AbortController();
-    const gone = fetch(`${base}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query: '{ slow }' }),
-      signal: client.signal,
-    }).catch((error: Error) => error.name);
+    const gone = post('{ slow }', client.signal).catch((error: Error) => error.name);
     await until(1, 1);
     client.abort(); // while it waits behind the first
     expect(await gone).toBe('AbortError');
@@ -132,12 +127,7 @@ describe('admission control over HTTP', () => {
     expect(graph.auth.headers.length - before).toBe(1);
 
     const client = new AbortController();
-    const gone = fetch(`${base}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query: '{ slowPerson { name } }' }),
-      signal: client.signal,
-    }).catch((error: Error) => error.name);
+    const gone = post('{ slowPerson { name } }', client.signal).catch((error: Error) => error.name);
     await until(1, 0);
     client.abort(); // while slow answers
     expect(await gone).toBe('AbortError');
