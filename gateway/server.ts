@@ -161,7 +161,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     windowMs: 100,
   });
   metrics.watchAdmission(admission);
-  const agent = createSubgraphAgent();
+  const agent = createSubgraphAgent(config.GATEWAY_SUBGRAPH_CONNECTIONS);
 
   const gateway = new ApolloGateway({
     supergraphSdl: supergraphSource(options, urls),

@@ -7,12 +7,13 @@ import type { GatewayContext } from './context.ts';
 import { dedupeRepresentations, expandEntities, type DedupedRepresentations } from './entity-dedup.ts';
 
 /**
- * One keep-alive pool for every subgraph origin. Idle sockets close before the subgraphs' own
- * keep-alive timeout (Fastify: 72 s, node: 5 s; undici also honours the server's Keep-Alive hint),
- * so the gateway rarely writes into a socket the server is closing.
+ * One keep-alive pool for every subgraph origin, at most `connections` sockets each
+ * (GATEWAY_SUBGRAPH_CONNECTIONS). Idle sockets close before the subgraphs' own keep-alive timeout
+ * (Fastify: 72 s, node: 5 s; undici also honours the server's Keep-Alive hint), so the gateway
+ * rarely writes into a socket the server is closing.
  */
-export function createSubgraphAgent(): Agent {
-  return new Agent({ keepAliveTimeout: 4_000, keepAliveMaxTimeout: 60_000, connections: 256 });
+export function createSubgraphAgent(connections: number): Agent {
+  return new Agent({ keepAliveTimeout: 4_000, keepAliveMaxTimeout: 60_000, connections });
 }
 
 /** How a subgraph fetch ended; `skipped`: not sent, the client had hung up. */

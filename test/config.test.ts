@@ -19,6 +19,7 @@ describe('configuration', () => {
     ['GATEWAY_TRUST_PROXY', 'yes please'],
     ['TRUST_PROXY', '10.0.0.0/33'],
     ['TRUST_PROXY', 'intranet'],
+    ['GATEWAY_SUBGRAPH_CONNECTIONS', '0'],
     ['CORS_ORIGINS', 'ftp://files.example'],
     ['GATEWAY_CONCURRENCY_MIN', '0'],
     ['GATEWAY_QUEUE_MAX', '-1'],

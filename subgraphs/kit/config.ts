@@ -107,6 +107,14 @@ export const configSchema = z.object({
   GATEWAY_CONCURRENCY_MAX: z.coerce.number().int().min(1).max(10_000).default(512),
   GATEWAY_QUEUE_MAX: z.coerce.number().int().min(0).max(100_000).default(2048),
   SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  /**
+   * The most keep-alive connections the gateway opens to one subgraph; fetches past it wait in
+   * the gateway. A subgraph answers no faster for more (its PostgreSQL pool is 10), while each
+   * connection costs memory on both sides: 64 against 256 kept the gateway 15-20 MiB smaller
+   * under scenario D and at overload (BENCHMARKS.md part 9). It bounds a subgraph's throughput
+   * per gateway process at connections / fetch latency: raise it for a slow remote subgraph.
+   */
+  GATEWAY_SUBGRAPH_CONNECTIONS: z.coerce.number().int().min(1).max(4096).default(64),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(50 * 1024 * 1024).default(1024 * 1024),
   INTROSPECTION: bool.optional(),
   RATE_LIMIT_PER_MINUTE_IP: z.coerce.number().int().min(1).default(1200),
