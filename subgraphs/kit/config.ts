@@ -113,6 +113,8 @@ export const configSchema = z.object({
    * connection costs memory on both sides: 64 against 256 kept the gateway 15-20 MiB smaller
    * under scenario D and at overload (BENCHMARKS.md part 9). It bounds a subgraph's throughput
    * per gateway process at connections / fetch latency: raise it for a slow remote subgraph.
+   * SUBGRAPH_TIMEOUT_MS counts from when a fetch has a connection; the wait for one is bounded by
+   * admission control (GATEWAY_CONCURRENCY_MAX operations at once).
    */
   GATEWAY_SUBGRAPH_CONNECTIONS: z.coerce.number().int().min(1).max(4096).default(64),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(50 * 1024 * 1024).default(1024 * 1024),
