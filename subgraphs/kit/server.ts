@@ -144,7 +144,11 @@ export async function createSubgraphServer<TLoaders>(
       const ctx: Omit<Context<TLoaders>, 'loaders'> = {
         principal,
         requestId,
-        clientIp: clientIp(request),
+        // Read only by the few resolvers that throttle per IP (login, lead forms): with trusted
+        // proxies it parses X-Forwarded-For, which the other requests need not pay for.
+        get clientIp() {
+          return clientIp(request);
+        },
         authorization: request.headers.authorization,
         log,
         deps,

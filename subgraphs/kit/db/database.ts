@@ -155,6 +155,7 @@ export class Database {
   statements = 0;
 
   constructor(options: DatabaseOptions) {
+    this.pipelined = !options.assumeRole;
     this.pool = new pg.Pool({
       connectionString: options.url,
       max: options.poolMax,
@@ -168,9 +169,8 @@ export class Database {
       // Pipelining (pg 8.23): a query is written without waiting for the answer to the one
       // before, so a transaction's BEGIN and its first statement travel together (withTenant).
       // PGlite's socket server takes one message at a time: not there.
-      pipeline: !options.assumeRole,
+      pipeline: this.pipelined,
     } as pg.PoolConfig);
-    this.pipelined = !options.assumeRole;
     // An idle client that dies (server restart) must not crash the process.
     this.pool.on('error', () => {});
     this.assumeRole = options.assumeRole;
