@@ -8,10 +8,12 @@ export type RedisClient = Redis;
 let inMemory: Redis | undefined;
 
 /**
- * Redis for the response cache, rate limits and token revocation. With no REDIS_URL, one
- * in-memory instance (ioredis-mock, same API) is shared by everything in this process.
- * Commands fail fast while Redis is down (no offline queue): callers treat a failure as a cache
- * miss or an open rate limit, never as a failed request.
+ * Redis for the response cache (and the tenants' cache generations) and the rate limits
+ * (gateway, login throttling, lead forms). With no REDIS_URL, one in-memory instance
+ * (ioredis-mock, same API) is shared by everything in this process.
+ * Commands fail fast while Redis is down (no offline queue), and no caller turns a failure into a
+ * failed request: the cache reads it as a miss, and rate limits count in this process against the
+ * same limits (rate-limit.ts).
  */
 export function createRedis(config: Pick<Config, 'REDIS_URL'>, log?: Logger): Redis {
   if (!config.REDIS_URL) {
@@ -26,15 +28,15 @@ export function createRedis(config: Pick<Config, 'REDIS_URL'>, log?: Logger): Re
     retryStrategy: (attempt) => Math.min(attempt * 200, 5_000),
     lazyConnect: false,
     // No auto-pipelining (ioredis's default): it saved CPU in a closed-loop benchmark of one
-    // subgraph, but scenario D's tails with it (p99 1.0 and 3.1 s) were worse than without
-    // (0.2 and 0.9 s) in the runs we have; see BENCHMARKS.md part 5.
+    // subgraph (warm crm 0.28 -> 0.24 ms/req), but scenario D's tails with it (p99 1.0 and
+    // 3.1 s) were worse than without (0.2 and 0.9 s) in the runs we have: not proven either way.
   });
   let lastLog = 0;
   redis.on('error', (error: Error) => {
     const now = Date.now();
     if (now - lastLog > 30_000) {
       lastLog = now;
-      log?.warn({ err: error.message }, 'redis unavailable: cache bypassed, rate limits open');
+      log?.warn({ err: error.message }, 'redis unavailable: cache bypassed, rate limits counted in this process');
     }
   });
   return redis;
