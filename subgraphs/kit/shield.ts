@@ -49,20 +49,76 @@ const isObjectType = (type: GraphQLNamedType | undefined): type is GraphQLObject
 const isFieldMap = (x: unknown): x is Record<string, Rule> =>
   typeof x === 'object' && x !== null && Object.getPrototypeOf(x) === Object.prototype;
 
+/** The named type a field returns, through lists and non-nulls. */
+const namedTypeOf = (type: GraphQLObjectType, field: string): GraphQLNamedType | undefined => {
+  let t: unknown = type.getFields()[field]?.type;
+  while (t && typeof t === 'object' && 'ofType' in t && (t as { ofType: unknown }).ofType) t = (t as { ofType: unknown }).ofType;
+  return t as GraphQLNamedType | undefined;
+};
+
+/** A Relay edge: `node` and `cursor`. Its node type, or undefined when it is not an edge. */
+const edgeNode = (type: GraphQLNamedType | undefined) =>
+  isObjectType(type) && type.getFields().cursor ? namedTypeOf(type, 'node') : undefined;
+
+/**
+ * Rules for the types that only wrap others, so that `permissions.ts` lists root fields and the
+ * types that carry data, not every Connection, Edge and payload:
+ * - `PageInfo`: allow (cursors and flags of a list its field already guarded).
+ * - an edge (`node` + `cursor`) and a connection (`edges` of such edges): the rule of the node's
+ *   type (its type rule or its `'*'`) when that rule judges only the caller (`contextual`) or is
+ *   allow, so `totalCount` stays as closed as the nodes. A rule that looks at a row cannot judge a
+ *   list (there is no row): the list is then allowed and every node is judged as a row. A node
+ *   type without a rule leaves its wrappers without one too: denied.
+ * - a mutation's payload (the type a Mutation field returns, with an `errors` field) and the
+ *   item type of its `errors`: allow; the mutation field has its own rule, and the objects in the payload keep theirs.
+ * A type named in `permissions` keeps the rule given there.
+ */
+function wrapperRules(schema: GraphQLSchema, permissions: Record<string, unknown>): Record<string, Rule> {
+  const derived: Record<string, Rule> = {};
+  const typeRule = (name: string): Rule | undefined => {
+    const rules = permissions[name];
+    return isFieldMap(rules) ? rules['*'] : (rules as Rule | undefined);
+  };
+  const listRule = (node: GraphQLNamedType | undefined): Rule | undefined => {
+    const rule = node && typeRule(node.name);
+    if (rule === undefined) return undefined;
+    return rule === allow || (rule as { cache?: unknown }).cache === 'contextual' ? rule : allow;
+  };
+  if (isObjectType(schema.getType('PageInfo'))) derived.PageInfo = allow;
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (!isObjectType(type) || type.name.startsWith('__')) continue;
+    const node = edgeNode(type) ?? edgeNode(type.getFields().edges ? namedTypeOf(type, 'edges') : undefined);
+    const rule = listRule(node);
+    if (rule) derived[type.name] = rule;
+  }
+  const mutation = schema.getMutationType();
+  for (const field of Object.keys(mutation?.getFields() ?? {})) {
+    const payload = namedTypeOf(mutation!, field);
+    // A payload has `errors`; a mutation that returns an entity itself leaves the entity's rule alone.
+    const error = isObjectType(payload) && payload.getFields().errors ? namedTypeOf(payload, 'errors') : undefined;
+    if (!isObjectType(error) || permissions[payload!.name] !== undefined) continue;
+    derived[payload!.name] = allow;
+    derived[error.name] ??= allow;
+  }
+  return derived;
+}
+
 /**
  * The rule of every field of every object type: the field's own rule, else its type's `'*'`,
- * else its type's rule, else deny. Names in `permissions` that the schema lacks are errors.
+ * else its type's rule, else (for a type that only wraps others) the rule `wrapperRules`
+ * derives, else deny. Names in `permissions` that the schema lacks are errors.
  */
-function rulePerField(schema: GraphQLSchema, permissions: Record<string, unknown>): Record<string, Record<string, Rule>> {
+function rulePerField(schema: GraphQLSchema, listed: Record<string, unknown>): Record<string, Record<string, Rule>> {
   const types = schema.getTypeMap();
   const unknown: string[] = [];
   const perField: Record<string, Record<string, Rule>> = {};
-  for (const [typeName, typeRules] of Object.entries(permissions)) {
+  for (const [typeName, typeRules] of Object.entries(listed)) {
     const type = types[typeName];
     if (!isObjectType(type)) unknown.push(typeName);
     else if (isFieldMap(typeRules)) unknown.push(...Object.keys(typeRules).filter((f) => f !== '*' && !type.getFields()[f]).map((f) => `${typeName}.${f}`));
   }
   if (unknown.length) throw new Error(`Permissions name what the schema does not have: ${unknown.join(', ')}`);
+  const permissions = { ...wrapperRules(schema, listed), ...listed };
   for (const type of Object.values(types)) {
     if (!isObjectType(type) || type.name.startsWith('__')) continue;
     const typeRules = permissions[type.name];

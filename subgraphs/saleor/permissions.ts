@@ -7,8 +7,8 @@ import { allow, type Permissions } from '../kit/shield.ts';
 /*
  * Who may read what, as in Saleor: the catalog (products, categories, collections) is public;
  * customers and orders need the App token the gateway sends (`Authorization: Bearer
- * <SALEOR_APP_TOKEN>`), never a platform JWT. Every type is listed because the kit's shield
- * denies anything that is not.
+ * <SALEOR_APP_TOKEN>`), never a platform JWT. Every type that carries data is listed because the
+ * kit's shield denies anything that is not (it derives the rules of connections, edges and PageInfo).
  */
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
@@ -50,23 +50,14 @@ export const permissions: Permissions = {
   // Catalog: public, like Saleor's storefront API.
   Product: allow,
   ProductPricingInfo: allow,
-  ProductCountableConnection: allow,
-  ProductCountableEdge: allow,
   ProductVariant: allow,
   VariantPricingInfo: allow,
-  ProductVariantCountableConnection: allow,
-  ProductVariantCountableEdge: allow,
   Category: allow,
-  CategoryCountableConnection: allow,
-  CategoryCountableEdge: allow,
   Collection: allow,
-  CollectionCountableConnection: allow,
-  CollectionCountableEdge: allow,
   Image: allow,
   Money: allow,
   TaxedMoney: allow,
   TaxedMoneyRange: allow,
-  PageInfo: allow,
 
   // Customers and orders: App token on every field, so `_entities` (allowed by the kit) cannot
   // read a User or an Order without it either.
@@ -74,6 +65,4 @@ export const permissions: Permissions = {
   Order: isSaleorApp,
   OrderLine: isSaleorApp,
   Channel: isSaleorApp,
-  OrderCountableConnection: allow,
-  OrderCountableEdge: allow,
 };
