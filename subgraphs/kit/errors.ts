@@ -32,7 +32,7 @@ export const rateLimited = (retryAfterSeconds: number) =>
     extensions: { code: 'RATE_LIMITED', retryAfter: retryAfterSeconds },
   });
 
-/** Mutation payload error: bad input is data, not an exception (DESIGN: payload `errors`). */
+/** Mutation payload error: bad input is data, not an exception (the payload's `errors`, ARCHITECTURE.md). */
 export interface InputError<C extends string = string> {
   field: string | null;
   message: string;

@@ -22,7 +22,7 @@ import { isProduction } from './config.ts';
 /** Everything that makes one subgraph; the kit turns it into a running server. */
 export interface SubgraphDefinition<TLoaders = unknown> {
   name: string;
-  /** Default listen port (DESIGN.md's table); `<NAME>_PORT` overrides. */
+  /** Default listen port (ARCHITECTURE.md's table); `<NAME>_PORT` overrides. */
   port: number;
   typeDefs: DocumentNode;
   resolvers: unknown;

@@ -25,7 +25,7 @@ export const hasRole = (...roles: Role[]) =>
     return ctx.principal.roles.some((r) => roles.includes(r)) ? true : forbidden();
   });
 
-/** Role ladder of DESIGN.md: reading is open to every member. */
+/** The role ladder (ARCHITECTURE.md, "Tenancy and auth"): reading is open to every member. */
 export const isMember = hasRole('owner', 'admin', 'editor', 'analyst', 'viewer');
 export const isEditor = hasRole('owner', 'admin', 'editor');
 export const isAnalyst = hasRole('owner', 'admin', 'analyst');

@@ -4,7 +4,7 @@ import * as store from './store.ts';
 
 /*
  * Per-request DataLoaders, although the catalog is in memory: the stand-in keeps the shape every
- * subgraph has (DESIGN: every load by id goes through a loader), so `_entities` with N
+ * subgraph has (ARCHITECTURE.md: every load by id goes through a loader), so `_entities` with N
  * representations and lists that resolve N references each cost one batch.
  */
 
