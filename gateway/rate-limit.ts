@@ -42,8 +42,7 @@ interface LocalCount {
  *
  * Far from its limit, a counter is not asked on every request: a round trip to Redis per request
  * (a write, a wake-up of Redis, a reply) cost a cheap query 8-20% of its throughput (scenario B
- * `products` cold: 1,638 -> 1,790 requests/s with this, 1,852 with no limiter at all;
- * BENCHMARKS.md part 7). Each
+ * `products` cold: 1,638 -> 1,790 requests/s with this, 1,852 with no limiter at all). Each
  * process counts such hits locally and adds them to Redis in one pipeline every
  * GATEWAY_RATE_LIMIT_SYNC_MS (as Kong's `sync_rate` does). A request is counted in Redis before
  * it is answered, as with a sync interval of 0, when its counter is new to this process or its

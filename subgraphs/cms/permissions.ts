@@ -23,7 +23,7 @@ import { allow, and, isAdmin, isEditor, isMember, type Permissions } from '../ki
  * The parent row belongs to the caller's tenant. It looks at the row, so never `contextual`; and
  * not `strict` either: graphql-shield keys that cache by an object-hash (SHA-1) of the whole row
  * with its body, which cost far more than this comparison (19% of the CMS subgraph's CPU on a
- * content page: BENCHMARKS.md part 9).
+ * content page).
  */
 const ofCallersTenant = rule('ofCallersTenant', { cache: 'no_cache' })((parent: { tenant_id?: string }, _args, ctx: Context) => {
   if (!ctx.principal.accountId) return unauthenticated();

@@ -121,7 +121,7 @@ export async function createSubgraphServer<TLoaders>(
       // Traces would go to Apollo's cloud via the gateway; we do not report usage anywhere.
       ApolloServerPluginInlineTraceDisabled(),
       // Cache hints only matter to the response cache; without it, the cache-control plugin's
-      // per-field hook would cost 13% of a cold subgraph's CPU for nothing (BENCHMARKS.md part 5).
+      // per-field hook would cost 13% of a cold subgraph's CPU for nothing.
       ...(cacheOn
         ? [
             ApolloServerPluginCacheControl({ defaultMaxAge: config.CACHE_TTL_SECONDS, calculateHttpHeaders: false }),

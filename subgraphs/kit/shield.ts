@@ -142,7 +142,7 @@ const passedRules = (ctx: object): Set<Rule> => ((ctx as { [PASSED]?: Set<Rule> 
  * graphql-shield still decides every first use of a rule (and every other kind of rule): its
  * middleware is async, so without this every field of every row became a promise (running
  * without graphql-shield at all saved 19% of a leads page's CPU in the CRM subgraph; this keeps
- * most of that: BENCHMARKS.md part 5).
+ * most of that).
  */
 function fastPath(rule: Rule, middleware: unknown): unknown {
   if (typeof middleware !== 'function' || (rule as { cache?: unknown }).cache !== 'contextual') return middleware;

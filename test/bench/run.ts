@@ -6,7 +6,14 @@
  *   npm run bench -- --scenario A --rounds 3 --seconds 20 --warmup 5 --connections 50 --rate 30
  *   npm run bench -- --targets ours,apollo --models closed --no-write
  *
- * How a run goes (the method of ../shared/BENCHMARK-ANCHORS.md):
+ * Flags: see parseArgs below. Environment: BENCH_REDIS_URL (default redis://127.0.0.1:6379),
+ * BENCH_DATABASE_ADMIN_URL (scenarios B and D: a PostgreSQL superuser URL to create the run's
+ * database), BENCH_SUBGRAPH_MEMO=off (scenario A's subgraphs execute every request instead of
+ * answering repeats from memory), BENCH_VARIANT_NODE_FLAGS and BENCH_VARIANT_ENV ("NAME=value
+ * ..."): target `ours-variant`, a second copy of ours with other node flags or settings, for an
+ * A/B within one run.
+ *
+ * How a run goes (BENCHMARKS.md, "Method", says why: only ratios within one run compare):
  * 1. The scenario's fixture starts (scenario A: the four benchmark subgraphs, one process) and
  *    every target starts in its own process; targets are pinned to CPU 1 with `taskset`, the
  *    subgraphs and the load generator (autocannon, in its own process: lib/load-worker.ts) to

@@ -27,7 +27,7 @@ function compiled(script: string): string {
 }
 
 /**
- * CPU layout on a 2-core machine (the anchors' method): the process under test alone on CPU 1,
+ * CPU layout on a 2-core machine (BENCHMARKS.md, "Method"): the process under test alone on CPU 1,
  * everything else (subgraphs, load generator) on CPU 0. Without taskset nothing is pinned and the
  * report says so.
  */
