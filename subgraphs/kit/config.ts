@@ -111,7 +111,7 @@ export const configSchema = z.object({
    * The most keep-alive connections the gateway opens to one subgraph; fetches past it wait in
    * the gateway. A subgraph answers no faster for more (its PostgreSQL pool is 10), while each
    * connection costs memory on both sides: 64 against 256 kept the gateway 15-20 MiB smaller
-   * under scenario D and at overload (BENCHMARKS.md part 9). It bounds a subgraph's throughput
+   * under scenario D and at overload. It bounds a subgraph's throughput
    * per gateway process at connections / fetch latency: raise it for a slow remote subgraph.
    * SUBGRAPH_TIMEOUT_MS counts from when a fetch has a connection; the wait for one is bounded by
    * admission control (GATEWAY_CONCURRENCY_MAX operations at once).
