@@ -1,11 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { rateLimited } from '../kit/errors.ts';
+import { fail, failed, ok } from '../kit/mutations/outcome.ts';
 import { hit } from '../kit/rate-limit.ts';
 import type { LeadFormCreateInput, LeadFormSubmissionInput } from './__generated__/resolvers-types.ts';
+import { LIMITS } from './domain.ts';
 import type { CrmContext } from './loaders.ts';
 import { write, type Outcome } from './mutations.ts';
 import * as store from './store.ts';
-import { LIMITS, Problems, reject } from './validate.ts';
+import { Problems, reject } from './validate.ts';
 
 /*
  * Lead-capture forms. An admin creates a form and gets its key once: `lf_` and 32 random
@@ -33,26 +35,32 @@ export function newFormKey() {
   return { key, hash: formKeyHash(key), prefix: key.slice(0, 9) };
 }
 
-export async function createLeadForm(ctx: CrmContext, input: LeadFormCreateInput): Promise<Outcome<{ form: store.LeadFormRow; key: string }>> {
+/** A new form and its key (shown this once): the fields of LeadFormPayload. */
+export async function createLeadForm(
+  ctx: CrmContext,
+  { input }: { input: LeadFormCreateInput },
+): Promise<Outcome<{ leadForm: store.LeadFormRow; formKey: string }>> {
   const problems = new Problems();
   const name = problems.text('name', input.name, LIMITS.formName, true)!;
   const source = problems.text('source', input.source, LIMITS.source) ?? `form:${name}`.slice(0, LIMITS.source);
   const ownerId = problems.id('ownerId', input.ownerId);
   const tags = problems.tags('tags', input.tags);
-  if (problems.any) return { value: null, errors: problems.list };
+  if (problems.any) return problems.failed();
   const key = newFormKey();
-  return write(ctx, async (tx) => {
-    const form = await store.insertLeadForm(tx, { name, keyHash: key.hash, keyPrefix: key.prefix, source, ownerId, tags });
-    return { form, key: key.key };
+  return write(ctx.tx, async (tx) => {
+    const leadForm = await store.insertLeadForm(tx, { name, keyHash: key.hash, keyPrefix: key.prefix, source, ownerId, tags });
+    return { leadForm, formKey: key.key };
   });
 }
 
-export async function deleteLeadForm(ctx: CrmContext, id: string) {
+export async function deleteLeadForm(ctx: CrmContext, { id }: { id: string }): Promise<Outcome<string>> {
   const problems = new Problems();
   const formId = problems.id('id', id);
-  if (problems.any) return { value: null, errors: problems.list };
-  return write(ctx, async (tx) => (await store.deleteLeadForm(tx, formId!)) ?? reject('id', 'No such form.', 'NOT_FOUND'));
+  if (problems.any) return problems.failed();
+  return write(ctx.tx, async (tx) => (await store.deleteLeadForm(tx, formId!)) ?? reject('id', 'No such form.', 'NOT_FOUND'));
 }
+
+const unknownKey = () => fail('formKey', 'Unknown form key.', 'INVALID_FORM_KEY');
 
 async function throttle(ctx: CrmContext, formKey: string) {
   const { redis, config } = ctx.deps;
@@ -67,14 +75,17 @@ async function throttle(ctx: CrmContext, formKey: string) {
 }
 
 /** The anonymous post of a public form; true when a lead was created. */
-export async function submitLeadForm(ctx: CrmContext, formKey: string, input: LeadFormSubmissionInput): Promise<Outcome<true>> {
+export async function submitLeadForm(
+  ctx: CrmContext,
+  { formKey, input }: { formKey: string; input: LeadFormSubmissionInput },
+): Promise<Outcome<true>> {
   await throttle(ctx, formKey);
   const problems = new Problems();
   if (Buffer.byteLength(JSON.stringify(input)) > LIMITS.formBytes) {
     problems.add(null, `The form data is larger than ${LIMITS.formBytes} bytes.`, 'TOO_LONG');
-    return { value: null, errors: problems.list };
+    return problems.failed();
   }
-  if (!KEY.test(formKey)) return { value: null, errors: [{ field: 'formKey', message: 'Unknown form key.', code: 'INVALID_FORM_KEY' }] };
+  if (!KEY.test(formKey)) return unknownKey();
   const lead = {
     name: problems.text('name', input.name, LIMITS.name, true)!,
     email: problems.email('email', input.email, true)!,
@@ -83,16 +94,16 @@ export async function submitLeadForm(ctx: CrmContext, formKey: string, input: Le
     title: problems.text('title', input.title, LIMITS.title),
     notes: problems.text('message', input.message, LIMITS.formMessage),
   };
-  if (problems.any) return { value: null, errors: problems.list };
+  if (problems.any) return problems.failed();
 
   const form = await ctx.tx((tx) => store.leadFormTenant(tx, formKeyHash(formKey)));
-  if (!form) return { value: null, errors: [{ field: 'formKey', message: 'Unknown form key.', code: 'INVALID_FORM_KEY' }] };
+  if (!form) return unknownKey();
   // The form's tenant scope: RLS lets this transaction write that tenant's rows only.
-  const written = await write({ tx: (fn) => ctx.deps.db.withTenant({ tenantId: form.tenant_id, accountId: null }, fn) }, (tx) =>
-    store.insertLeadFromForm(tx, form.form_id, lead),
+  const written = await write(
+    (fn) => ctx.deps.db.withTenant({ tenantId: form.tenant_id, accountId: null }, fn),
+    (tx) => store.insertLeadFromForm(tx, form.form_id, lead),
   );
-  if (written.errors.length) return { value: null, errors: written.errors };
-  if (!written.value) return { value: null, errors: [{ field: 'formKey', message: 'Unknown form key.', code: 'INVALID_FORM_KEY' }] };
+  if (written.value === null) return written.errors.length ? failed(written.errors) : unknownKey();
   ctx.touchedTenants.add(form.tenant_id); // its cached CRM answers are stale now
-  return { value: true, errors: [] };
+  return ok(true);
 }

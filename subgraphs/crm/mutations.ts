@@ -1,155 +1,116 @@
 import type { Tx } from '../kit/db/database.ts';
+import { databaseErrors, type ConstraintErrors } from '../kit/mutations/database-errors.ts';
+import type { Outcome as KitOutcome } from '../kit/mutations/outcome.ts';
+import { mutationRunner } from '../kit/mutations/run-mutation.ts';
 import type {
-  ActivityType,
   ActivityUpdateInput,
   ContactCreateInput,
   ContactUpdateInput,
   ConvertLeadInput,
-  CrmError,
   CrmErrorCode,
   DealCreateInput,
   DealUpdateInput,
   LeadCreateInput,
-  LeadStatus,
   LeadUpdateInput,
   LogActivityInput,
   PipelineStageInput,
-  PipelineStageKind,
   PipelineStageUpdateInput,
 } from './__generated__/resolvers-types.ts';
+import { DEFAULT_CURRENCY, fromGraphQLEnum, LIMITS, RANGES, type ActivityTypeValue, type LeadStatusValue, type StageKindValue } from './domain.ts';
 import type { CrmContext } from './loaders.ts';
 import * as store from './store.ts';
-import { has, LIMITS, Problems, reject, Rejected } from './validate.ts';
+import { has, Problems, reject } from './validate.ts';
 
-// The CRM's writes. Each runs in one tenant transaction: input is checked first, then any
-// problem found on the way (a foreign key of another tenant, a converted lead) rolls the whole
-// transaction back and comes back as payload errors. Nothing is ever half-written.
+// The CRM's writes, one per Mutation field: `(ctx, args)` to an Outcome (resolvers.ts makes the
+// payloads). Each runs in one tenant transaction: input is checked first, then any problem found
+// on the way (a foreign key of another tenant, a converted lead) rolls the whole transaction back
+// and comes back as payload errors. Nothing is ever half-written.
 
-export type Outcome<T> = { value: T; errors: [] } | { value: null; errors: CrmError[] };
-
-/** Which input field a violated constraint is about. */
-type ConstraintFields = Record<string, { field: string | null; code: CrmErrorCode; message: string }>;
+export type Outcome<T> = KitOutcome<T, CrmErrorCode>;
 
 const NOT_MEMBER = 'No such member in this tenant.';
-const CONSTRAINTS: ConstraintFields = {
-  leads_owner_fkey: { field: 'ownerId', code: 'NOT_FOUND', message: NOT_MEMBER },
-  contacts_owner_fkey: { field: 'ownerId', code: 'NOT_FOUND', message: NOT_MEMBER },
-  deals_owner_fkey: { field: 'ownerId', code: 'NOT_FOUND', message: NOT_MEMBER },
-  lead_forms_owner_fkey: { field: 'ownerId', code: 'NOT_FOUND', message: NOT_MEMBER },
-  deals_stage_fkey: { field: 'stageId', code: 'NOT_FOUND', message: 'No such pipeline stage.' },
-  deals_contact_fkey: { field: 'contactId', code: 'NOT_FOUND', message: 'No such contact.' },
-  activities_lead_fkey: { field: 'leadId', code: 'NOT_FOUND', message: 'No such lead.' },
-  activities_contact_fkey: { field: 'contactId', code: 'NOT_FOUND', message: 'No such contact.' },
-  activities_deal_fkey: { field: 'dealId', code: 'NOT_FOUND', message: 'No such deal.' },
-  deal_products_deal_fkey: { field: 'id', code: 'NOT_FOUND', message: 'No such deal.' },
-  pipeline_stages_name_key: { field: 'name', code: 'DUPLICATE', message: 'A stage with this name exists.' },
-  lead_forms_name_key: { field: 'name', code: 'DUPLICATE', message: 'A form with this name exists.' },
-  contacts_lead_key: { field: 'id', code: 'ALREADY_CONVERTED', message: 'The lead is already converted.' },
-  deals_lead_key: { field: 'id', code: 'ALREADY_CONVERTED', message: 'The lead is already converted.' },
-};
 
-interface PgError {
-  code?: string;
-  constraint?: string;
-  column?: string;
-}
+/** Which input field a violated constraint or NOT NULL column is about. */
+const CRM_ERRORS = databaseErrors<CrmErrorCode>(
+  { unique: 'DUPLICATE', foreignKey: 'NOT_FOUND', check: 'INVALID', notNull: 'REQUIRED', tooLong: 'TOO_LONG', outOfRange: 'OUT_OF_RANGE', malformed: 'INVALID' },
+  {
+    messages: { check: 'The input breaks a rule of the CRM.' },
+    constraints: {
+      leads_owner_fkey: { field: 'ownerId', code: 'NOT_FOUND', message: NOT_MEMBER },
+      contacts_owner_fkey: { field: 'ownerId', code: 'NOT_FOUND', message: NOT_MEMBER },
+      deals_owner_fkey: { field: 'ownerId', code: 'NOT_FOUND', message: NOT_MEMBER },
+      lead_forms_owner_fkey: { field: 'ownerId', code: 'NOT_FOUND', message: NOT_MEMBER },
+      deals_stage_fkey: { field: 'stageId', code: 'NOT_FOUND', message: 'No such pipeline stage.' },
+      deals_contact_fkey: { field: 'contactId', code: 'NOT_FOUND', message: 'No such contact.' },
+      activities_lead_fkey: { field: 'leadId', code: 'NOT_FOUND', message: 'No such lead.' },
+      activities_contact_fkey: { field: 'contactId', code: 'NOT_FOUND', message: 'No such contact.' },
+      activities_deal_fkey: { field: 'dealId', code: 'NOT_FOUND', message: 'No such deal.' },
+      deal_products_deal_fkey: { field: 'id', code: 'NOT_FOUND', message: 'No such deal.' },
+      pipeline_stages_name_key: { field: 'name', code: 'DUPLICATE', message: 'A stage with this name exists.' },
+      lead_forms_name_key: { field: 'name', code: 'DUPLICATE', message: 'A form with this name exists.' },
+      contacts_lead_key: { field: 'id', code: 'ALREADY_CONVERTED', message: 'The lead is already converted.' },
+      deals_lead_key: { field: 'id', code: 'ALREADY_CONVERTED', message: 'The lead is already converted.' },
+    },
+    columns: {
+      stage_id: { field: 'stageId', code: 'REQUIRED', message: 'The pipeline has no open stage.' },
+      channel: { field: 'products', code: 'REQUIRED', message: 'The tenant has no Saleor channel: give each product its channel.' },
+    },
+  },
+);
 
-/** A database error caused by the input, as a payload error; undefined for anything else. */
-function inputErrorOf(error: unknown, overrides: ConstraintFields): CrmError | undefined {
-  const { code, constraint, column } = (error ?? {}) as PgError;
-  if (typeof code !== 'string') return undefined;
-  const known = constraint ? (overrides[constraint] ?? CONSTRAINTS[constraint]) : undefined;
-  if (known && (code === '23503' || code === '23505')) return { ...known };
-  switch (code) {
-    case '23503':
-      return { field: null, code: 'NOT_FOUND', message: 'A referenced object does not exist.' };
-    case '23505':
-      return { field: null, code: 'DUPLICATE', message: 'This already exists.' };
-    case '23502':
-      if (column === 'stage_id') return { field: 'stageId', code: 'REQUIRED', message: 'The pipeline has no open stage.' };
-      if (column === 'channel') return { field: 'products', code: 'REQUIRED', message: 'The tenant has no Saleor channel: give each product its channel.' };
-      return { field: column ?? null, code: 'REQUIRED', message: 'This field is required.' };
-    case '23514':
-      return { field: null, code: 'INVALID', message: 'The input breaks a rule of the CRM.' };
-    case '22001':
-      return { field: null, code: 'TOO_LONG', message: 'A value is too long.' };
-    case '22003':
-    case '22008':
-      return { field: null, code: 'OUT_OF_RANGE', message: 'A value is out of range.' };
-    case '22P02':
-    case '22007':
-      return { field: null, code: 'INVALID', message: 'A value is malformed.' };
-    default:
-      return undefined;
-  }
-}
-
-/**
- * Runs `fn` in the caller's tenant transaction. `Rejected` and database errors caused by the
- * input roll it back and become payload errors; anything else is a real failure and throws.
- */
-export async function write<T>(
-  ctx: Pick<CrmContext, 'tx'>,
-  fn: (tx: Tx) => Promise<T>,
-  overrides: ConstraintFields = {},
-): Promise<Outcome<T>> {
-  try {
-    return { value: await ctx.tx(fn), errors: [] };
-  } catch (error) {
-    if (error instanceof Rejected) return { value: null, errors: error.errors };
-    const inputError = inputErrorOf(error, overrides);
-    if (inputError) return { value: null, errors: [inputError] };
-    throw error;
-  }
-}
-
-const failed = (problems: Problems): Outcome<never> => ({ value: null, errors: problems.list });
-
-const statusValue = (status: LeadStatus) => status.toLowerCase() as store.LeadStatusValue;
-const activityValue = (type: ActivityType) => type.toLowerCase() as store.ActivityTypeValue;
-const kindValue = (kind: PipelineStageKind) => kind.toLowerCase() as store.StageKindValue;
+/** Runs a CRM write in one transaction (kit runMutation with the CRM's database errors). */
+export const write = mutationRunner(CRM_ERRORS);
 
 // ---------------------------------------------------------------------------------------------
 // Leads
 
-/** Column values of the fields present in a lead input (create: all, update: those sent). */
-function leadValues(problems: Problems, input: LeadCreateInput | LeadUpdateInput, partial: boolean) {
+/** The fields leads and contacts share: a person. */
+type PersonInput = ContactCreateInput | ContactUpdateInput;
+
+/** Column values of the person fields present in a lead or contact input (`sent`: create all, update those sent). */
+function personValues(problems: Problems, input: PersonInput, sent: (key: keyof ContactUpdateInput) => boolean) {
   const values: Record<string, unknown> = {};
-  const sent = (key: keyof LeadUpdateInput) => !partial || has(input, key);
   if (sent('name')) values.name = problems.text('name', input.name, LIMITS.name, true);
   if (sent('email')) values.email = problems.email('email', input.email);
   if (sent('phone')) values.phone = problems.text('phone', input.phone, LIMITS.phone);
   if (sent('company')) values.company = problems.text('company', input.company, LIMITS.company);
   if (sent('title')) values.title = problems.text('title', input.title, LIMITS.title);
-  if (sent('source')) values.source = problems.text('source', input.source, LIMITS.source);
   if (sent('notes')) values.notes = problems.text('notes', input.notes, LIMITS.notes);
   if (sent('tags')) values.tags = problems.tags('tags', input.tags);
   if (sent('ownerId')) values.owner_id = problems.id('ownerId', input.ownerId);
+  return values;
+}
+
+/** Column values of the fields present in a lead input (create: all, update: those sent). */
+function leadValues(problems: Problems, input: LeadCreateInput | LeadUpdateInput, partial: boolean) {
+  const sent = (key: keyof LeadUpdateInput) => !partial || has(input, key);
+  const values = personValues(problems, input, sent);
+  if (sent('source')) values.source = problems.text('source', input.source, LIMITS.source);
   if (sent('score')) {
     if (partial && input.score === null) problems.add('score', 'The score cannot be cleared.', 'REQUIRED');
-    values.score = problems.intRange('score', input.score, 0, 100) ?? 0;
+    values.score = problems.intRange('score', input.score, RANGES.score) ?? 0;
   }
   if (sent('status')) {
     if (input.status === 'CONVERTED') problems.add('status', 'Leads are converted with convertLead.', 'NOT_ALLOWED');
     else if (partial && input.status === null) problems.add('status', 'The status cannot be cleared.', 'REQUIRED');
-    values.status = statusValue(input.status ?? 'NEW');
+    values.status = fromGraphQLEnum<LeadStatusValue>(input.status ?? 'NEW');
   }
   return values;
 }
 
-export async function createLead(ctx: CrmContext, input: LeadCreateInput): Promise<Outcome<store.LeadRow>> {
+export async function createLead(ctx: CrmContext, { input }: { input: LeadCreateInput }): Promise<Outcome<store.LeadRow>> {
   const problems = new Problems();
   const values = leadValues(problems, input, false);
-  if (problems.any) return failed(problems);
-  return write(ctx, (tx) => store.insertLead(tx, values));
+  if (problems.any) return problems.failed();
+  return write(ctx.tx, (tx) => store.insertLead(tx, values));
 }
 
-export async function updateLead(ctx: CrmContext, id: string, input: LeadUpdateInput): Promise<Outcome<store.LeadRow>> {
+export async function updateLead(ctx: CrmContext, { id, input }: { id: string; input: LeadUpdateInput }): Promise<Outcome<store.LeadRow>> {
   const problems = new Problems();
   const leadId = problems.id('id', id);
   const values = leadValues(problems, input, true);
-  if (problems.any) return failed(problems);
-  return write(ctx, async (tx) => {
+  if (problems.any) return problems.failed();
+  return write(ctx.tx, async (tx) => {
     const lead = await store.updateLead(tx, leadId!, values, 'status' in values);
     if (lead) return lead;
     // Either there is no such lead, or its status was to change after conversion.
@@ -160,12 +121,12 @@ export async function updateLead(ctx: CrmContext, id: string, input: LeadUpdateI
   });
 }
 
-export async function assignLead(ctx: CrmContext, id: string, ownerId: string | null | undefined) {
+export async function assignLead(ctx: CrmContext, { id, ownerId }: { id: string; ownerId?: string | null }): Promise<Outcome<store.LeadRow>> {
   const problems = new Problems();
   const leadId = problems.id('id', id);
   const owner = problems.id('ownerId', ownerId);
-  if (problems.any) return failed(problems);
-  return write(ctx, async (tx) => (await store.updateLead(tx, leadId!, { owner_id: owner })) ?? reject('id', 'No such lead.', 'NOT_FOUND'));
+  if (problems.any) return problems.failed();
+  return write(ctx.tx, async (tx) => (await store.updateLead(tx, leadId!, { owner_id: owner })) ?? reject('id', 'No such lead.', 'NOT_FOUND'));
 }
 
 export interface Converted {
@@ -179,7 +140,7 @@ export interface Converted {
  * deal and its products, then the lead marked CONVERTED. Any failure (an unknown or foreign
  * stage, contact owner or product channel) rolls back all of it.
  */
-export async function convertLead(ctx: CrmContext, id: string, input: ConvertLeadInput | null | undefined): Promise<Outcome<Converted>> {
+export async function convertLead(ctx: CrmContext, { id, input }: { id: string; input?: ConvertLeadInput | null }): Promise<Outcome<Converted>> {
   const problems = new Problems();
   const leadId = problems.id('id', id);
   const ownerId = input && has(input, 'ownerId') ? problems.id('ownerId', input.ownerId) : undefined;
@@ -188,19 +149,15 @@ export async function convertLead(ctx: CrmContext, id: string, input: ConvertLea
   const deal = dealInput && {
     title: dealProblems.text('title', dealInput.title, LIMITS.title),
     amount: dealProblems.amount('amount', dealInput.amount),
-    currency: dealProblems.currency('currency', dealInput.currency) ?? 'USD',
+    currency: dealProblems.currency('currency', dealInput.currency) ?? DEFAULT_CURRENCY,
     stage_id: dealProblems.id('stageId', dealInput.stageId),
-    probability: dealProblems.intRange('probability', dealInput.probability, 0, 100),
+    probability: dealProblems.intRange('probability', dealInput.probability, RANGES.probability),
     expected_close_date: dealProblems.date('expectedCloseDate', dealInput.expectedCloseDate),
     products: dealProblems.products('products', dealInput.products),
   };
-  if (problems.any) return failed(problems);
-  const dealFields: ConstraintFields = {
-    deals_stage_fkey: { field: 'deal.stageId', code: 'NOT_FOUND', message: 'No such pipeline stage.' },
-    deals_owner_fkey: { field: 'ownerId', code: 'NOT_FOUND', message: NOT_MEMBER },
-  };
+  if (problems.any) return problems.failed();
   return write(
-    ctx,
+    ctx.tx,
     async (tx) => {
       const lead = await store.leadForUpdate(tx, leadId!);
       if (!lead) return reject('id', 'No such lead.', 'NOT_FOUND');
@@ -238,70 +195,64 @@ export async function convertLead(ctx: CrmContext, id: string, input: ConvertLea
       const converted = await store.markConverted(tx, lead.id);
       return { lead: converted, contact, deal: dealRow };
     },
-    {
-      ...dealFields,
-      // A product with a channel the check constraint refuses, after the contact and deal exist.
-      deal_products_pkey: { field: 'deal.products', code: 'DUPLICATE', message: 'A product is listed twice.' },
-    },
+    CONVERT_LEAD_ERRORS,
   );
 }
 
-export async function deleteLead(ctx: CrmContext, id: string) {
-  return deleteById(ctx, id, store.deleteLead, 'No such lead.');
-}
+/** The deal's constraints are about `deal.*` fields of convertLead's input. */
+const CONVERT_LEAD_ERRORS: ConstraintErrors<CrmErrorCode> = {
+  deals_stage_fkey: { field: 'deal.stageId', code: 'NOT_FOUND', message: 'No such pipeline stage.' },
+  deals_owner_fkey: { field: 'ownerId', code: 'NOT_FOUND', message: NOT_MEMBER },
+  // A product with a channel the check constraint refuses, after the contact and deal exist.
+  deal_products_pkey: { field: 'deal.products', code: 'DUPLICATE', message: 'A product is listed twice.' },
+};
 
-async function deleteById(ctx: CrmContext, id: string, remove: (tx: Tx, id: string) => Promise<string | null>, message: string) {
-  const problems = new Problems();
-  const rowId = problems.id('id', id);
-  if (problems.any) return failed(problems);
-  return write(ctx, async (tx) => (await remove(tx, rowId!)) ?? reject('id', message, 'NOT_FOUND'));
-}
+/** A delete by id; `message` when there is no such row. */
+const deleteById =
+  (remove: (tx: Tx, id: string) => Promise<string | null>, message: string) =>
+  async (ctx: CrmContext, { id }: { id: string }): Promise<Outcome<string>> => {
+    const problems = new Problems();
+    const rowId = problems.id('id', id);
+    if (problems.any) return problems.failed();
+    return write(ctx.tx, async (tx) => (await remove(tx, rowId!)) ?? reject('id', message, 'NOT_FOUND'));
+  };
+
+export const deleteLead = deleteById(store.deleteLead, 'No such lead.');
 
 // ---------------------------------------------------------------------------------------------
 // Contacts
 
-function contactValues(problems: Problems, input: ContactCreateInput | ContactUpdateInput, partial: boolean) {
-  const values: Record<string, unknown> = {};
-  const sent = (key: keyof ContactUpdateInput) => !partial || has(input, key);
-  if (sent('name')) values.name = problems.text('name', input.name, LIMITS.name, true);
-  if (sent('email')) values.email = problems.email('email', input.email);
-  if (sent('phone')) values.phone = problems.text('phone', input.phone, LIMITS.phone);
-  if (sent('company')) values.company = problems.text('company', input.company, LIMITS.company);
-  if (sent('title')) values.title = problems.text('title', input.title, LIMITS.title);
-  if (sent('notes')) values.notes = problems.text('notes', input.notes, LIMITS.notes);
-  if (sent('tags')) values.tags = problems.tags('tags', input.tags);
-  if (sent('ownerId')) values.owner_id = problems.id('ownerId', input.ownerId);
-  return values;
-}
+const contactValues = (problems: Problems, input: PersonInput, partial: boolean) =>
+  personValues(problems, input, (key) => !partial || has(input, key));
 
-export async function createContact(ctx: CrmContext, input: ContactCreateInput) {
+export async function createContact(ctx: CrmContext, { input }: { input: ContactCreateInput }): Promise<Outcome<store.ContactRow>> {
   const problems = new Problems();
   const values = contactValues(problems, input, false);
-  if (problems.any) return failed(problems);
-  return write(ctx, (tx) => store.insertContact(tx, values));
+  if (problems.any) return problems.failed();
+  return write(ctx.tx, (tx) => store.insertContact(tx, values));
 }
 
-export async function updateContact(ctx: CrmContext, id: string, input: ContactUpdateInput) {
+export async function updateContact(ctx: CrmContext, { id, input }: { id: string; input: ContactUpdateInput }): Promise<Outcome<store.ContactRow>> {
   const problems = new Problems();
   const contactId = problems.id('id', id);
   const values = contactValues(problems, input, true);
-  if (problems.any) return failed(problems);
-  return write(ctx, async (tx) => (await store.updateContact(tx, contactId!, values)) ?? reject('id', 'No such contact.', 'NOT_FOUND'));
+  if (problems.any) return problems.failed();
+  return write(ctx.tx, async (tx) => (await store.updateContact(tx, contactId!, values)) ?? reject('id', 'No such contact.', 'NOT_FOUND'));
 }
 
-export const deleteContact = (ctx: CrmContext, id: string) => deleteById(ctx, id, store.deleteContact, 'No such contact.');
+export const deleteContact = deleteById(store.deleteContact, 'No such contact.');
 
 // ---------------------------------------------------------------------------------------------
 // Deals
 
-export async function createDeal(ctx: CrmContext, input: DealCreateInput) {
+export async function createDeal(ctx: CrmContext, { input }: { input: DealCreateInput }): Promise<Outcome<store.DealRow>> {
   const problems = new Problems();
   const values: store.DealValues = {
     title: problems.text('title', input.title, LIMITS.title, true)!,
     amount: problems.amount('amount', input.amount),
-    currency: problems.currency('currency', input.currency) ?? 'USD',
+    currency: problems.currency('currency', input.currency) ?? DEFAULT_CURRENCY,
     stage_id: problems.id('stageId', input.stageId),
-    probability: problems.intRange('probability', input.probability, 0, 100),
+    probability: problems.intRange('probability', input.probability, RANGES.probability),
     expected_close_date: problems.date('expectedCloseDate', input.expectedCloseDate),
     contact_id: problems.id('contactId', input.contactId),
     owner_id: problems.id('ownerId', input.ownerId),
@@ -310,8 +261,8 @@ export async function createDeal(ctx: CrmContext, input: DealCreateInput) {
     notes: problems.text('notes', input.notes, LIMITS.notes),
   };
   const products = problems.products('products', input.products);
-  if (problems.any) return failed(problems);
-  return write(ctx, async (tx) => {
+  if (problems.any) return problems.failed();
+  return write(ctx.tx, async (tx) => {
     if (!values.stage_id) await store.stages(tx); // a new tenant's first deal: default stages
     const deal = await store.insertDeal(tx, values);
     await store.setDealProducts(tx, deal.id, products, false);
@@ -319,7 +270,7 @@ export async function createDeal(ctx: CrmContext, input: DealCreateInput) {
   });
 }
 
-export async function updateDeal(ctx: CrmContext, id: string, input: DealUpdateInput) {
+export async function updateDeal(ctx: CrmContext, { id, input }: { id: string; input: DealUpdateInput }): Promise<Outcome<store.DealRow>> {
   const problems = new Problems();
   const dealId = problems.id('id', id);
   const values: Record<string, unknown> = {};
@@ -331,7 +282,7 @@ export async function updateDeal(ctx: CrmContext, id: string, input: DealUpdateI
   }
   if (has(input, 'probability')) {
     if (input.probability === null) problems.add('probability', 'The probability cannot be cleared.', 'REQUIRED');
-    values.probability = problems.intRange('probability', input.probability, 0, 100);
+    values.probability = problems.intRange('probability', input.probability, RANGES.probability);
   }
   if (has(input, 'expectedCloseDate')) values.expected_close_date = problems.date('expectedCloseDate', input.expectedCloseDate);
   if (has(input, 'contactId')) values.contact_id = problems.id('contactId', input.contactId);
@@ -339,24 +290,27 @@ export async function updateDeal(ctx: CrmContext, id: string, input: DealUpdateI
   if (has(input, 'tags')) values.tags = problems.tags('tags', input.tags);
   if (has(input, 'notes')) values.notes = problems.text('notes', input.notes, LIMITS.notes);
   const products = has(input, 'products') ? problems.products('products', input.products) : null;
-  if (problems.any) return failed(problems);
-  return write(ctx, async (tx) => {
+  if (problems.any) return problems.failed();
+  return write(ctx.tx, async (tx) => {
     const deal = (await store.updateDeal(tx, dealId!, values)) ?? reject('id', 'No such deal.', 'NOT_FOUND');
     if (products) await store.setDealProducts(tx, deal.id, products, true);
     return deal;
   });
 }
 
-export const deleteDeal = (ctx: CrmContext, id: string) => deleteById(ctx, id, store.deleteDeal, 'No such deal.');
+export const deleteDeal = deleteById(store.deleteDeal, 'No such deal.');
 
 /** Stage change: the stage's probability, closedAt for WON/LOST, and a NOTE activity on the deal. */
-export async function moveDeal(ctx: CrmContext, id: string, stageId: string, note: string | null | undefined) {
+export async function moveDeal(
+  ctx: CrmContext,
+  { id, stageId, note }: { id: string; stageId: string; note?: string | null },
+): Promise<Outcome<store.DealRow>> {
   const problems = new Problems();
   const dealId = problems.id('id', id);
   const targetId = problems.id('stageId', stageId);
   const body = problems.text('note', note, LIMITS.notes);
-  if (problems.any) return failed(problems);
-  return write(ctx, async (tx) => {
+  if (problems.any) return problems.failed();
+  return write(ctx.tx, async (tx) => {
     const deal = (await store.dealForMove(tx, dealId!)) ?? reject('id', 'No such deal.', 'NOT_FOUND');
     const [stage] = await store.stagesByIds(tx, [targetId!]);
     if (!stage) return reject('stageId', 'No such pipeline stage.', 'NOT_FOUND');
@@ -381,10 +335,10 @@ export async function moveDeal(ctx: CrmContext, id: string, stageId: string, not
 // ---------------------------------------------------------------------------------------------
 // Activities
 
-export async function logActivity(ctx: CrmContext, input: LogActivityInput) {
+export async function logActivity(ctx: CrmContext, { input }: { input: LogActivityInput }): Promise<Outcome<store.ActivityRow>> {
   const problems = new Problems();
   const values: store.ActivityValues = {
-    type: activityValue(input.type),
+    type: fromGraphQLEnum<ActivityTypeValue>(input.type),
     subject: problems.text('subject', input.subject, LIMITS.subject, true)!,
     body: problems.text('body', input.body, LIMITS.notes),
     due_at: problems.dateTime('dueAt', input.dueAt),
@@ -396,51 +350,52 @@ export async function logActivity(ctx: CrmContext, input: LogActivityInput) {
   };
   const targets = [input.leadId, input.contactId, input.dealId].filter((x) => x != null).length;
   if (targets !== 1) problems.add(null, 'Give exactly one of leadId, contactId and dealId.', 'INVALID');
-  if (problems.any) return failed(problems);
-  return write(ctx, (tx) => store.insertActivity(tx, values));
+  if (problems.any) return problems.failed();
+  return write(ctx.tx, (tx) => store.insertActivity(tx, values));
 }
 
-export async function updateActivity(ctx: CrmContext, id: string, input: ActivityUpdateInput) {
+export async function updateActivity(ctx: CrmContext, { id, input }: { id: string; input: ActivityUpdateInput }): Promise<Outcome<store.ActivityRow>> {
   const problems = new Problems();
   const activityId = problems.id('id', id);
   const values: Record<string, unknown> = {};
   if (has(input, 'type')) {
     if (!input.type) problems.add('type', 'The type cannot be cleared.', 'REQUIRED');
-    else values.type = activityValue(input.type);
+    else values.type = fromGraphQLEnum<ActivityTypeValue>(input.type);
   }
   if (has(input, 'subject')) values.subject = problems.text('subject', input.subject, LIMITS.subject, true);
   if (has(input, 'body')) values.body = problems.text('body', input.body, LIMITS.notes);
   if (has(input, 'dueAt')) values.due_at = problems.dateTime('dueAt', input.dueAt);
-  if (problems.any) return failed(problems);
-  return write(ctx, async (tx) => (await store.updateActivity(tx, activityId!, values)) ?? reject('id', 'No such activity.', 'NOT_FOUND'));
+  if (problems.any) return problems.failed();
+  return write(ctx.tx, async (tx) => (await store.updateActivity(tx, activityId!, values)) ?? reject('id', 'No such activity.', 'NOT_FOUND'));
 }
 
-export async function completeActivity(ctx: CrmContext, id: string, done: boolean) {
+/** Marks an activity done (`done` defaults to true) or open again. */
+export async function completeActivity(ctx: CrmContext, { id, done }: { id: string; done?: boolean | null }): Promise<Outcome<store.ActivityRow>> {
   const problems = new Problems();
   const activityId = problems.id('id', id);
-  if (problems.any) return failed(problems);
-  return write(ctx, async (tx) => (await store.completeActivity(tx, activityId!, done)) ?? reject('id', 'No such activity.', 'NOT_FOUND'));
+  if (problems.any) return problems.failed();
+  return write(ctx.tx, async (tx) => (await store.completeActivity(tx, activityId!, done ?? true)) ?? reject('id', 'No such activity.', 'NOT_FOUND'));
 }
 
-export const deleteActivity = (ctx: CrmContext, id: string) => deleteById(ctx, id, store.deleteActivity, 'No such activity.');
+export const deleteActivity = deleteById(store.deleteActivity, 'No such activity.');
 
 // ---------------------------------------------------------------------------------------------
 // Pipeline stages (admins)
 
-export async function createStage(ctx: CrmContext, input: PipelineStageInput) {
+export async function createStage(ctx: CrmContext, { input }: { input: PipelineStageInput }): Promise<Outcome<store.StageRow>> {
   const problems = new Problems();
-  const kind = kindValue(input.kind ?? 'OPEN');
+  const kind = fromGraphQLEnum<StageKindValue>(input.kind ?? 'OPEN');
   const name = problems.text('name', input.name, LIMITS.stageName, true)!;
-  const position = problems.intRange('position', input.position, -1_000_000, 1_000_000);
-  const probability = problems.intRange('probability', input.probability, 0, 100) ?? (kind === 'won' ? 100 : 0);
-  if (problems.any) return failed(problems);
-  return write(ctx, async (tx) => {
+  const position = problems.intRange('position', input.position, RANGES.stagePosition);
+  const probability = problems.intRange('probability', input.probability, RANGES.probability) ?? (kind === 'won' ? 100 : 0);
+  if (problems.any) return problems.failed();
+  return write(ctx.tx, async (tx) => {
     await store.stages(tx); // the defaults first, so a custom stage adds to them
     return store.insertStage(tx, { name, position, probability, kind });
   });
 }
 
-export async function updateStage(ctx: CrmContext, id: string, input: PipelineStageUpdateInput) {
+export async function updateStage(ctx: CrmContext, { id, input }: { id: string; input: PipelineStageUpdateInput }): Promise<Outcome<store.StageRow>> {
   const problems = new Problems();
   const stageId = problems.id('id', id);
   const values: Record<string, unknown> = {};
@@ -448,11 +403,11 @@ export async function updateStage(ctx: CrmContext, id: string, input: PipelineSt
   for (const key of ['position', 'probability', 'kind'] as const) {
     if (has(input, key) && input[key] === null) problems.add(key, 'This field cannot be cleared.', 'REQUIRED');
   }
-  if (input.position != null) values.position = problems.intRange('position', input.position, -1_000_000, 1_000_000);
-  if (input.probability != null) values.probability = problems.intRange('probability', input.probability, 0, 100);
-  if (input.kind != null) values.kind = kindValue(input.kind);
-  if (problems.any) return failed(problems);
-  return write(ctx, async (tx) => {
+  if (input.position != null) values.position = problems.intRange('position', input.position, RANGES.stagePosition);
+  if (input.probability != null) values.probability = problems.intRange('probability', input.probability, RANGES.probability);
+  if (input.kind != null) values.kind = fromGraphQLEnum<StageKindValue>(input.kind);
+  if (problems.any) return problems.failed();
+  return write(ctx.tx, async (tx) => {
     const stage = (await store.updateStage(tx, stageId!, values)) ?? reject('id', 'No such pipeline stage.', 'NOT_FOUND');
     if (values.kind && values.kind !== 'open' && (await store.openStageCount(tx)) === 0) {
       reject('kind', 'The pipeline needs at least one open stage.', 'NOT_ALLOWED');
@@ -461,14 +416,17 @@ export async function updateStage(ctx: CrmContext, id: string, input: PipelineSt
   });
 }
 
-export async function deleteStage(ctx: CrmContext, id: string, moveDealsTo: string | null | undefined) {
+export async function deleteStage(
+  ctx: CrmContext,
+  { id, moveDealsTo }: { id: string; moveDealsTo?: string | null },
+): Promise<Outcome<string>> {
   const problems = new Problems();
   const stageId = problems.id('id', id);
   const targetId = problems.id('moveDealsTo', moveDealsTo);
   if (stageId && stageId === targetId) problems.add('moveDealsTo', 'Move the deals to another stage.', 'INVALID');
-  if (problems.any) return failed(problems);
+  if (problems.any) return problems.failed();
   return write(
-    ctx,
+    ctx.tx,
     async (tx) => {
       if (targetId) await store.moveDealsBetweenStages(tx, stageId!, targetId);
       const deleted = (await store.deleteStage(tx, stageId!)) ?? reject('id', 'No such pipeline stage.', 'NOT_FOUND');

@@ -1,10 +1,11 @@
-import { listConnection, toConnection, toListRequest, toPage, type PageArgs } from '../kit/connection.ts';
+import { listConnection, toListRequest, toPage, type PageArgs } from '../kit/connection.ts';
 import { pageStatements } from '../kit/db/list.ts';
 import { badInput, notFound } from '../kit/errors.ts';
-import { isUuid } from '../kit/principal.ts';
-import type { ActivityType, CrmAmount, LeadStatus, PipelineStageKind, Resolvers } from './__generated__/resolvers-types.ts';
+import { isUuid } from '../kit/formats.ts';
+import { okPayloadResolver, payloadResolver, spreadPayloadResolver } from '../kit/mutations/payload.ts';
+import type { CrmAmount, Resolvers } from './__generated__/resolvers-types.ts';
+import { fromGraphQLEnum, LIMITS, toGraphQLEnum, type ActivityTypeValue, type LeadStatusValue, type StageKindValue } from './domain.ts';
 import * as forms from './forms.ts';
-import { childConnection } from './loaders.ts';
 import * as mutations from './mutations.ts';
 import * as store from './store.ts';
 
@@ -40,11 +41,12 @@ function filterTags(values: readonly string[] | null | undefined) {
   return values?.length ? values.map((t) => t.trim()).filter(Boolean) : null;
 }
 
-const lower = <T extends string>(values: readonly T[] | null | undefined) =>
-  values?.length ? values.map((v) => v.toLowerCase()) : null;
+/** Stored values of a list of GraphQL enum values; null for none. */
+const storedValues = <V extends string>(values: readonly Uppercase<V>[] | null | undefined): V[] | null =>
+  values?.length ? values.map((v) => fromGraphQLEnum<V>(v)) : null;
 
 function common(filter: { search?: string | null; createdAfter?: unknown; createdBefore?: unknown } | null | undefined) {
-  if (filter?.search && filter.search.length > 200) throw badInput('"search" is at most 200 characters.', 'search');
+  if (filter?.search && filter.search.length > LIMITS.search) throw badInput(`"search" is at most ${LIMITS.search} characters.`, 'search');
   return {
     tsQuery: store.toTsQuery(filter?.search),
     createdAfter: filterTime(filter?.createdAfter, 'createdAfter'),
@@ -64,7 +66,6 @@ const byIdOrNotFound = async <T>(id: string, what: string, load: (id: string) =>
   return row;
 };
 
-const toStatus = (status: store.LeadStatusValue) => status.toUpperCase() as LeadStatus;
 const account = (id: string | null) => (id ? { id } : null);
 const pageOf = (args: PageArgs) => toPage(args);
 
@@ -74,6 +75,13 @@ function amounts(rows: readonly store.StageTotalsRow[], pick: (row: store.StageT
   return [...byCurrency].map(([currency, amount]) => ({ currency, amount: Math.round(amount * 100) / 100 }));
 }
 
+const leadPayload = payloadResolver('lead');
+const contactPayload = payloadResolver('contact');
+const dealPayload = payloadResolver('deal');
+const activityPayload = payloadResolver('activity');
+const stagePayload = payloadResolver('stage');
+const deletedPayload = payloadResolver('deletedId');
+
 export const resolvers: Resolvers = {
   Query: {
     leads: async (_root, args, ctx, info) => {
@@ -81,7 +89,7 @@ export const resolvers: Resolvers = {
       const f = args.filter;
       const filter: store.LeadListFilter = {
         ...common(f),
-        status: lower(f?.status) as store.LeadStatusValue[] | null,
+        status: storedValues<LeadStatusValue>(f?.status),
         ownerId: filterId(f?.ownerId, 'ownerId'),
         unassigned: f?.unassigned ?? null,
         tags: filterTags(f?.tags),
@@ -105,7 +113,7 @@ export const resolvers: Resolvers = {
       const filter: store.DealListFilter = {
         ...common(f),
         stageIds: filterIds(f?.stageIds, 'stageIds'),
-        stageKinds: lower(f?.stageKinds) as store.StageKindValue[] | null,
+        stageKinds: storedValues<StageKindValue>(f?.stageKinds),
         ownerId: filterId(f?.ownerId, 'ownerId'),
         contactId: filterId(f?.contactId, 'contactId'),
         tags: filterTags(f?.tags),
@@ -120,7 +128,7 @@ export const resolvers: Resolvers = {
       const f = args.filter;
       const filter: store.ActivityListFilter = {
         ...common(f),
-        types: lower(f?.types) as store.ActivityTypeValue[] | null,
+        types: storedValues<ActivityTypeValue>(f?.types),
         done: f?.done ?? null,
         accountId: filterId(f?.accountId, 'accountId'),
         leadId: filterId(f?.leadId, 'leadId'),
@@ -156,111 +164,46 @@ export const resolvers: Resolvers = {
     },
   },
 
+  // Each mutation function (mutations.ts, forms.ts) gives an Outcome; these name the payload
+  // field its value goes to.
   Mutation: {
-    createLead: async (_root, { input }, ctx) => {
-      const { value, errors } = await mutations.createLead(ctx, input);
-      return { lead: value, errors };
-    },
-    updateLead: async (_root, { id, input }, ctx) => {
-      const { value, errors } = await mutations.updateLead(ctx, id, input);
-      return { lead: value, errors };
-    },
-    deleteLead: async (_root, { id }, ctx) => {
-      const { value, errors } = await mutations.deleteLead(ctx, id);
-      return { deletedId: value, errors };
-    },
-    assignLead: async (_root, { id, ownerId }, ctx) => {
-      const { value, errors } = await mutations.assignLead(ctx, id, ownerId);
-      return { lead: value, errors };
-    },
-    convertLead: async (_root, { id, input }, ctx) => {
-      const { value, errors } = await mutations.convertLead(ctx, id, input);
-      return { lead: value?.lead ?? null, contact: value?.contact ?? null, deal: value?.deal ?? null, errors };
-    },
-    createContact: async (_root, { input }, ctx) => {
-      const { value, errors } = await mutations.createContact(ctx, input);
-      return { contact: value, errors };
-    },
-    updateContact: async (_root, { id, input }, ctx) => {
-      const { value, errors } = await mutations.updateContact(ctx, id, input);
-      return { contact: value, errors };
-    },
-    deleteContact: async (_root, { id }, ctx) => {
-      const { value, errors } = await mutations.deleteContact(ctx, id);
-      return { deletedId: value, errors };
-    },
-    createDeal: async (_root, { input }, ctx) => {
-      const { value, errors } = await mutations.createDeal(ctx, input);
-      return { deal: value, errors };
-    },
-    updateDeal: async (_root, { id, input }, ctx) => {
-      const { value, errors } = await mutations.updateDeal(ctx, id, input);
-      return { deal: value, errors };
-    },
-    deleteDeal: async (_root, { id }, ctx) => {
-      const { value, errors } = await mutations.deleteDeal(ctx, id);
-      return { deletedId: value, errors };
-    },
-    moveDeal: async (_root, { id, stageId, note }, ctx) => {
-      const { value, errors } = await mutations.moveDeal(ctx, id, stageId, note);
-      return { deal: value, errors };
-    },
-    logActivity: async (_root, { input }, ctx) => {
-      const { value, errors } = await mutations.logActivity(ctx, input);
-      return { activity: value, errors };
-    },
-    updateActivity: async (_root, { id, input }, ctx) => {
-      const { value, errors } = await mutations.updateActivity(ctx, id, input);
-      return { activity: value, errors };
-    },
-    completeActivity: async (_root, { id, done }, ctx) => {
-      const { value, errors } = await mutations.completeActivity(ctx, id, done ?? true);
-      return { activity: value, errors };
-    },
-    deleteActivity: async (_root, { id }, ctx) => {
-      const { value, errors } = await mutations.deleteActivity(ctx, id);
-      return { deletedId: value, errors };
-    },
-    createPipelineStage: async (_root, { input }, ctx) => {
-      const { value, errors } = await mutations.createStage(ctx, input);
-      return { stage: value, errors };
-    },
-    updatePipelineStage: async (_root, { id, input }, ctx) => {
-      const { value, errors } = await mutations.updateStage(ctx, id, input);
-      return { stage: value, errors };
-    },
-    deletePipelineStage: async (_root, { id, moveDealsTo }, ctx) => {
-      const { value, errors } = await mutations.deleteStage(ctx, id, moveDealsTo);
-      return { deletedId: value, errors };
-    },
-    createLeadForm: async (_root, { input }, ctx) => {
-      const { value, errors } = await forms.createLeadForm(ctx, input);
-      return { leadForm: value?.form ?? null, formKey: value?.key ?? null, errors };
-    },
-    deleteLeadForm: async (_root, { id }, ctx) => {
-      const { value, errors } = await forms.deleteLeadForm(ctx, id);
-      return { deletedId: value, errors };
-    },
-    submitLeadForm: async (_root, { formKey, input }, ctx) => {
-      const { value, errors } = await forms.submitLeadForm(ctx, formKey, input);
-      return { ok: value === true, errors };
-    },
+    createLead: leadPayload(mutations.createLead),
+    updateLead: leadPayload(mutations.updateLead),
+    assignLead: leadPayload(mutations.assignLead),
+    deleteLead: deletedPayload(mutations.deleteLead),
+    convertLead: spreadPayloadResolver({ lead: null, contact: null, deal: null })(mutations.convertLead),
+    createContact: contactPayload(mutations.createContact),
+    updateContact: contactPayload(mutations.updateContact),
+    deleteContact: deletedPayload(mutations.deleteContact),
+    createDeal: dealPayload(mutations.createDeal),
+    updateDeal: dealPayload(mutations.updateDeal),
+    moveDeal: dealPayload(mutations.moveDeal),
+    deleteDeal: deletedPayload(mutations.deleteDeal),
+    logActivity: activityPayload(mutations.logActivity),
+    updateActivity: activityPayload(mutations.updateActivity),
+    completeActivity: activityPayload(mutations.completeActivity),
+    deleteActivity: deletedPayload(mutations.deleteActivity),
+    createPipelineStage: stagePayload(mutations.createStage),
+    updatePipelineStage: stagePayload(mutations.updateStage),
+    deletePipelineStage: deletedPayload(mutations.deleteStage),
+    createLeadForm: spreadPayloadResolver({ leadForm: null, formKey: null })(forms.createLeadForm),
+    deleteLeadForm: deletedPayload(forms.deleteLeadForm),
+    submitLeadForm: okPayloadResolver(forms.submitLeadForm),
   },
 
   Account: {
     // Auth owns accounts; RLS makes another tenant's account simply have no leads here.
     __resolveReference: (reference) => ({ id: reference.id }),
+    // A malformed id owns nothing: the loader reads UUIDs only.
     assignedLeads: async (accountRef, args, ctx) => {
       const page = pageOf(args);
-      if (!isUuid(accountRef.id)) return toConnection([], page, 0);
-      const rows = await ctx.loaders.ownerLeads(page).load(accountRef.id.toLowerCase());
-      return childConnection(rows, page);
+      return listConnection(await ctx.loaders.ownerLeads(page).load(accountRef.id.toLowerCase()), page);
     },
   },
 
   Lead: {
     __resolveReference: (reference, ctx) => ctx.loaders.lead.load(reference.id),
-    status: (lead) => toStatus(lead.status),
+    status: (lead) => toGraphQLEnum(lead.status),
     owner: (lead) => account(lead.owner_id),
     createdAt: (lead) => lead.created_at,
     updatedAt: (lead) => lead.updated_at,
@@ -273,7 +216,7 @@ export const resolvers: Resolvers = {
     convertedDeal: (lead, _args, ctx) => (lead.status === 'converted' ? ctx.loaders.dealOfLead.load(lead.id) : null),
     activities: async (lead, args, ctx) => {
       const page = pageOf(args);
-      return childConnection(await ctx.loaders.leadActivities(page).load(lead.id), page);
+      return listConnection(await ctx.loaders.leadActivities(page).load(lead.id), page);
     },
   },
 
@@ -285,11 +228,11 @@ export const resolvers: Resolvers = {
     updatedAt: (contact) => contact.updated_at,
     deals: async (contact, args, ctx) => {
       const page = pageOf(args);
-      return childConnection(await ctx.loaders.contactDeals(page).load(contact.id), page);
+      return listConnection(await ctx.loaders.contactDeals(page).load(contact.id), page);
     },
     activities: async (contact, args, ctx) => {
       const page = pageOf(args);
-      return childConnection(await ctx.loaders.contactActivities(page).load(contact.id), page);
+      return listConnection(await ctx.loaders.contactActivities(page).load(contact.id), page);
     },
   },
 
@@ -311,13 +254,13 @@ export const resolvers: Resolvers = {
     updatedAt: (deal) => deal.updated_at,
     activities: async (deal, args, ctx) => {
       const page = pageOf(args);
-      return childConnection(await ctx.loaders.dealActivities(page).load(deal.id), page);
+      return listConnection(await ctx.loaders.dealActivities(page).load(deal.id), page);
     },
   },
 
   Activity: {
     __resolveReference: (reference, ctx) => ctx.loaders.activity.load(reference.id),
-    type: (activity) => activity.type.toUpperCase() as ActivityType,
+    type: (activity) => toGraphQLEnum(activity.type),
     dueAt: (activity) => activity.due_at,
     completedAt: (activity) => activity.completed_at,
     account: (activity) => account(activity.account_id),
@@ -330,7 +273,7 @@ export const resolvers: Resolvers = {
 
   PipelineStage: {
     __resolveReference: (reference, ctx) => ctx.loaders.stage.load(reference.id),
-    kind: (stage) => stage.kind.toUpperCase() as PipelineStageKind,
+    kind: (stage) => toGraphQLEnum(stage.kind),
   },
 
   LeadForm: {

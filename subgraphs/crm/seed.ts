@@ -4,6 +4,7 @@ import type { Tx } from '../kit/db/database.ts';
 import { DEMO_ACCOUNTS, DEMO_TENANTS } from '../auth/seed.ts';
 import { products as catalog } from '../saleor/catalog.ts';
 import { toGlobalId } from '../saleor/ids.ts';
+import { ACTIVITY_TYPES, SETTABLE_LEAD_STATUSES, type ActivityTypeValue } from './domain.ts';
 import { formKeyHash, newFormKey } from './forms.ts';
 import * as store from './store.ts';
 
@@ -36,9 +37,8 @@ const COMPANIES = ['Northwind', 'Contoso', 'Fabrikam', 'Initech', 'Umbrella', 'S
 const TITLES = ['CEO', 'CTO', 'Head of Marketing', 'Marketing Manager', 'Procurement Lead', 'Founder', 'Operations Director', 'Brand Manager', 'E-commerce Lead'];
 const SOURCES = ['website', 'referral', 'linkedin', 'event', 'cold-call', 'partner', 'webinar'];
 const TAGS = ['vip', 'enterprise', 'smb', 'newsletter', 'hot', 'cold', 'retail', 'saas', 'agency'];
-const STATUSES: store.LeadStatusValue[] = ['new', 'contacted', 'qualified', 'unqualified'];
-const ACTIVITY_TYPES: store.ActivityTypeValue[] = ['call', 'email', 'meeting', 'note', 'task'];
-const SUBJECTS: Record<store.ActivityTypeValue, string[]> = {
+const STATUSES = SETTABLE_LEAD_STATUSES;
+const SUBJECTS: Record<ActivityTypeValue, string[]> = {
   call: ['Intro call', 'Discovery call', 'Follow-up call', 'Pricing call'],
   email: ['Sent brochure', 'Sent proposal', 'Replied to questions', 'Sent case study'],
   meeting: ['Demo meeting', 'On-site visit', 'Kick-off meeting', 'Quarterly review'],

@@ -1,16 +1,18 @@
-import type { ListRequest, Page } from '../kit/connection.ts';
+import type { ListRequest } from '../kit/connection.ts';
+import { selectChildPages } from '../kit/db/child-pages.ts';
 import type { Tx } from '../kit/db/database.ts';
-import { readPage, type ListPage } from '../kit/db/list.ts';
+import { readList, type ListPage } from '../kit/db/list.ts';
+import { Params } from '../kit/db/params.ts';
+import { selectByKeys } from '../kit/db/select-by-keys.ts';
+import type { Table } from '../kit/db/table.ts';
+import { CURRENT_TENANT } from '../kit/db/tenant.ts';
+import { deleteRow, insertRow, updateRow } from '../kit/db/write-row.ts';
+import type { ActivityTypeValue, LeadStatusValue, StageKindValue } from './domain.ts';
 
 // All SQL of the CRM subgraph. Every function runs inside the caller's tenant transaction
 // (ctx.tx): row-level security decides which rows exist, and new rows take the transaction's
 // tenant. Ids reaching these functions are already checked to be UUIDs.
 
-const TENANT = `NULLIF(current_setting('app.tenant_id', true), '')::uuid`;
-
-export type LeadStatusValue = 'new' | 'contacted' | 'qualified' | 'unqualified' | 'converted';
-export type ActivityTypeValue = 'call' | 'email' | 'meeting' | 'note' | 'task';
-export type StageKindValue = 'open' | 'won' | 'lost';
 export type SortDirection = 'ASC' | 'DESC';
 
 export interface LeadRow {
@@ -106,25 +108,24 @@ export interface LeadFormRow {
   created_at: Date;
 }
 
-const LEAD_COLUMNS =
-  'id, name, email, phone, company, title, source, status, score, tags, owner_id, notes, converted_at, created_at, updated_at, last_activity_at';
-const CONTACT_COLUMNS = 'id, name, email, phone, company, title, tags, owner_id, notes, lead_id, created_at, updated_at';
-const DEAL_COLUMNS = `id, title, amount::float8 AS amount, currency, stage_id, probability,
+const LEADS: Table = {
+  name: 'crm.leads',
+  columns: 'id, name, email, phone, company, title, source, status, score, tags, owner_id, notes, converted_at, created_at, updated_at, last_activity_at',
+};
+const CONTACTS: Table = { name: 'crm.contacts', columns: 'id, name, email, phone, company, title, tags, owner_id, notes, lead_id, created_at, updated_at' };
+const DEALS: Table = {
+  name: 'crm.deals',
+  columns: `id, title, amount::float8 AS amount, currency, stage_id, probability,
   to_char(expected_close_date, 'YYYY-MM-DD') AS expected_close_date, contact_id, owner_id, lead_id, tags, notes,
-  closed_at, created_at, updated_at`;
-const ACTIVITY_COLUMNS =
-  'id, type, subject, body, due_at, done, completed_at, account_id, lead_id, contact_id, deal_id, created_at, updated_at';
-const STAGE_COLUMNS = 'id, name, position, probability, kind';
-const FORM_COLUMNS = 'id, name, key_prefix, source, owner_id, tags, created_at';
-
-/** Positional parameters of one statement. */
-class Params {
-  readonly values: unknown[] = [];
-  add(value: unknown): string {
-    this.values.push(value);
-    return `$${this.values.length}`;
-  }
-}
+  closed_at, created_at, updated_at`,
+};
+const DEAL_PRODUCTS: Table = { name: 'crm.deal_products', columns: 'deal_id, product_id, channel' };
+const ACTIVITIES: Table = {
+  name: 'crm.activities',
+  columns: 'id, type, subject, body, due_at, done, completed_at, account_id, lead_id, contact_id, deal_id, created_at, updated_at',
+};
+const STAGES: Table = { name: 'crm.pipeline_stages', columns: 'id, name, position, probability, kind' };
+const FORMS: Table = { name: 'crm.lead_forms', columns: 'id, name, key_prefix, source, owner_id, tags, created_at' };
 
 // ---------------------------------------------------------------------------------------------
 // Lists: one statement per page (the total only when asked for: see listPage).
@@ -213,24 +214,9 @@ function orderBy(columns: Record<string, string>, sort: Sort<string>, tsQuery: s
   return `${column} ${dir}${nullable.includes(column) ? ' NULLS LAST' : ''}, id ${dir}`;
 }
 
-/** One page of a list (ORDER BY, then the total only when asked for: see kit readPage). */
-function listPage<R>(
-  tx: Tx,
-  p: Params,
-  select: { columns: string; from: string; where: string[]; orderBy: string },
-  page: ListRequest,
-): Promise<ListPage<R>> {
-  const where = select.where.length ? `WHERE ${select.where.join(' AND ')}` : '';
-  return readPage<R>(
-    tx,
-    {
-      rows: `SELECT ${select.columns} FROM ${select.from} ${where} ORDER BY ${select.orderBy}`,
-      count: `SELECT count(*) AS n FROM ${select.from} ${where}`,
-      values: p.values,
-    },
-    page,
-  );
-}
+/** One page of a table's rows (the total only when asked for: see kit readPage). */
+const listPage = <R>(tx: Tx, table: Table, p: Params, where: string[], orderBy: string, page: ListRequest): Promise<ListPage<R>> =>
+  readList<R>(tx, { columns: table.columns, from: table.name, where, orderBy, values: p.values }, page);
 
 const LEAD_SORT = {
   CREATED_AT: 'created_at',
@@ -253,7 +239,7 @@ export function leadsPage(tx: Tx, filter: LeadListFilter, sort: Sort<string>, pa
   if (filter.scoreMin != null) where.push(`score >= ${p.add(filter.scoreMin)}`);
   if (filter.scoreMax != null) where.push(`score <= ${p.add(filter.scoreMax)}`);
   const order = orderBy(LEAD_SORT, sort, tsQuery, ['last_activity_at']);
-  return listPage<LeadRow>(tx, p, { columns: LEAD_COLUMNS, from: 'crm.leads', where, orderBy: order }, page);
+  return listPage<LeadRow>(tx, LEADS, p, where, order, page);
 }
 
 const CONTACT_SORT = { CREATED_AT: 'created_at', UPDATED_AT: 'updated_at', NAME: 'lower(name)' };
@@ -265,7 +251,7 @@ export function contactsPage(tx: Tx, filter: ContactListFilter, sort: Sort<strin
   if (filter.ownerId) where.push(`owner_id = ${p.add(filter.ownerId)}`);
   if (filter.tags?.length) where.push(`tags @> ${p.add(filter.tags)}::text[]`);
   const order = orderBy(CONTACT_SORT, sort, tsQuery);
-  return listPage<ContactRow>(tx, p, { columns: CONTACT_COLUMNS, from: 'crm.contacts', where, orderBy: order }, page);
+  return listPage<ContactRow>(tx, CONTACTS, p, where, order, page);
 }
 
 const DEAL_SORT = {
@@ -291,7 +277,7 @@ export function dealsPage(tx: Tx, filter: DealListFilter, sort: Sort<string>, pa
   if (filter.expectedCloseAfter) where.push(`expected_close_date >= ${p.add(filter.expectedCloseAfter)}::date`);
   if (filter.expectedCloseBefore) where.push(`expected_close_date < ${p.add(filter.expectedCloseBefore)}::date`);
   const order = orderBy(DEAL_SORT, sort, tsQuery, ['amount', 'expected_close_date', DEAL_SORT.STAGE]);
-  return listPage<DealRow>(tx, p, { columns: DEAL_COLUMNS, from: 'crm.deals', where, orderBy: order }, page);
+  return listPage<DealRow>(tx, DEALS, p, where, order, page);
 }
 
 const ACTIVITY_SORT = { CREATED_AT: 'created_at', DUE_AT: 'due_at' };
@@ -309,126 +295,34 @@ export function activitiesPage(tx: Tx, filter: ActivityListFilter, sort: Sort<st
   if (filter.dueAfter) where.push(`due_at >= ${p.add(filter.dueAfter)}`);
   if (filter.dueBefore) where.push(`due_at < ${p.add(filter.dueBefore)}`);
   const order = orderBy(ACTIVITY_SORT, sort, tsQuery, ['due_at']);
-  return listPage<ActivityRow>(tx, p, { columns: ACTIVITY_COLUMNS, from: 'crm.activities', where, orderBy: order }, page);
+  return listPage<ActivityRow>(tx, ACTIVITIES, p, where, order, page);
 }
 
-export function leadFormsPage(tx: Tx, page: ListRequest) {
-  return listPage<LeadFormRow>(
-    tx,
-    new Params(),
-    { columns: FORM_COLUMNS, from: 'crm.lead_forms', where: [], orderBy: 'created_at, id' },
-    page,
-  );
-}
+export const leadFormsPage = (tx: Tx, page: ListRequest) => listPage<LeadFormRow>(tx, FORMS, new Params(), [], 'created_at, id', page);
 
 // ---------------------------------------------------------------------------------------------
-// Pages of children of many parents in one statement (per-parent row_number and count). The
-// first row of every parent is always returned, so an empty page still knows its total.
+// Pages of children of many parents, newest first, in one statement (see kit childPages).
 
-export interface ChildRow {
-  parent_id: string;
-  rn: string;
-  total: string;
-}
-
-async function childPages<R>(
-  tx: Tx,
-  spec: { columns: string; from: string; parent: string; orderBy: string },
-  parentIds: readonly string[],
-  page: Page,
-): Promise<(R & ChildRow)[]> {
-  const { rows } = await tx.query<R & ChildRow>(
-    `SELECT * FROM (
-       SELECT ${spec.columns}, ${spec.parent} AS parent_id,
-         row_number() OVER (PARTITION BY ${spec.parent} ORDER BY ${spec.orderBy}) AS rn,
-         count(*) OVER (PARTITION BY ${spec.parent}) AS total
-       FROM ${spec.from} WHERE ${spec.parent} = ANY($1::uuid[])
-     ) c WHERE rn = 1 OR (rn > $2 AND rn <= $2 + $3) ORDER BY parent_id, rn`,
-    [parentIds, page.offset, page.limit],
-  );
-  return rows;
-}
-
-export type ActivityParent = 'lead_id' | 'contact_id' | 'deal_id';
-
-export function activitiesOf(tx: Tx, parent: ActivityParent, parentIds: readonly string[], page: Page) {
-  return childPages<ActivityRow>(
-    tx,
-    { columns: ACTIVITY_COLUMNS, from: 'crm.activities', parent, orderBy: 'created_at DESC, id DESC' },
-    parentIds,
-    page,
-  );
-}
-
-export function dealsOfContacts(tx: Tx, contactIds: readonly string[], page: Page) {
-  return childPages<DealRow>(
-    tx,
-    { columns: DEAL_COLUMNS, from: 'crm.deals', parent: 'contact_id', orderBy: 'created_at DESC, id DESC' },
-    contactIds,
-    page,
-  );
-}
-
-export function leadsOfOwners(tx: Tx, ownerIds: readonly string[], page: Page) {
-  return childPages<LeadRow>(
-    tx,
-    { columns: LEAD_COLUMNS, from: 'crm.leads', parent: 'owner_id', orderBy: 'created_at DESC, id DESC' },
-    ownerIds,
-    page,
-  );
-}
+const NEWEST_FIRST = 'created_at DESC, id DESC';
+export const activitiesOfLeads = selectChildPages<ActivityRow>(ACTIVITIES, { parent: 'lead_id', orderBy: NEWEST_FIRST });
+export const activitiesOfContacts = selectChildPages<ActivityRow>(ACTIVITIES, { parent: 'contact_id', orderBy: NEWEST_FIRST });
+export const activitiesOfDeals = selectChildPages<ActivityRow>(ACTIVITIES, { parent: 'deal_id', orderBy: NEWEST_FIRST });
+export const dealsOfContacts = selectChildPages<DealRow>(DEALS, { parent: 'contact_id', orderBy: NEWEST_FIRST });
+export const leadsOfOwners = selectChildPages<LeadRow>(LEADS, { parent: 'owner_id', orderBy: NEWEST_FIRST });
 
 // ---------------------------------------------------------------------------------------------
 // By id (DataLoaders): one statement per batch.
 
-export async function leadsByIds(tx: Tx, ids: readonly string[]) {
-  const { rows } = await tx.query<LeadRow>(`SELECT ${LEAD_COLUMNS} FROM crm.leads WHERE id = ANY($1::uuid[])`, [ids]);
-  return rows;
-}
-
-export async function contactsByIds(tx: Tx, ids: readonly string[]) {
-  const { rows } = await tx.query<ContactRow>(`SELECT ${CONTACT_COLUMNS} FROM crm.contacts WHERE id = ANY($1::uuid[])`, [ids]);
-  return rows;
-}
-
-export async function contactsByLeadIds(tx: Tx, leadIds: readonly string[]) {
-  const { rows } = await tx.query<ContactRow>(`SELECT ${CONTACT_COLUMNS} FROM crm.contacts WHERE lead_id = ANY($1::uuid[])`, [
-    leadIds,
-  ]);
-  return rows;
-}
-
-export async function dealsByIds(tx: Tx, ids: readonly string[]) {
-  const { rows } = await tx.query<DealRow>(`SELECT ${DEAL_COLUMNS} FROM crm.deals WHERE id = ANY($1::uuid[])`, [ids]);
-  return rows;
-}
-
-export async function dealsByLeadIds(tx: Tx, leadIds: readonly string[]) {
-  const { rows } = await tx.query<DealRow>(`SELECT ${DEAL_COLUMNS} FROM crm.deals WHERE lead_id = ANY($1::uuid[])`, [leadIds]);
-  return rows;
-}
-
-export async function activitiesByIds(tx: Tx, ids: readonly string[]) {
-  const { rows } = await tx.query<ActivityRow>(`SELECT ${ACTIVITY_COLUMNS} FROM crm.activities WHERE id = ANY($1::uuid[])`, [
-    ids,
-  ]);
-  return rows;
-}
-
-export async function stagesByIds(tx: Tx, ids: readonly string[]) {
-  const { rows } = await tx.query<StageRow>(`SELECT ${STAGE_COLUMNS} FROM crm.pipeline_stages WHERE id = ANY($1::uuid[])`, [
-    ids,
-  ]);
-  return rows;
-}
-
-export async function productsOfDeals(tx: Tx, dealIds: readonly string[]) {
-  const { rows } = await tx.query<DealProductRow>(
-    'SELECT deal_id, product_id, channel FROM crm.deal_products WHERE deal_id = ANY($1::uuid[]) ORDER BY deal_id, position, product_id',
-    [dealIds],
-  );
-  return rows;
-}
+export const leadsByIds = selectByKeys<LeadRow>(LEADS, { key: 'id' });
+export const contactsByIds = selectByKeys<ContactRow>(CONTACTS, { key: 'id' });
+/** The contact convertLead made of each lead. */
+export const contactsByLeadIds = selectByKeys<ContactRow>(CONTACTS, { key: 'lead_id' });
+export const dealsByIds = selectByKeys<DealRow>(DEALS, { key: 'id' });
+/** The deal convertLead made of each lead. */
+export const dealsByLeadIds = selectByKeys<DealRow>(DEALS, { key: 'lead_id' });
+export const activitiesByIds = selectByKeys<ActivityRow>(ACTIVITIES, { key: 'id' });
+export const stagesByIds = selectByKeys<StageRow>(STAGES, { key: 'id' });
+export const productsOfDeals = selectByKeys<DealProductRow>(DEAL_PRODUCTS, { key: 'deal_id', orderBy: 'deal_id, position, product_id' });
 
 // ---------------------------------------------------------------------------------------------
 // Pipeline.
@@ -449,14 +343,14 @@ export const DEFAULT_STAGES: { name: string; probability: number; kind: StageKin
  */
 export async function stages(tx: Tx): Promise<StageRow[]> {
   const { rows } = await tx.query<StageRow>(
-    `WITH existing AS (SELECT ${STAGE_COLUMNS} FROM crm.pipeline_stages),
+    `WITH existing AS (SELECT ${STAGES.columns} FROM crm.pipeline_stages),
      inserted AS (
        INSERT INTO crm.pipeline_stages (tenant_id, name, position, probability, kind)
-       SELECT ${TENANT}, d.name, d.position, d.probability, d.kind
+       SELECT ${CURRENT_TENANT}, d.name, d.position, d.probability, d.kind
        FROM jsonb_to_recordset($1::jsonb) AS d(name text, position int, probability int, kind text)
        WHERE NOT EXISTS (SELECT 1 FROM existing)
        ON CONFLICT DO NOTHING
-       RETURNING ${STAGE_COLUMNS}
+       RETURNING ${STAGES.columns}
      )
      SELECT * FROM existing UNION ALL SELECT * FROM inserted ORDER BY position, name`,
     [JSON.stringify(DEFAULT_STAGES.map((s, i) => ({ ...s, position: (i + 1) * 10 })))],
@@ -484,16 +378,14 @@ export async function stageTotals(tx: Tx) {
 export async function insertStage(tx: Tx, stage: { name: string; position: number | null; probability: number; kind: StageKindValue }) {
   const { rows } = await tx.query<StageRow>(
     `INSERT INTO crm.pipeline_stages (tenant_id, name, position, probability, kind)
-     VALUES (${TENANT}, $1, coalesce($2, (SELECT coalesce(max(position), 0) + 10 FROM crm.pipeline_stages)), $3, $4)
-     RETURNING ${STAGE_COLUMNS}`,
+     VALUES (${CURRENT_TENANT}, $1, coalesce($2, (SELECT coalesce(max(position), 0) + 10 FROM crm.pipeline_stages)), $3, $4)
+     RETURNING ${STAGES.columns}`,
     [stage.name, stage.position, stage.probability, stage.kind],
   );
   return rows[0]!;
 }
 
-export async function updateStage(tx: Tx, id: string, changes: Record<string, unknown>) {
-  return updateRow<StageRow>(tx, 'crm.pipeline_stages', id, changes, STAGE_COLUMNS);
-}
+export const updateStage = (tx: Tx, id: string, changes: Record<string, unknown>) => updateRow<StageRow>(tx, STAGES, id, changes);
 
 export async function openStageCount(tx: Tx) {
   const { rows } = await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM crm.pipeline_stages WHERE kind = 'open'`);
@@ -507,59 +399,29 @@ export async function moveDealsBetweenStages(tx: Tx, from: string, to: string) {
 // ---------------------------------------------------------------------------------------------
 // Writes.
 
-/** UPDATE of the given columns (already validated, db names) with updated_at; null when no row. */
-async function updateRow<R>(tx: Tx, table: string, id: string, changes: Record<string, unknown>, returning: string, extraWhere = '') {
-  const p = new Params();
-  const idParam = p.add(id);
-  const sets = Object.entries(changes).map(([column, value]) => `${column} = ${p.add(value)}`);
-  sets.push('updated_at = now()');
-  const { rows } = await tx.query<R>(
-    `UPDATE ${table} SET ${sets.join(', ')} WHERE id = ${idParam} ${extraWhere} RETURNING ${returning}`,
-    p.values,
-  );
-  return rows[0] ?? null;
-}
-
-async function insertRow<R>(tx: Tx, table: string, values: Record<string, unknown>, returning: string) {
-  const p = new Params();
-  const columns = Object.keys(values);
-  const placeholders = columns.map((c) => p.add(values[c]));
-  const { rows } = await tx.query<R>(
-    `INSERT INTO ${table} (tenant_id, ${columns.join(', ')}) VALUES (${TENANT}, ${placeholders.join(', ')}) RETURNING ${returning}`,
-    p.values,
-  );
-  return rows[0]!;
-}
-
-async function deleteRow(tx: Tx, table: string, id: string) {
-  const { rows } = await tx.query<{ id: string }>(`DELETE FROM ${table} WHERE id = $1 RETURNING id`, [id]);
-  return rows[0]?.id ?? null;
-}
-
-export const insertLead = (tx: Tx, values: Record<string, unknown>) => insertRow<LeadRow>(tx, 'crm.leads', values, LEAD_COLUMNS);
+// Column values reaching the writes are validated, under their database names (mutations.ts).
+export const insertLead = (tx: Tx, values: Record<string, unknown>) => insertRow<LeadRow>(tx, LEADS, values);
 /** Null when there is no such lead, or (with `notConverted`) it is converted. */
 export const updateLead = (tx: Tx, id: string, changes: Record<string, unknown>, notConverted = false) =>
-  updateRow<LeadRow>(tx, 'crm.leads', id, changes, LEAD_COLUMNS, notConverted ? `AND status <> 'converted'` : '');
-export const deleteLead = (tx: Tx, id: string) => deleteRow(tx, 'crm.leads', id);
+  updateRow<LeadRow>(tx, LEADS, id, changes, notConverted ? `AND status <> 'converted'` : '');
+export const deleteLead = (tx: Tx, id: string) => deleteRow(tx, LEADS, id);
 
 export async function leadForUpdate(tx: Tx, id: string) {
-  const { rows } = await tx.query<LeadRow>(`SELECT ${LEAD_COLUMNS} FROM crm.leads WHERE id = $1 FOR UPDATE`, [id]);
+  const { rows } = await tx.query<LeadRow>(`SELECT ${LEADS.columns} FROM crm.leads WHERE id = $1 FOR UPDATE`, [id]);
   return rows[0] ?? null;
 }
 
 export async function markConverted(tx: Tx, id: string) {
   const { rows } = await tx.query<LeadRow>(
-    `UPDATE crm.leads SET status = 'converted', converted_at = now(), updated_at = now() WHERE id = $1 RETURNING ${LEAD_COLUMNS}`,
+    `UPDATE crm.leads SET status = 'converted', converted_at = now(), updated_at = now() WHERE id = $1 RETURNING ${LEADS.columns}`,
     [id],
   );
   return rows[0]!;
 }
 
-export const insertContact = (tx: Tx, values: Record<string, unknown>) =>
-  insertRow<ContactRow>(tx, 'crm.contacts', values, CONTACT_COLUMNS);
-export const updateContact = (tx: Tx, id: string, changes: Record<string, unknown>) =>
-  updateRow<ContactRow>(tx, 'crm.contacts', id, changes, CONTACT_COLUMNS);
-export const deleteContact = (tx: Tx, id: string) => deleteRow(tx, 'crm.contacts', id);
+export const insertContact = (tx: Tx, values: Record<string, unknown>) => insertRow<ContactRow>(tx, CONTACTS, values);
+export const updateContact = (tx: Tx, id: string, changes: Record<string, unknown>) => updateRow<ContactRow>(tx, CONTACTS, id, changes);
+export const deleteContact = (tx: Tx, id: string) => deleteRow(tx, CONTACTS, id);
 
 export interface DealValues {
   title: string;
@@ -587,11 +449,11 @@ export async function insertDeal(tx: Tx, deal: DealValues) {
     `WITH s AS (SELECT ${stage} AS id)
      INSERT INTO crm.deals (tenant_id, title, amount, currency, stage_id, probability, expected_close_date, contact_id,
        owner_id, lead_id, tags, notes, closed_at)
-     SELECT ${TENANT}, $1, $2, $4, s.id,
+     SELECT ${CURRENT_TENANT}, $1, $2, $4, s.id,
        coalesce($5, (SELECT probability FROM crm.pipeline_stages WHERE id = s.id), 0), $6::date, $7, $8, $9, $10, $11,
        CASE WHEN (SELECT kind FROM crm.pipeline_stages WHERE id = s.id) IN ('won', 'lost') THEN now() END
      FROM s
-     RETURNING ${DEAL_COLUMNS}`,
+     RETURNING ${DEALS.columns}`,
     [
       deal.title,
       deal.amount,
@@ -609,9 +471,8 @@ export async function insertDeal(tx: Tx, deal: DealValues) {
   return rows[0]!;
 }
 
-export const updateDeal = (tx: Tx, id: string, changes: Record<string, unknown>) =>
-  updateRow<DealRow>(tx, 'crm.deals', id, changes, DEAL_COLUMNS);
-export const deleteDeal = (tx: Tx, id: string) => deleteRow(tx, 'crm.deals', id);
+export const updateDeal = (tx: Tx, id: string, changes: Record<string, unknown>) => updateRow<DealRow>(tx, DEALS, id, changes);
+export const deleteDeal = (tx: Tx, id: string) => deleteRow(tx, DEALS, id);
 
 /** Replaces the deal's products (an empty list clears them). The channel defaults to the tenant's. */
 export async function setDealProducts(tx: Tx, dealId: string, products: { productId: string; channel: string | null }[], replace: boolean) {
@@ -619,8 +480,8 @@ export async function setDealProducts(tx: Tx, dealId: string, products: { produc
   if (!products.length) return;
   await tx.query(
     `INSERT INTO crm.deal_products (tenant_id, deal_id, product_id, channel, position)
-     SELECT ${TENANT}, $1, p.product_id,
-       coalesce(p.channel, (SELECT t.saleor_channel FROM auth.tenants t WHERE t.id = ${TENANT})), p.position
+     SELECT ${CURRENT_TENANT}, $1, p.product_id,
+       coalesce(p.channel, (SELECT t.saleor_channel FROM auth.tenants t WHERE t.id = ${CURRENT_TENANT})), p.position
      FROM jsonb_to_recordset($2::jsonb) AS p(product_id text, channel text, position int)`,
     [dealId, JSON.stringify(products.map((x, i) => ({ product_id: x.productId, channel: x.channel, position: i })))],
   );
@@ -641,7 +502,7 @@ export async function moveDeal(tx: Tx, id: string, stage: StageRow) {
   const { rows } = await tx.query<DealRow>(
     `UPDATE crm.deals SET stage_id = $2, probability = $3,
        closed_at = CASE WHEN $4 = 'open' THEN NULL ELSE coalesce(closed_at, now()) END, updated_at = now()
-     WHERE id = $1 RETURNING ${DEAL_COLUMNS}`,
+     WHERE id = $1 RETURNING ${DEALS.columns}`,
     [id, stage.id, stage.probability, stage.kind],
   );
   return rows[0]!;
@@ -664,32 +525,31 @@ export async function insertActivity(tx: Tx, a: ActivityValues) {
   const { rows } = await tx.query<ActivityRow>(
     `WITH a AS (
        INSERT INTO crm.activities (tenant_id, type, subject, body, due_at, done, completed_at, account_id, lead_id, contact_id, deal_id)
-       VALUES (${TENANT}, $1, $2, $3, $4, $5, CASE WHEN $5 THEN now() END, $6, $7, $8, $9)
-       RETURNING ${ACTIVITY_COLUMNS}, tenant_id
+       VALUES (${CURRENT_TENANT}, $1, $2, $3, $4, $5, CASE WHEN $5 THEN now() END, $6, $7, $8, $9)
+       RETURNING ${ACTIVITIES.columns}, tenant_id
      ), touched AS (
        UPDATE crm.leads l SET last_activity_at = a.created_at FROM a
        WHERE l.tenant_id = a.tenant_id AND l.id = a.lead_id
      )
-     SELECT ${ACTIVITY_COLUMNS} FROM a`,
+     SELECT ${ACTIVITIES.columns} FROM a`,
     [a.type, a.subject, a.body, a.due_at, a.done, a.account_id, a.lead_id, a.contact_id, a.deal_id],
   );
   return rows[0]!;
 }
 
-export const updateActivity = (tx: Tx, id: string, changes: Record<string, unknown>) =>
-  updateRow<ActivityRow>(tx, 'crm.activities', id, changes, ACTIVITY_COLUMNS);
-export const deleteActivity = (tx: Tx, id: string) => deleteRow(tx, 'crm.activities', id);
+export const updateActivity = (tx: Tx, id: string, changes: Record<string, unknown>) => updateRow<ActivityRow>(tx, ACTIVITIES, id, changes);
+export const deleteActivity = (tx: Tx, id: string) => deleteRow(tx, ACTIVITIES, id);
 
 export async function completeActivity(tx: Tx, id: string, done: boolean) {
   const { rows } = await tx.query<ActivityRow>(
     `UPDATE crm.activities SET done = $2, completed_at = CASE WHEN $2 THEN coalesce(completed_at, now()) END, updated_at = now()
-     WHERE id = $1 RETURNING ${ACTIVITY_COLUMNS}`,
+     WHERE id = $1 RETURNING ${ACTIVITIES.columns}`,
     [id, done],
   );
   return rows[0] ?? null;
 }
 
-export const deleteStage = (tx: Tx, id: string) => deleteRow(tx, 'crm.pipeline_stages', id);
+export const deleteStage = (tx: Tx, id: string) => deleteRow(tx, STAGES, id);
 
 // ---------------------------------------------------------------------------------------------
 // Lead forms.
@@ -700,13 +560,13 @@ export async function insertLeadForm(
 ) {
   const { rows } = await tx.query<LeadFormRow>(
     `INSERT INTO crm.lead_forms (tenant_id, name, key_hash, key_prefix, source, owner_id, tags)
-     VALUES (${TENANT}, $1, $2, $3, $4, $5, $6) RETURNING ${FORM_COLUMNS}`,
+     VALUES (${CURRENT_TENANT}, $1, $2, $3, $4, $5, $6) RETURNING ${FORMS.columns}`,
     [form.name, form.keyHash, form.keyPrefix, form.source, form.ownerId, form.tags],
   );
   return rows[0]!;
 }
 
-export const deleteLeadForm = (tx: Tx, id: string) => deleteRow(tx, 'crm.lead_forms', id);
+export const deleteLeadForm = (tx: Tx, id: string) => deleteRow(tx, FORMS, id);
 
 /** The tenant and form of a key hash (SECURITY DEFINER: the caller has no tenant yet). */
 export async function leadFormTenant(tx: Tx, keyHash: Buffer) {
@@ -752,7 +612,7 @@ export async function bulkInsert(tx: Tx, table: string, columns: Record<string, 
   const definition = names.map((n) => `${n} ${columns[n]}`).join(', ');
   await tx.query(
     `INSERT INTO ${table} (tenant_id, ${names.join(', ')})
-     SELECT ${TENANT}, ${names.join(', ')} FROM jsonb_to_recordset($1::jsonb) AS r(${definition})`,
+     SELECT ${CURRENT_TENANT}, ${names.join(', ')} FROM jsonb_to_recordset($1::jsonb) AS r(${definition})`,
     [JSON.stringify(records)],
   );
 }

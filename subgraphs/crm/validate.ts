@@ -1,32 +1,13 @@
-import { isUuid } from '../kit/principal.ts';
-import type { CrmError, CrmErrorCode } from './__generated__/resolvers-types.ts';
+import { EMAIL, isUuid, SALEOR_CHANNEL } from '../kit/formats.ts';
+import { InputProblems } from '../kit/mutations/problems.ts';
+import { reject as rejectWith } from '../kit/mutations/rejected.ts';
+import type { CrmErrorCode } from './__generated__/resolvers-types.ts';
+import { CURRENCY, LIMITS } from './domain.ts';
 
 // Input checks of the CRM mutations. Each reader records problems (field, message, code) and
 // returns the cleaned value; a mutation with any problem writes nothing.
 
-export const LIMITS = {
-  name: 200,
-  email: 254,
-  phone: 50,
-  company: 200,
-  title: 200,
-  source: 100,
-  notes: 10_000,
-  subject: 300,
-  tag: 50,
-  tags: 20,
-  stageName: 100,
-  formName: 100,
-  products: 50,
-  formMessage: 5_000,
-  /** JSON size of one lead-form post. */
-  formBytes: 16 * 1024,
-} as const;
-
-const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,189}\.[^\s@]{2,63}$/;
-const CURRENCY = /^[A-Z]{3}$/;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
-const CHANNEL = /^[a-z0-9][a-z0-9_-]{0,99}$/;
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 /** Control characters other than tab, newline and carriage return. */
 const hasControl = (text: string) =>
@@ -35,26 +16,8 @@ const hasControl = (text: string) =>
     return (code < 32 && c !== '\t' && c !== '\n' && c !== '\r') || code === 127;
   });
 
-/** Collects the problems of one input. */
-export class Problems {
-  constructor(
-    private readonly prefix = '',
-    readonly list: CrmError[] = [],
-  ) {}
-
-  add(field: string | null, message: string, code: CrmErrorCode) {
-    this.list.push({ field: field === null ? (this.prefix ? this.prefix.slice(0, -1) : null) : this.prefix + field, message, code });
-  }
-
-  get any() {
-    return this.list.length > 0;
-  }
-
-  /** Problems of a nested input (`deal.` + field), collected in this list. */
-  nested(prefix: string): Problems {
-    return new Problems(`${this.prefix}${prefix}.`, this.list);
-  }
-
+/** Collects the problems of one CRM input, with a reader for each kind of field. */
+export class Problems extends InputProblems<CrmErrorCode> {
   /** Trimmed text; empty becomes null (or REQUIRED when required). */
   text(field: string, value: string | null | undefined, max: number, required = false): string | null {
     if (value == null || value.trim() === '') {
@@ -77,8 +40,9 @@ export class Problems {
     return text.toLowerCase();
   }
 
-  intRange(field: string, value: number | null | undefined, min: number, max: number): number | null {
+  intRange(field: string, value: number | null | undefined, range: { min: number; max: number }): number | null {
     if (value == null) return null;
+    const { min, max } = range;
     if (!Number.isInteger(value) || value < min || value > max) {
       this.add(field, `Must be between ${min} and ${max}.`, 'OUT_OF_RANGE');
       return null;
@@ -86,7 +50,7 @@ export class Problems {
     return value;
   }
 
-  /** Tags: trimmed, de-duplicated (case-insensitively), at most 20 of 50 characters. */
+  /** Tags: trimmed, de-duplicated (case-insensitively), at most LIMITS.tags of LIMITS.tag characters. */
   tags(field: string, value: readonly string[] | null | undefined): string[] {
     if (!value) return [];
     const seen = new Set<string>();
@@ -170,13 +134,13 @@ export class Problems {
     const products: { productId: string; channel: string | null }[] = [];
     for (const item of value) {
       const productId = item.productId.trim();
-      const decoded = productId.length <= 200 && BASE64.test(productId) ? Buffer.from(productId, 'base64').toString('utf8') : '';
+      const decoded = productId.length <= LIMITS.productId && BASE64.test(productId) ? Buffer.from(productId, 'base64').toString('utf8') : '';
       if (!/^Product:\d{1,18}$/.test(decoded)) {
         this.add(field, `Not a Saleor product id: ${productId.slice(0, 60)}.`, 'INVALID');
         return [];
       }
       const channel = item.channel?.trim() || null;
-      if (channel !== null && !CHANNEL.test(channel)) {
+      if (channel !== null && !SALEOR_CHANNEL.test(channel)) {
         this.add(field, 'Not a valid Saleor channel slug.', 'INVALID');
         return [];
       }
@@ -189,16 +153,8 @@ export class Problems {
   }
 }
 
-/** Thrown inside a write transaction to roll it back and answer with these errors. */
-export class Rejected extends Error {
-  constructor(readonly errors: CrmError[]) {
-    super(errors.map((e) => e.message).join(' '));
-  }
-}
-
-export const reject = (field: string | null, message: string, code: CrmErrorCode): never => {
-  throw new Rejected([{ field, message, code }]);
-};
+/** Throws to roll the mutation's transaction back and answer with this error (kit runMutation). */
+export const reject: (field: string | null, message: string, code: CrmErrorCode) => never = rejectWith;
 
 /** Only the keys the client sent (a key with null clears the field; a missing key is unchanged). */
 export const has = <T extends object>(input: T, key: keyof T) => Object.prototype.hasOwnProperty.call(input, key);

@@ -1,3 +1,4 @@
+import { ACTIVITY_TYPES, LEAD_STATUSES, LIMITS, RANGES, SETTABLE_LEAD_STATUSES, STAGE_KINDS } from '../../../subgraphs/crm/domain.ts';
 import { lowerEnum } from '../case.ts';
 import { choiceList, drfResource, idOf, searchFilter, uuidFilter, type Filter } from '../drf.ts';
 import { badInput } from '../errors.ts';
@@ -18,14 +19,17 @@ const TAG = 'django-crm';
 
 const str = (maxLength: number): JsonSchema => ({ type: ['string', 'null'], maxLength });
 const uuid: JsonSchema = { type: ['string', 'null'], format: 'uuid' };
-const tags: JsonSchema = { type: 'array', items: { type: 'string', maxLength: 50 }, maxItems: 20 };
+const tags: JsonSchema = { type: 'array', items: { type: 'string', maxLength: LIMITS.tag }, maxItems: LIMITS.tags };
 const dateTime: JsonSchema = { type: ['string', 'null'], format: 'date-time' };
 const timestamps = { created_at: { type: 'string', format: 'date-time' }, updated_at: { type: 'string', format: 'date-time' } };
 const ref = (description: string): JsonSchema => ({ type: ['string', 'null'], description });
 
-const LEAD_STATUS = ['new', 'contacted', 'qualified', 'unqualified', 'converted'];
-const ACTIVITY_TYPES = ['call', 'email', 'meeting', 'note', 'task'];
-const STAGE_KINDS = ['open', 'won', 'lost'];
+// Enum values (lower case, as the CRM stores them), lengths and ranges: the CRM's own, from
+// subgraphs/crm/domain.ts, so the shim refuses exactly what the subgraph would.
+const score: JsonSchema = { type: 'integer', minimum: RANGES.score.min, maximum: RANGES.score.max };
+const probability: JsonSchema = { type: 'integer', minimum: RANGES.probability.min, maximum: RANGES.probability.max };
+/** A required text of at most `maxLength` characters. */
+const text = (maxLength: number): JsonSchema => ({ type: 'string', minLength: 1, maxLength });
 
 /** A single-id filter sent as the graph's one-element list (`?stage=` -> `stageIds: [id]`). */
 const listOf = (filter: Filter): Filter => ({
@@ -82,16 +86,16 @@ export const crmRoutes: RestRoute[] = [
       properties: {
         id: { type: 'string', format: 'uuid' },
         name: { type: 'string' },
-        email: str(254),
-        phone: str(50),
-        company: str(200),
-        title: str(200),
-        source: str(100),
-        status: { enum: LEAD_STATUS },
-        score: { type: 'integer', minimum: 0, maximum: 100 },
+        email: str(LIMITS.email),
+        phone: str(LIMITS.phone),
+        company: str(LIMITS.company),
+        title: str(LIMITS.title),
+        source: str(LIMITS.source),
+        status: { enum: LEAD_STATUSES },
+        score,
         tags,
         owner: ref("Owner's account id"),
-        notes: str(10000),
+        notes: str(LIMITS.notes),
         ...timestamps,
         last_activity_at: dateTime,
         converted_at: dateTime,
@@ -101,17 +105,17 @@ export const crmRoutes: RestRoute[] = [
       required: ['id', 'name', 'status', 'score', 'tags', 'owner', 'created_at', 'updated_at'],
     },
     writable: {
-      name: { type: 'string', minLength: 1, maxLength: 200 },
-      email: str(254),
-      phone: str(50),
-      company: str(200),
-      title: str(200),
-      source: str(100),
-      status: { enum: LEAD_STATUS.filter((s) => s !== 'converted') },
-      score: { type: 'integer', minimum: 0, maximum: 100 },
+      name: text(LIMITS.name),
+      email: str(LIMITS.email),
+      phone: str(LIMITS.phone),
+      company: str(LIMITS.company),
+      title: str(LIMITS.title),
+      source: str(LIMITS.source),
+      status: { enum: SETTABLE_LEAD_STATUSES },
+      score,
       tags,
       owner: uuid,
-      notes: str(10000),
+      notes: str(LIMITS.notes),
     },
     required: ['name'],
     inputNames: { owner: 'ownerId' },
@@ -119,11 +123,11 @@ export const crmRoutes: RestRoute[] = [
     filters: {
       search: searchFilter('name, email, company, title, source, tags and notes'),
       status: {
-        param: { schema: { type: 'string' }, description: `Comma-separated: ${LEAD_STATUS.join(', ')}` },
-        apply: choiceList(LEAD_STATUS, (f, values) => (f.status = values.map((v) => v.toUpperCase())), 'status'),
+        param: { schema: { type: 'string' }, description: `Comma-separated: ${LEAD_STATUSES.join(', ')}` },
+        apply: choiceList(LEAD_STATUSES, (f, values) => (f.status = values.map((v) => v.toUpperCase())), 'status'),
       },
       owner: ownerFilter,
-      source: { param: { schema: { type: 'string', maxLength: 100 }, description: 'Exact source' }, apply: (f, v) => void (f.source = v) },
+      source: { param: { schema: { type: 'string', maxLength: LIMITS.source }, description: 'Exact source' }, apply: (f, v) => void (f.source = v) },
     },
     ordering: ['created_at', 'updated_at', 'name', 'score', 'last_activity_at', 'rank'],
   }),
@@ -155,27 +159,27 @@ export const crmRoutes: RestRoute[] = [
       properties: {
         id: { type: 'string', format: 'uuid' },
         name: { type: 'string' },
-        email: str(254),
-        phone: str(50),
-        company: str(200),
-        title: str(200),
+        email: str(LIMITS.email),
+        phone: str(LIMITS.phone),
+        company: str(LIMITS.company),
+        title: str(LIMITS.title),
         tags,
         owner: ref("Owner's account id"),
-        notes: str(10000),
+        notes: str(LIMITS.notes),
         lead: ref('The lead this contact was converted from'),
         ...timestamps,
       },
       required: ['id', 'name', 'tags', 'owner', 'created_at', 'updated_at'],
     },
     writable: {
-      name: { type: 'string', minLength: 1, maxLength: 200 },
-      email: str(254),
-      phone: str(50),
-      company: str(200),
-      title: str(200),
+      name: text(LIMITS.name),
+      email: str(LIMITS.email),
+      phone: str(LIMITS.phone),
+      company: str(LIMITS.company),
+      title: str(LIMITS.title),
       tags,
       owner: uuid,
-      notes: str(10000),
+      notes: str(LIMITS.notes),
     },
     required: ['name'],
     inputNames: { owner: 'ownerId' },
@@ -220,7 +224,7 @@ export const crmRoutes: RestRoute[] = [
         currency: { type: 'string' },
         stage: { type: 'string', description: 'Pipeline stage id' },
         status: { enum: STAGE_KINDS, description: "The stage's kind (read-only)" },
-        probability: { type: 'integer', minimum: 0, maximum: 100 },
+        probability,
         expected_close_date: { type: ['string', 'null'], format: 'date' },
         contact: ref('Contact id'),
         owner: ref("Owner's account id"),
@@ -229,7 +233,7 @@ export const crmRoutes: RestRoute[] = [
           items: { type: 'object', properties: { id: { type: 'string' }, channel: { type: ['string', 'null'] } }, required: ['id', 'channel'] },
         },
         tags,
-        notes: str(10000),
+        notes: str(LIMITS.notes),
         lead: ref('The lead this deal was converted from'),
         closed_at: dateTime,
         ...timestamps,
@@ -237,11 +241,11 @@ export const crmRoutes: RestRoute[] = [
       required: ['id', 'title', 'amount', 'currency', 'stage', 'status', 'probability', 'products', 'tags', 'created_at', 'updated_at'],
     },
     writable: {
-      title: { type: 'string', minLength: 1, maxLength: 200 },
+      title: text(LIMITS.title),
       amount: { type: ['string', 'number', 'null'] },
       currency: { type: 'string', minLength: 3, maxLength: 3 },
       stage: { type: 'string', format: 'uuid', description: 'On create; a later change moves the deal (moveDeal)' },
-      probability: { type: 'integer', minimum: 0, maximum: 100 },
+      probability,
       expected_close_date: { type: ['string', 'null'], format: 'date' },
       contact: uuid,
       owner: uuid,
@@ -250,7 +254,7 @@ export const crmRoutes: RestRoute[] = [
         items: { type: 'object', properties: { id: { type: 'string' }, channel: { type: 'string' } }, required: ['id'], additionalProperties: false },
       },
       tags,
-      notes: str(10000),
+      notes: str(LIMITS.notes),
     },
     required: ['title'],
     inputNames: { owner: 'ownerId', contact: 'contactId', stage: 'stageId' },
@@ -312,7 +316,7 @@ export const crmRoutes: RestRoute[] = [
         id: { type: 'string', format: 'uuid' },
         type: { enum: ACTIVITY_TYPES },
         subject: { type: 'string' },
-        body: str(10000),
+        body: str(LIMITS.notes),
         due_at: dateTime,
         done: { type: 'boolean' },
         completed_at: dateTime,
@@ -326,8 +330,8 @@ export const crmRoutes: RestRoute[] = [
     },
     writable: {
       type: { enum: ACTIVITY_TYPES },
-      subject: { type: 'string', minLength: 1, maxLength: 300 },
-      body: str(10000),
+      subject: text(LIMITS.subject),
+      body: str(LIMITS.notes),
       due_at: dateTime,
       done: { type: 'boolean' },
       lead: uuid,

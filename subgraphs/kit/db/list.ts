@@ -32,5 +32,36 @@ export async function readPage<R>(
   return { rows, hasMore, total };
 }
 
+/** A list's SELECT in parts; `values` fill the placeholders of `where` and `orderBy` (see Params). */
+export interface ListQuery {
+  columns: string;
+  /** A table, or a join. */
+  from: string;
+  /** Conditions, all of which must hold; none: every row the tenant has. */
+  where: readonly string[];
+  orderBy: string;
+  values: readonly unknown[];
+}
+
+/**
+ * `readPage` of a SELECT given in parts, with its count built from the same FROM and WHERE.
+ *
+ *   const p = new Params();
+ *   const where = filter.ownerId ? [`owner_id = ${p.add(filter.ownerId)}`] : [];
+ *   return readList<LeadRow>(tx, { columns: LEAD_COLUMNS, from: 'crm.leads', where, orderBy: 'created_at DESC, id DESC', values: p.values }, page);
+ */
+export function readList<R>(tx: Tx, query: ListQuery, page: ListRequest): Promise<ListPage<R>> {
+  const where = query.where.length ? ` WHERE ${query.where.join(' AND ')}` : '';
+  return readPage<R>(
+    tx,
+    {
+      rows: `SELECT ${query.columns} FROM ${query.from}${where} ORDER BY ${query.orderBy}`,
+      count: `SELECT count(*) AS n FROM ${query.from}${where}`,
+      values: query.values,
+    },
+    page,
+  );
+}
+
 /** The statements `readPage` may run, for the transaction it runs in: the page, and its count when asked for. */
 export const pageStatements = (page: ListRequest): TxOptions => ({ statements: page.withTotal ? 2 : 1 });
