@@ -1,11 +1,11 @@
 import cluster, { type Worker } from 'node:cluster';
-import { loadConfig } from '../subgraphs/kit/config.ts';
+import { loadGatewayConfig } from './config.ts';
 import { createGateway } from './server.ts';
 
 // `npm run start:gateway`: the gateway on GATEWAY_PORT (8001); SIGINT/SIGTERM drain and exit.
 // GATEWAY_WORKERS=n (or `auto`, one per core) runs n gateway processes on the same port
 // (node:cluster): the primary only forks, restarts a worker that dies and, on SIGTERM, drains them all.
-const config = loadConfig();
+const config = loadGatewayConfig();
 /** A worker that dies sooner than this after its start is restarted after a pause (no crash loop). */
 const RESTART_PAUSE_MS = 1_000;
 

@@ -1,7 +1,7 @@
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { ParseOptions, ValidationRule } from 'graphql';
-import type { Config } from '../subgraphs/kit/config.ts';
+import type { GatewayConfig as Config } from './config.ts';
 
 export type LimitsConfig = Pick<Config, 'NODE_ENV' | 'MAX_DEPTH' | 'MAX_ALIASES' | 'MAX_TOKENS' | 'MAX_COST' | 'MAX_DIRECTIVES'>;
 

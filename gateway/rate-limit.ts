@@ -1,4 +1,4 @@
-import type { Config } from '../subgraphs/kit/config.ts';
+import type { GatewayConfig as Config } from './config.ts';
 import type { Principal } from '../subgraphs/kit/principal.ts';
 import { addEach, type Counter, type WindowCount } from '../subgraphs/kit/rate-limit.ts';
 import { tenantKey, type RedisClient } from '../subgraphs/kit/redis.ts';

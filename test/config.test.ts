@@ -1,10 +1,13 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../subgraphs/kit/config.ts';
+import { parseGatewayConfig } from '../gateway/config.ts';
+import { authSettings } from '../subgraphs/auth/settings.ts';
+import { cmsSettings } from '../subgraphs/cms/settings.ts';
+import { configSchema, parseConfig, parseEnv } from '../subgraphs/kit/config.ts';
 
 describe('configuration', () => {
   it('has working defaults for a fresh machine', () => {
-    const config = parseConfig({});
+    const config = parseGatewayConfig({});
     expect(config).toMatchObject({ NODE_ENV: 'development', GATEWAY_PORT: 8001, SUBGRAPH_TIMEOUT_MS: 10_000, CACHE_TTL_SECONDS: 60 });
     expect(config.DATABASE_URL).toBeUndefined();
     expect(config.REDIS_URL).toBeUndefined();
@@ -24,21 +27,46 @@ describe('configuration', () => {
     ['GATEWAY_CONCURRENCY_MIN', '0'],
     ['GATEWAY_QUEUE_MAX', '-1'],
   ])('rejects %s=%s with one line naming the variable', (name, value) => {
-    expect(() => parseConfig({ [name]: value })).toThrow(new RegExp(`^Invalid configuration: ${name}: `));
+    expect(() => parseGatewayConfig({ [name]: value })).toThrow(new RegExp(`^Invalid configuration: ${name}: `));
+  });
+
+  it.each([
+    ['auth', authSettings, 'LOGIN_WINDOW_SECONDS', '0'],
+    ['auth', authSettings, 'ACCESS_TOKEN_TTL_SECONDS', 'a day'],
+    ['cms', cmsSettings, 'MEDIA_MAX_BYTES', '12'],
+    ['cms', cmsSettings, 'MEDIA_PUBLIC_URL', 'ftp://media.example'],
+  ])('a %s setting: rejects %s=%s with one line naming the variable', (_subgraph, schema, name, value) => {
+    expect(() => parseEnv(schema, { [name]: value })).toThrow(new RegExp(`^Invalid configuration: ${name}: `));
+  });
+
+  it('keeps each process’s own settings out of the shared ones', () => {
+    const own = [...Object.keys(authSettings.shape), ...Object.keys(cmsSettings.shape), 'GATEWAY_PORT', 'RATE_LIMIT_PER_MINUTE_IP', 'MAX_DEPTH'];
+    expect(own.filter((name) => name in configSchema.shape)).toEqual([]);
+    expect(parseConfig({ GATEWAY_PORT: 'eighty', LOGIN_WINDOW_SECONDS: 'never' })).not.toHaveProperty('GATEWAY_PORT');
   });
 
   it('reads trusted proxies as Fastify takes them: a flag, a hop count, or addresses, CIDRs and range names', () => {
     expect(parseConfig({}).TRUST_PROXY).toEqual(['loopback', 'linklocal', 'uniquelocal']);
-    expect(parseConfig({}).GATEWAY_TRUST_PROXY).toBe(false);
+    expect(parseGatewayConfig({}).GATEWAY_TRUST_PROXY).toBe(false);
     expect(parseConfig({ TRUST_PROXY: 'false' }).TRUST_PROXY).toBe(false);
-    expect(parseConfig({ GATEWAY_TRUST_PROXY: '2' }).GATEWAY_TRUST_PROXY).toBe(2);
-    expect(parseConfig({ GATEWAY_TRUST_PROXY: '10.0.0.0/8, ::1,Loopback' }).GATEWAY_TRUST_PROXY).toEqual(['10.0.0.0/8', '::1', 'loopback']);
+    expect(parseGatewayConfig({ GATEWAY_TRUST_PROXY: '2' }).GATEWAY_TRUST_PROXY).toBe(2);
+    expect(parseGatewayConfig({ GATEWAY_TRUST_PROXY: '10.0.0.0/8, ::1,Loopback' }).GATEWAY_TRUST_PROXY).toEqual(['10.0.0.0/8', '::1', 'loopback']);
   });
 
   it('rejects an admission minimum above its maximum', () => {
-    expect(() => parseConfig({ GATEWAY_CONCURRENCY_MIN: '64', GATEWAY_CONCURRENCY_MAX: '8' })).toThrow(
+    expect(() => parseGatewayConfig({ GATEWAY_CONCURRENCY_MIN: '64', GATEWAY_CONCURRENCY_MAX: '8' })).toThrow(
       /^Invalid configuration: GATEWAY_CONCURRENCY_MIN: must not be above GATEWAY_CONCURRENCY_MAX$/,
     );
+  });
+
+  it('a bad subgraph setting stops that subgraph’s process with exit 1 and one clear line on stderr', () => {
+    const result = spawnSync(process.execPath, ['--import', 'tsx', 'subgraphs/kit/start-subgraph.ts', 'auth'], {
+      env: { PATH: process.env.PATH, LOGIN_WINDOW_SECONDS: 'never' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^Invalid configuration: LOGIN_WINDOW_SECONDS: /)]);
   });
 
   it('a bad value stops a process with exit 1 and one clear line on stderr', () => {

@@ -5,6 +5,7 @@ import { createLoaders } from './loaders.ts';
 import { permissions } from './permissions.ts';
 import { resolvers } from './resolvers.ts';
 import { seedDemoData } from './seed.ts';
+import { authSettings } from './settings.ts';
 import { signingKey } from './signing-keys.ts';
 
 /** Accounts, tenants, memberships and tokens (port 8007); also serves the JWKS. */
@@ -15,9 +16,10 @@ export default defineSubgraph({
   resolvers,
   permissions,
   migrations: { name: 'auth', dir: repoPath('subgraphs/auth/migrations') },
+  settings: authSettings,
   createLoaders,
   async routes(app, deps) {
-    const key = await signingKey(deps.config); // a bad key stops the start, not the first login
+    const key = await signingKey(deps); // a bad key stops the start, not the first login
     app.get('/.well-known/jwks.json', async (_request, reply) =>
       reply.header('cache-control', 'public, max-age=300').send(key.jwks),
     );

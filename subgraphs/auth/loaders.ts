@@ -1,5 +1,6 @@
 import type { Context } from '../kit/context.ts';
 import { rowsById } from '../kit/loaders.ts';
+import type { AuthSettings } from './settings.ts';
 import * as store from './store.ts';
 
 /** Per-request DataLoaders: every by-id read of the auth subgraph is one statement per batch. */
@@ -13,4 +14,4 @@ export function createLoaders(ctx: Pick<Context, 'tx'>) {
 }
 
 export type AuthLoaders = ReturnType<typeof createLoaders>;
-export type AuthContext = Context<AuthLoaders>;
+export type AuthContext = Context<AuthLoaders, AuthSettings>;

@@ -32,15 +32,15 @@ export const resolvers: Resolvers = {
   },
 
   Mutation: {
-    login: async (_root, args, ctx) => sessions.login(ctx, await signingKey(ctx.deps.config), args),
+    login: async (_root, args, ctx) => sessions.login(ctx, await signingKey(ctx.deps), args),
     refreshSession: async (_root, args, ctx) =>
-      sessions.refreshSession(ctx, await signingKey(ctx.deps.config), args.refreshToken),
+      sessions.refreshSession(ctx, await signingKey(ctx.deps), args.refreshToken),
     logout: async (_root, args, ctx) => {
       await sessions.logout(ctx, args.refreshToken);
       return { ok: true, errors: [] };
     },
     switchTenant: async (_root, args, ctx) =>
-      sessions.switchTenant(ctx, await signingKey(ctx.deps.config), args.tenantSlug),
+      sessions.switchTenant(ctx, await signingKey(ctx.deps), args.tenantSlug),
     changePassword: async (_root, args, ctx) => {
       const outcome = await members.changePassword(ctx, args.currentPassword, args.newPassword);
       return { ok: outcome.value === true, errors: outcome.errors };

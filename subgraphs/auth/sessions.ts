@@ -27,7 +27,7 @@ async function issue(
   key: SigningKey,
   grant: { accountId: string; tenantId: string; role: Role; familyId?: string },
 ): Promise<Session> {
-  const { config } = ctx.deps;
+  const { settings } = ctx.deps;
   const refresh = newRefreshToken(grant.tenantId);
   await ctx.deps.db.withTenant({ tenantId: grant.tenantId, accountId: grant.accountId }, (tx) =>
     store.insertRefreshToken(tx, {
@@ -35,10 +35,10 @@ async function issue(
       familyId: grant.familyId ?? randomUUID(),
       accountId: grant.accountId,
       hash: refresh.hash,
-      ttlSeconds: config.REFRESH_TOKEN_TTL_SECONDS,
+      ttlSeconds: settings.REFRESH_TOKEN_TTL_SECONDS,
     }),
   );
-  const access = await signAccessToken(config, key, { accountId: grant.accountId, tenantId: grant.tenantId, roles: [grant.role] });
+  const access = await signAccessToken(ctx.deps, key, { accountId: grant.accountId, tenantId: grant.tenantId, roles: [grant.role] });
   return { accessToken: access.token, refreshToken: refresh.token, tokenType: 'Bearer', expiresIn: access.expiresIn, errors: [] };
 }
 
@@ -51,14 +51,14 @@ export async function login(
   key: SigningKey,
   input: { email: string; password: string; tenantSlug?: string | null },
 ): Promise<Session> {
-  const { config } = ctx.deps;
+  const { config, settings } = ctx.deps;
   const email = input.email.trim().toLowerCase();
   const ipKey = tenantKey(config.REDIS_PREFIX, 'login', 'ip', ctx.clientIp);
   const accountKey = tenantKey(config.REDIS_PREFIX, 'login', 'account', email);
-  const ip = await hit(ctx.deps.redis, ipKey, config.LOGIN_MAX_ATTEMPTS_PER_IP, config.LOGIN_WINDOW_SECONDS);
+  const ip = await hit(ctx.deps.redis, ipKey, settings.LOGIN_MAX_ATTEMPTS_PER_IP, settings.LOGIN_WINDOW_SECONDS);
   if (!ip.allowed) throw rateLimited(ip.retryAfterSeconds);
-  if ((await peek(ctx.deps.redis, accountKey)) >= config.LOGIN_MAX_FAILURES_PER_ACCOUNT) {
-    throw rateLimited(Math.max(1, await ctx.deps.redis.ttl(accountKey).catch(() => config.LOGIN_WINDOW_SECONDS)));
+  if ((await peek(ctx.deps.redis, accountKey)) >= settings.LOGIN_MAX_FAILURES_PER_ACCOUNT) {
+    throw rateLimited(Math.max(1, await ctx.deps.redis.ttl(accountKey).catch(() => settings.LOGIN_WINDOW_SECONDS)));
   }
 
   const candidates = email.length <= 254 ? await ctx.tx((tx) => store.loginCandidates(tx, email)) : [];
@@ -67,7 +67,7 @@ export async function login(
     ? candidates.find((c) => c.tenant_id && (!input.tenantSlug || c.tenant_slug === input.tenantSlug))
     : undefined;
   if (!membership?.tenant_id || !membership.role) {
-    if (!ok) await hit(ctx.deps.redis, accountKey, Number.MAX_SAFE_INTEGER, config.LOGIN_WINDOW_SECONDS);
+    if (!ok) await hit(ctx.deps.redis, accountKey, Number.MAX_SAFE_INTEGER, settings.LOGIN_WINDOW_SECONDS);
     throw unauthenticated(INVALID_CREDENTIALS);
   }
   await reset(ctx.deps.redis, accountKey);

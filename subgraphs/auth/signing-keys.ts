@@ -1,7 +1,9 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
-import { ConfigError, isProduction, type Config } from '../kit/config.ts';
+import { ConfigError, isProduction } from '../kit/config.ts';
+import type { SubgraphDeps } from '../kit/deps.ts';
+import type { AuthSettings } from './settings.ts';
 
 export interface SigningKey {
   key: CryptoKey;
@@ -18,11 +20,11 @@ const PUBLIC_MEMBERS = ['kty', 'crv', 'x', 'y'] as const;
  * production; in development, generated once and kept in DATA_DIR/keys (never committed), so
  * tokens survive a restart. Imported once at start, never per request.
  */
-export async function loadSigningKey(config: Config): Promise<SigningKey> {
+export async function loadSigningKey({ config, settings }: AuthDeps): Promise<SigningKey> {
   let jwk: JWK;
-  if (config.AUTH_PRIVATE_JWK) {
+  if (settings.AUTH_PRIVATE_JWK) {
     try {
-      jwk = JSON.parse(config.AUTH_PRIVATE_JWK) as JWK;
+      jwk = JSON.parse(settings.AUTH_PRIVATE_JWK) as JWK;
     } catch {
       throw new ConfigError('Invalid configuration: AUTH_PRIVATE_JWK: not valid JSON');
     }
@@ -50,14 +52,16 @@ async function developmentKey(path: string): Promise<JWK> {
   return jwk;
 }
 
-const loaded = new WeakMap<Config, Promise<SigningKey>>();
+type AuthDeps = Pick<SubgraphDeps<AuthSettings>, 'config' | 'settings'>;
 
-/** The signing key for this configuration, loaded once (the JWKS route loads it at start). */
-export function signingKey(config: Config): Promise<SigningKey> {
-  let key = loaded.get(config);
+const loaded = new WeakMap<AuthSettings, Promise<SigningKey>>();
+
+/** The signing key of these settings, loaded once per server (the JWKS route loads it at start). */
+export function signingKey(deps: AuthDeps): Promise<SigningKey> {
+  let key = loaded.get(deps.settings);
   if (!key) {
-    key = loadSigningKey(config);
-    loaded.set(config, key);
+    key = loadSigningKey(deps);
+    loaded.set(deps.settings, key);
   }
   return key;
 }

@@ -1,7 +1,8 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
-import type { Config } from '../kit/config.ts';
+import type { SubgraphDeps } from '../kit/deps.ts';
 import { isUuid, type Role } from '../kit/principal.ts';
+import type { AuthSettings } from './settings.ts';
 import type { SigningKey } from './signing-keys.ts';
 
 export interface IssuedAccessToken {
@@ -11,7 +12,7 @@ export interface IssuedAccessToken {
 
 /** A 15-minute access token for one tenant: claims iss, aud, sub, tid, roles, iat, exp, jti. */
 export async function signAccessToken(
-  config: Config,
+  { config, settings }: Pick<SubgraphDeps<AuthSettings>, 'config' | 'settings'>,
   key: SigningKey,
   claims: { accountId: string; tenantId: string; roles: Role[] },
 ): Promise<IssuedAccessToken> {
@@ -21,10 +22,10 @@ export async function signAccessToken(
     .setAudience(config.AUTH_AUDIENCE)
     .setSubject(claims.accountId)
     .setIssuedAt()
-    .setExpirationTime(`${config.ACCESS_TOKEN_TTL_SECONDS}s`)
+    .setExpirationTime(`${settings.ACCESS_TOKEN_TTL_SECONDS}s`)
     .setJti(randomUUID())
     .sign(key.key);
-  return { token, expiresIn: config.ACCESS_TOKEN_TTL_SECONDS };
+  return { token, expiresIn: settings.ACCESS_TOKEN_TTL_SECONDS };
 }
 
 /**

@@ -6,6 +6,7 @@ import { registerMediaRoutes } from './media.ts';
 import { permissions } from './permissions.ts';
 import { resolvers } from './resolvers.ts';
 import { startScheduler } from './scheduler.ts';
+import { cmsSettings } from './settings.ts';
 import { seedDemoContent } from './seed.ts';
 
 /**
@@ -20,6 +21,8 @@ export default defineSubgraph({
   resolvers,
   permissions,
   migrations: { name: 'cms', dir: repoPath('subgraphs/cms/migrations') },
+  dependsOn: ['auth'],
+  settings: cmsSettings,
   createLoaders,
   routes: registerMediaRoutes,
   seed: seedDemoContent,

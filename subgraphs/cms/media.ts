@@ -6,6 +6,7 @@ import { fileTypeFromBuffer } from 'file-type';
 import { imageSize } from 'image-size';
 import { CacheGenerations } from '../kit/cache.ts';
 import { subgraphUrl, type Config } from '../kit/config.ts';
+import type { CmsSettings } from './settings.ts';
 import type { SubgraphDeps } from '../kit/deps.ts';
 import { inputError } from '../kit/errors.ts';
 import type { Role } from '../kit/principal.ts';
@@ -62,7 +63,7 @@ export function mediaStorage(config: Pick<Config, 'DATA_DIR'>): MediaStorage {
 }
 
 /** Where clients fetch media: MEDIA_PUBLIC_URL, else the CMS subgraph's own address. */
-export function mediaBaseUrl(config: Pick<Config, 'MEDIA_PUBLIC_URL'>): string {
+export function mediaBaseUrl(config: Pick<CmsSettings, 'MEDIA_PUBLIC_URL'>): string {
   const base = config.MEDIA_PUBLIC_URL ?? subgraphUrl('cms', 'http://127.0.0.1:8002/graphql').replace(/\/graphql\/?$/, '');
   return base.replace(/\/+$/, '');
 }
@@ -70,11 +71,11 @@ export function mediaBaseUrl(config: Pick<Config, 'MEDIA_PUBLIC_URL'>): string {
 export const mediaPath = (asset: Pick<store.AssetRow, 'tenant_id' | 'id' | 'filename'>) =>
   `/media/${asset.tenant_id}/${asset.id}/${encodeURIComponent(asset.filename)}`;
 
-export const mediaUrl = (config: Pick<Config, 'MEDIA_PUBLIC_URL'>, asset: Pick<store.AssetRow, 'tenant_id' | 'id' | 'filename'>) =>
+export const mediaUrl = (config: Pick<CmsSettings, 'MEDIA_PUBLIC_URL'>, asset: Pick<store.AssetRow, 'tenant_id' | 'id' | 'filename'>) =>
   `${mediaBaseUrl(config)}${mediaPath(asset)}`;
 
 /** The JSON the upload endpoint answers with (the GraphQL MediaAsset's fields). */
-export const assetJson = (config: Pick<Config, 'MEDIA_PUBLIC_URL'>, asset: store.AssetRow) => ({
+export const assetJson = (config: Pick<CmsSettings, 'MEDIA_PUBLIC_URL'>, asset: store.AssetRow) => ({
   id: asset.id,
   kind: asset.kind.toUpperCase(),
   filename: asset.filename,
@@ -115,13 +116,13 @@ function normalizeTags(tags: readonly string[]): string[] | CmsInputError {
 
 const problem = (reply: FastifyReply, status: number, error: string) => reply.code(status).send({ error });
 
-export async function registerMediaRoutes(app: FastifyInstance, deps: SubgraphDeps) {
-  const { config, db, log } = deps;
+export async function registerMediaRoutes(app: FastifyInstance, deps: SubgraphDeps<CmsSettings>) {
+  const { config, settings, db, log } = deps;
   const storage = mediaStorage(config);
   const generations = new CacheGenerations(deps.redis, config.REDIS_PREFIX, 'cms');
   await app.register(multipart, {
     // One file, a few small fields; the size limit is checked on the streamed bytes.
-    limits: { files: 1, fields: 10, fieldSize: 4096, parts: 12, headerPairs: 200, fileSize: config.MEDIA_MAX_BYTES },
+    limits: { files: 1, fields: 10, fieldSize: 4096, parts: 12, headerPairs: 200, fileSize: settings.MEDIA_MAX_BYTES },
     throwFileSizeLimit: false,
   });
 
@@ -169,7 +170,7 @@ export async function registerMediaRoutes(app: FastifyInstance, deps: SubgraphDe
     const kind = detected ? ALLOWED_TYPES[detected.mime] : undefined;
     if (!detected || !kind) {
       await drain();
-      if (part.file.truncated) return problem(reply, 413, `The file is larger than ${config.MEDIA_MAX_BYTES} bytes.`);
+      if (part.file.truncated) return problem(reply, 413, `The file is larger than ${settings.MEDIA_MAX_BYTES} bytes.`);
       return problem(reply, 415, `This type of file is not accepted${detected ? ` (${detected.mime})` : ''}: upload PNG, JPEG, GIF, WebP or AVIF images, or PDF or Office documents.`);
     }
 
@@ -196,7 +197,7 @@ export async function registerMediaRoutes(app: FastifyInstance, deps: SubgraphDe
     await storage.put(key, Readable.from(bytes()));
     if (part.file.truncated) {
       await storage.delete(key);
-      return problem(reply, 413, `The file is larger than ${config.MEDIA_MAX_BYTES} bytes.`);
+      return problem(reply, 413, `The file is larger than ${settings.MEDIA_MAX_BYTES} bytes.`);
     }
 
     let width: number | null = null;
@@ -229,7 +230,7 @@ export async function registerMediaRoutes(app: FastifyInstance, deps: SubgraphDe
       );
       await generations.bump(principal.tenantId);
       log.info({ tenant: principal.tenantId, asset: id, mime: detected.mime, size }, 'media uploaded');
-      return reply.code(201).send(assetJson(config, asset));
+      return reply.code(201).send(assetJson(settings, asset));
     } catch (error) {
       await storage.delete(key).catch(() => undefined);
       throw error;

@@ -290,7 +290,7 @@ export const resolvers: Resolvers = {
     mimeType: (a) => a.mime_type,
     size: (a) => Number(a.size_bytes),
     altText: (a) => a.alt_text,
-    url: (a, _args, ctx) => mediaUrl(ctx.deps.config, a),
+    url: (a, _args, ctx) => mediaUrl(ctx.deps.settings, a),
     uploadedBy: (a) => (a.uploaded_by ? { id: a.uploaded_by } : null),
     createdAt: (a) => a.created_at,
   },

@@ -1,6 +1,7 @@
 import { CacheGenerations } from '../kit/cache.ts';
 import type { SubgraphDeps } from '../kit/deps.ts';
 import type { BackgroundTask } from '../kit/server.ts';
+import type { CmsSettings } from './settings.ts';
 import * as store from './store.ts';
 
 /*
@@ -38,7 +39,7 @@ export async function publishDuePages(deps: Pick<SubgraphDeps, 'db' | 'redis' | 
 }
 
 /** The loop started with the CMS server (SubgraphDefinition.background). */
-export function startScheduler(deps: SubgraphDeps): BackgroundTask {
+export function startScheduler(deps: SubgraphDeps<CmsSettings>): BackgroundTask {
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> = Promise.resolve();
@@ -47,7 +48,7 @@ export function startScheduler(deps: SubgraphDeps): BackgroundTask {
       .then(() => undefined)
       .catch((error: Error) => deps.log.warn({ err: error.message }, 'scheduler tick failed'))
       .finally(() => {
-        if (!stopped) timer = setTimeout(tick, deps.config.CMS_SCHEDULER_INTERVAL_MS).unref();
+        if (!stopped) timer = setTimeout(tick, deps.settings.CMS_SCHEDULER_INTERVAL_MS).unref();
       });
   };
   // The first tick right away: overdue schedules (after a restart) go out at once.

@@ -7,14 +7,15 @@ import type { SubgraphDeps } from './deps.ts';
  * The per-request context every resolver receives. `tx` is the only path to tenant data: it runs
  * its callback in a transaction scoped to the caller's tenant (row-level security applies).
  */
-export interface Context<TLoaders = unknown> {
+export interface Context<TLoaders = unknown, TSettings = unknown> {
   principal: Principal;
   requestId: string;
   clientIp: string;
   /** The raw Authorization header (the Saleor stand-in checks its App token with it). */
   authorization: string | undefined;
   log: Logger;
-  deps: SubgraphDeps;
+  /** The process's deps with this subgraph's own `settings`. */
+  deps: SubgraphDeps<TSettings>;
   tx: TxRunner;
   loaders: TLoaders;
   /** Set by the response cache: the tenant's generation, or null when Redis is unreachable. */

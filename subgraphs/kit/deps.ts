@@ -1,4 +1,5 @@
-import { demoDataEnabled, type Config } from './config.ts';
+import type { z } from 'zod';
+import { demoDataEnabled, parseEnv, type Config, type Env } from './config.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { Database, type Tx } from './db/database.ts';
 import pg from 'pg';
@@ -11,8 +12,12 @@ import { createTokenVerifier, type TokenVerifier } from './principal.ts';
 import { subgraphMetrics } from './metrics.ts';
 
 /** What a subgraph server needs from the outside world; tests build their own. */
-export interface SubgraphDeps {
+export interface SubgraphDeps<TSettings = unknown> {
   config: Config;
+  /** The environment `config` was read from; a subgraph's own `settings` are read from it too. */
+  env: Env;
+  /** The subgraph's own settings (its definition's `settings` schema); undefined in shared deps. */
+  settings: TSettings;
   db: Database;
   redis: RedisClient;
   log: Logger;
@@ -50,6 +55,8 @@ export function sharedDeps(config: Config): Promise<Omit<SubgraphDeps, 'log'>> {
     const verifyToken = createTokenVerifier({ issuer: config.AUTH_ISSUER, audience: config.AUTH_AUDIENCE, keys: jwks });
     return {
       config,
+      env: process.env,
+      settings: undefined,
       db,
       redis,
       verifyToken,
@@ -59,6 +66,18 @@ export function sharedDeps(config: Config): Promise<Omit<SubgraphDeps, 'log'>> {
   })();
   return shared;
 }
+
+/**
+ * `deps` with a subgraph's own settings, parsed from `deps.env` by its definition's `settings`
+ * schema; a bad value throws ConfigError naming the variable.
+ */
+export function withSettings<TSettings>(definition: { settings?: z.ZodType<TSettings> }, deps: SubgraphDeps): SubgraphDeps<TSettings> {
+  return { ...deps, settings: parseSettings(definition, deps.env) };
+}
+
+/** A subgraph's own settings from `env` (undefined for a subgraph without any); throws ConfigError. */
+export const parseSettings = <TSettings>(definition: { settings?: z.ZodType<TSettings> }, env: Env): TSettings =>
+  (definition.settings ? parseEnv(definition.settings, env) : undefined) as TSettings;
 
 export async function createDeps(config: Config, name: string): Promise<SubgraphDeps> {
   return { ...(await sharedDeps(config)), log: createLogger(config, name) };

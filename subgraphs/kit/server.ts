@@ -7,11 +7,12 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { DocumentNode } from 'graphql';
+import type { z } from 'zod';
 import { applyMiddleware } from 'graphql-middleware';
 import { CacheGenerations, invalidateOnWrite, responseCache } from './cache.ts';
 import { clientIp, fastifyTrustProxy } from './client-ip.ts';
 import type { Context } from './context.ts';
-import type { SubgraphDeps } from './deps.ts';
+import { withSettings, type SubgraphDeps } from './deps.ts';
 import { redactError } from './errors.ts';
 import type { MigrationTarget } from './db/migrate.ts';
 import { sharedReads } from './db/shared-reads.ts';
@@ -20,7 +21,7 @@ import { permissionMiddleware, type Permissions } from './shield.ts';
 import { isProduction } from './config.ts';
 
 /** Everything that makes one subgraph; the kit turns it into a running server. */
-export interface SubgraphDefinition<TLoaders = unknown> {
+export interface SubgraphDefinition<TLoaders = unknown, TSettings = unknown> {
   name: string;
   /** Default listen port (ARCHITECTURE.md's table); `<NAME>_PORT` overrides. */
   port: number;
@@ -29,16 +30,31 @@ export interface SubgraphDefinition<TLoaders = unknown> {
   permissions: Permissions;
   /** SQL migrations folder (schema `<name>`); omit for a subgraph without tables. */
   migrations?: MigrationTarget;
-  createLoaders(ctx: Omit<Context<TLoaders>, 'loaders'>): TLoaders;
+  /**
+   * Subgraphs whose migrations and demo data must come before this one's: those its tables
+   * reference (a foreign key to auth.memberships) or its seed reads. The registry orders every
+   * subgraph by these (loadSubgraphs); an unknown name or a cycle stops the start.
+   */
+  dependsOn?: readonly string[];
+  /**
+   * The subgraph's own settings: a zod object of environment variables with their defaults
+   * (e.g. subgraphs/auth/settings.ts), read when its server is built; a bad value stops the start
+   * with one line naming the variable. Resolvers read them as `ctx.deps.settings`; routes, seed
+   * and background work as `deps.settings`. What every process shares stays in kit/config.ts.
+   */
+  settings?: z.ZodType<TSettings>;
+  // (NoInfer below: the settings type comes from `settings` alone, not from a seed or route
+  // function written for any subgraph's deps.)
+  createLoaders(ctx: Omit<Context<TLoaders, TSettings>, 'loaders'>): TLoaders;
   /** Extra HTTP routes (e.g. the auth subgraph's JWKS). */
-  routes?(app: FastifyInstance, deps: SubgraphDeps): void | Promise<void>;
-  /** Idempotent demo data, written at start when DEMO_DATA is on. */
+  routes?(app: FastifyInstance, deps: SubgraphDeps<NoInfer<TSettings>>): void | Promise<void>;
+  /** Idempotent demo data, written at start when DEMO_DATA is on (from the process's shared deps). */
   seed?(deps: SubgraphDeps): Promise<void>;
   /**
    * Background work of the process (e.g. the CMS publishing scheduled pages): started when the
    * server starts listening, stopped (and awaited) when it closes.
    */
-  background?(deps: SubgraphDeps): BackgroundTask;
+  background?(deps: SubgraphDeps<NoInfer<TSettings>>): BackgroundTask;
   /** Whole-response cache in Redis; on unless a subgraph opts out. */
   responseCache?: boolean;
 }
@@ -48,7 +64,7 @@ export interface BackgroundTask {
   stop(): Promise<void>;
 }
 
-export const defineSubgraph = <TLoaders>(definition: SubgraphDefinition<TLoaders>) => definition;
+export const defineSubgraph = <TLoaders, TSettings = undefined>(definition: SubgraphDefinition<TLoaders, TSettings>) => definition;
 
 export interface SubgraphServer {
   name: string;
@@ -97,10 +113,11 @@ function requestLog(): ApolloServerPlugin<Context> {
 }
 
 /** Builds the HTTP server of one subgraph: POST /graphql, GET /health, plus its own routes. */
-export async function createSubgraphServer<TLoaders>(
-  definition: SubgraphDefinition<TLoaders>,
-  deps: SubgraphDeps,
+export async function createSubgraphServer<TLoaders, TSettings>(
+  definition: SubgraphDefinition<TLoaders, TSettings>,
+  sharedDeps: SubgraphDeps,
 ): Promise<SubgraphServer> {
+  const deps = withSettings(definition, sharedDeps);
   const { config, db, redis, log } = deps;
   const subgraphSchema = buildSubgraphSchema({
     typeDefs: definition.typeDefs,
@@ -141,7 +158,7 @@ export async function createSubgraphServer<TLoaders>(
       const header = request.headers['x-request-id'];
       const requestId = typeof header === 'string' && /^[\w.:-]{1,128}$/.test(header) ? header : randomUUID();
       const scope = { tenantId: principal.tenantId, accountId: principal.accountId };
-      const ctx: Omit<Context<TLoaders>, 'loaders'> = {
+      const ctx: Omit<Context<TLoaders, TSettings>, 'loaders'> = {
         principal,
         requestId,
         // Read only by the few resolvers that throttle per IP (login, lead forms): with trusted
@@ -155,7 +172,7 @@ export async function createSubgraphServer<TLoaders>(
         tx: sharedReads(db, scope),
         touchedTenants: new Set(),
       };
-      const full = ctx as Context<TLoaders>;
+      const full = ctx as Context<TLoaders, TSettings>;
       full.loaders = definition.createLoaders(ctx);
       return full as Context;
     },

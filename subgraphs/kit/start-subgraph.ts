@@ -1,5 +1,5 @@
-import { loadConfig, subgraphPort } from './config.ts';
-import { createDeps } from './deps.ts';
+import { loadConfig, orExit, subgraphPort } from './config.ts';
+import { createDeps, parseSettings } from './deps.ts';
 import { loadSubgraph } from './registry.ts';
 import { createSubgraphServer } from './server.ts';
 
@@ -12,6 +12,8 @@ if (!name) {
 }
 const config = loadConfig();
 const definition = await loadSubgraph(name);
+// Its own settings too, before anything starts: a bad value is one line and exit 1.
+orExit(() => parseSettings(definition, process.env));
 const server = await createSubgraphServer(definition, await createDeps(config, name));
 const url = await server.listen(subgraphPort(name, definition.port), config.HOST);
 console.log(`${name} subgraph listening on ${url}`);

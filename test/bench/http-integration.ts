@@ -36,7 +36,7 @@ async function serve(variant: Variant, port: number, subgraphUrl: string) {
   if (variant === 'our-gateway') {
     const { composeSdl } = await import('../../gateway/compose.ts');
     const { createGateway } = await import('../../gateway/server.ts');
-    const { parseConfig } = await import('../../subgraphs/kit/config.ts');
+    const { parseGatewayConfig: parseConfig } = await import('../../gateway/config.ts');
     const { SLOW_SDL } = await import('../support/gateway-fakes.ts');
     // As deployed: info logs (one line per request) and rate limits on; BENCH_REDIS_URL for real Redis.
     const config = parseConfig({

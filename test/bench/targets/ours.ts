@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createGateway } from '../../../gateway/server.ts';
-import { loadConfig } from '../../../subgraphs/kit/config.ts';
+import { loadGatewayConfig as loadConfig } from '../../../gateway/config.ts';
 
 const { values } = parseArgs({
   options: { port: { type: 'string' }, supergraph: { type: 'string' }, subgraphs: { type: 'string' } },

@@ -8,7 +8,7 @@
  */
 import { parseArgs } from 'node:util';
 import { createGateway } from '../../../gateway/server.ts';
-import { loadConfig } from '../../../subgraphs/kit/config.ts';
+import { loadGatewayConfig as loadConfig } from '../../../gateway/config.ts';
 
 const { values } = parseArgs({ options: { port: { type: 'string' }, subgraphs: { type: 'string' } } });
 const gateway = await createGateway({

@@ -1,0 +1,74 @@
+import { availableParallelism } from 'node:os';
+import { z } from 'zod';
+import { ConfigError, configSchema, orExit, parseEnv, port, trustedProxies, type Env } from '../subgraphs/kit/config.ts';
+
+/**
+ * The gateway's settings: the shared ones (subgraphs/kit/config.ts) and its own, read from the
+ * environment once. A bad value stops the process with one line that names the variable.
+ */
+export const gatewayConfigSchema = configSchema.extend({
+  GATEWAY_PORT: port.default(8001),
+  /** Gateway processes sharing GATEWAY_PORT (node:cluster): a count, or `auto` for one per core. */
+  GATEWAY_WORKERS: z
+    .string()
+    .regex(/^(auto|[1-9]\d{0,2})$/i, 'expected a worker count or auto')
+    .default('1')
+    .transform((v) => (v.toLowerCase() === 'auto' ? availableParallelism() : Number(v))),
+
+  /**
+   * Which proxies in front of the gateway to believe for the client IP (per-IP rate limits,
+   * login throttling): false (the socket peer; default), true, a hop count, or a comma-separated
+   * list of proxy addresses/CIDRs. Anything but false lets clients behind it set X-Forwarded-For.
+   */
+  GATEWAY_TRUST_PROXY: trustedProxies('false'),
+  /** Browser origins allowed to call the gateway (CORS), comma-separated; empty: none. */
+  CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .pipe(z.array(z.url({ protocol: /^https?$/ }))),
+  /**
+   * Admission control (gateway/admission.ts): operations run at once, adapting between MIN (the
+   * CPU is saturated) and MAX (it is not); past QUEUE_MAX waiting ones the gateway answers 503.
+   */
+  GATEWAY_CONCURRENCY_MIN: z.coerce.number().int().min(1).max(10_000).default(2),
+  GATEWAY_CONCURRENCY_MAX: z.coerce.number().int().min(1).max(10_000).default(512),
+  GATEWAY_QUEUE_MAX: z.coerce.number().int().min(0).max(100_000).default(2048),
+  SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  /**
+   * The most keep-alive connections the gateway opens to one subgraph; fetches past it wait in
+   * the gateway. A subgraph answers no faster for more (its PostgreSQL pool is 10), while each
+   * connection costs memory on both sides: 64 against 256 kept the gateway 15-20 MiB smaller
+   * under scenario D and at overload. It bounds a subgraph's throughput
+   * per gateway process at connections / fetch latency: raise it for a slow remote subgraph.
+   * SUBGRAPH_TIMEOUT_MS counts from when a fetch has a connection; the wait for one is bounded by
+   * admission control (GATEWAY_CONCURRENCY_MAX operations at once).
+   */
+  GATEWAY_SUBGRAPH_CONNECTIONS: z.coerce.number().int().min(1).max(4096).default(64),
+  RATE_LIMIT_PER_MINUTE_IP: z.coerce.number().int().min(1).default(1200),
+  RATE_LIMIT_PER_MINUTE_TENANT: z.coerce.number().int().min(1).default(6000),
+  /**
+   * How often the gateway adds the hits it counted locally to Redis (gateway/rate-limit.ts), ms;
+   * 0 counts every request in Redis before answering it.
+   */
+  GATEWAY_RATE_LIMIT_SYNC_MS: z.coerce.number().int().min(0).max(10_000).default(100),
+  MAX_DEPTH: z.coerce.number().int().min(1).default(10),
+  MAX_ALIASES: z.coerce.number().int().min(1).default(15),
+  MAX_TOKENS: z.coerce.number().int().min(10).default(2000),
+  MAX_COST: z.coerce.number().int().min(10).default(5000),
+  MAX_DIRECTIVES: z.coerce.number().int().min(1).default(50),
+});
+
+export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
+
+/** The gateway's settings of `env`; throws ConfigError naming the first bad variable. */
+export function parseGatewayConfig(env: Env = process.env): GatewayConfig {
+  const config = parseEnv(gatewayConfigSchema, env);
+  if (config.GATEWAY_CONCURRENCY_MIN > config.GATEWAY_CONCURRENCY_MAX) {
+    throw new ConfigError('Invalid configuration: GATEWAY_CONCURRENCY_MIN: must not be above GATEWAY_CONCURRENCY_MAX');
+  }
+  return config;
+}
+
+/** For the gateway's entry points: a bad value prints one line and exits 1. */
+export const loadGatewayConfig = (env: Env = process.env): GatewayConfig => orExit(() => parseGatewayConfig(env));

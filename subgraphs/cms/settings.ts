@@ -1,0 +1,16 @@
+import { z } from 'zod';
+
+/**
+ * The CMS subgraph's own settings (environment variables, validated when it starts; a bad value
+ * stops it with one line naming the variable). Read as `ctx.deps.settings` / `deps.settings`.
+ */
+export const cmsSettings = z.object({
+  /** Media uploads: the largest file accepted, in bytes (default 20 MiB). */
+  MEDIA_MAX_BYTES: z.coerce.number().int().min(1024).max(1024 * 1024 * 1024).default(20 * 1024 * 1024),
+  /** Public base URL of media URLs (`<base>/media/<tenant>/<asset>/<file>`). Default: the CMS subgraph's own address. */
+  MEDIA_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** How often the CMS publishes pages whose scheduled time has come. */
+  CMS_SCHEDULER_INTERVAL_MS: z.coerce.number().int().min(50).max(3_600_000).default(5_000),
+});
+
+export type CmsSettings = z.infer<typeof cmsSettings>;
