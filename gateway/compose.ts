@@ -4,11 +4,13 @@ import { pathToFileURL } from 'node:url';
 import { composeServices, type CompositionSuccess } from '@apollo/composition';
 import { parse, type GraphQLError } from 'graphql';
 import { REPO_ROOT, repoPath } from '../subgraphs/kit/paths.ts';
-import { readSupergraphConfig, SUPERGRAPH_SDL, SUPERGRAPH_YAML } from './supergraph.ts';
+import { loadSubgraphs } from '../subgraphs/kit/registry.ts';
+import { readSupergraphConfig, SUPERGRAPH_SDL, SUPERGRAPH_YAML, supergraphYaml } from './supergraph.ts';
 
 /**
- * `npm run compose`: supergraph.yaml -> schema/supergraph.graphql, the same way `rover supergraph
- * compose` would, with the @apollo/composition version pinned in package.json (no binary download).
+ * `npm run compose`: the subgraph definitions -> supergraph.yaml -> schema/supergraph.graphql, the
+ * same way `rover supergraph compose` would, with the @apollo/composition version pinned in
+ * package.json (no binary download).
  */
 
 type CompositionHint = CompositionSuccess['hints'][number];
@@ -56,17 +58,20 @@ export function composeSupergraph(options: ComposeOptions = {}): ComposeResult {
   return composeSdl(sources);
 }
 
-function installedCompositionVersion(): string {
+export function installedCompositionVersion(): string {
   const pkg = JSON.parse(readFileSync(repoPath('node_modules/@apollo/composition/package.json'), 'utf8'));
   return String(pkg.version);
 }
 
-function main(): number {
-  const { federationVersion } = readSupergraphConfig();
-  const installed = installedCompositionVersion();
-  if (federationVersion && federationVersion.replace(/^=/, '') !== installed) {
-    process.stderr.write(`warning: supergraph.yaml asks for federation ${federationVersion}, composing with ${installed}\n`);
+async function main(): Promise<number> {
+  let subgraphs;
+  try {
+    subgraphs = await loadSubgraphs();
+  } catch (error) {
+    process.stderr.write(`compose failed: ${(error as Error).message}\n`);
+    return 1;
   }
+  writeFileSync(SUPERGRAPH_YAML, supergraphYaml(subgraphs, installedCompositionVersion()));
   let result: ComposeResult;
   try {
     result = composeSupergraph();
@@ -81,11 +86,11 @@ function main(): number {
   }
   for (const hint of result.hints) process.stderr.write(`hint: ${hint.toString()}\n`);
   writeFileSync(SUPERGRAPH_SDL, result.supergraphSdl.endsWith('\n') ? result.supergraphSdl : `${result.supergraphSdl}\n`);
-  process.stdout.write(`wrote ${relative(REPO_ROOT, SUPERGRAPH_SDL)} (${result.hints.length} hint(s))\n`);
+  process.stdout.write(`wrote ${relative(REPO_ROOT, SUPERGRAPH_YAML)} and ${relative(REPO_ROOT, SUPERGRAPH_SDL)} (${result.hints.length} hint(s))\n`);
   return 0;
 }
 
 // Run only as the `npm run compose` entry point, not when imported by the gateway or tests.
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  process.exitCode = main();
+  process.exitCode = await main();
 }

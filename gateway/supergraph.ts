@@ -21,6 +21,25 @@ export interface SupergraphConfig {
   subgraphs: SubgraphEntry[];
 }
 
+/**
+ * supergraph.yaml as `npm run compose` writes it: each subgraph's routing URL and schema file
+ * from its definition (name and port), so they are written once, in subgraphs/<name>/index.ts.
+ * The file stays in rover's format for tools that read it; tests fail when it is stale.
+ */
+export function supergraphYaml(subgraphs: readonly { name: string; port: number }[], federationVersion: string): string {
+  const entries = subgraphs.map(
+    ({ name, port }) => `  ${name}:\n    routing_url: http://127.0.0.1:${port}/graphql\n    schema: { file: schema/${name}.graphql }\n`,
+  );
+  return [
+    '# Written by `npm run compose` from the subgraph definitions (subgraphs/<name>/index.ts: name and\n',
+    '# port; schema/<name>.graphql): change those, not this file. Rover-compatible. At run time\n',
+    '# <NAME>_URL overrides a routing_url. federation_version is the installed @apollo/composition.\n',
+    `federation_version: =${federationVersion}\n`,
+    'subgraphs:\n',
+    ...entries,
+  ].join('');
+}
+
 /** Reads supergraph.yaml (rover format). Throws a one-line ConfigError on a malformed file. */
 export function readSupergraphConfig(file = SUPERGRAPH_YAML): SupergraphConfig {
   const raw = parseYaml(readFileSync(file, 'utf8')) as {

@@ -1,9 +1,25 @@
 import { describe, expect, it } from 'vitest';
-import { composeSdl } from '../gateway/compose.ts';
-import { healthUrl, readSupergraphConfig, resolveSubgraphUrls } from '../gateway/supergraph.ts';
+import { readFileSync } from 'node:fs';
+import { composeSdl, installedCompositionVersion } from '../gateway/compose.ts';
+import { healthUrl, readSupergraphConfig, resolveSubgraphUrls, SUPERGRAPH_YAML, supergraphYaml } from '../gateway/supergraph.ts';
+import { loadSubgraphs, subgraphNames } from '../subgraphs/kit/registry.ts';
 import { AUTH_SDL } from './support/gateway-fakes.ts';
 
 describe('supergraph.yaml', () => {
+  it('is what `npm run compose` writes from the subgraph definitions (names, ports and schema files in one place)', async () => {
+    const definitions = await loadSubgraphs();
+    expect(readFileSync(SUPERGRAPH_YAML, 'utf8'), 'run `npm run compose` and commit supergraph.yaml').toBe(
+      supergraphYaml(definitions, installedCompositionVersion()),
+    );
+  });
+
+  it('each subgraph is named as its folder and listens on a port of its own', async () => {
+    const definitions = await loadSubgraphs();
+    expect(definitions.map((d) => d.name).sort()).toEqual(subgraphNames());
+    const ports = definitions.map((d) => d.port);
+    expect(new Set(ports).size).toBe(ports.length);
+  });
+
   it('lists saleor and auth with their routing URLs and schema files', () => {
     const { federationVersion, subgraphs } = readSupergraphConfig();
     expect(federationVersion).toMatch(/^=2\.\d+\.\d+$/);

@@ -1,5 +1,3 @@
-import { repoPath } from '../kit/paths.ts';
-import { loadSchema } from '../kit/schema.ts';
 import { defineSubgraph } from '../kit/server.ts';
 import { createLoaders } from './loaders.ts';
 import { permissions } from './permissions.ts';
@@ -8,14 +6,12 @@ import { seedDemoData } from './seed.ts';
 import { authSettings } from './settings.ts';
 import { signingKey } from './signing-keys.ts';
 
-/** Accounts, tenants, memberships and tokens (port 8007); also serves the JWKS. */
+/** Accounts, tenants, memberships and tokens; also serves the JWKS. */
 export default defineSubgraph({
   name: 'auth',
   port: 8007,
-  typeDefs: loadSchema('auth'),
   resolvers,
   permissions,
-  migrations: { name: 'auth', dir: repoPath('subgraphs/auth/migrations') },
   settings: authSettings,
   createLoaders,
   async routes(app, deps) {

@@ -1,5 +1,3 @@
-import { repoPath } from '../kit/paths.ts';
-import { loadSchema } from '../kit/schema.ts';
 import { defineSubgraph } from '../kit/server.ts';
 import { createLoaders } from './loaders.ts';
 import { registerMediaRoutes } from './media.ts';
@@ -10,17 +8,15 @@ import { cmsSettings } from './settings.ts';
 import { seedDemoContent } from './seed.ts';
 
 /**
- * Content management, replacing Wagtail (port 8002): a page tree per tenant with revisions,
+ * Content management, replacing Wagtail: a page tree per tenant with revisions,
  * publishing and scheduling, snippets and a media library. Also serves `POST /media` (uploads)
  * and `GET /media/<tenant>/<asset>/<file>` (the bytes), and runs the scheduled-publishing loop.
  */
 export default defineSubgraph({
   name: 'cms',
   port: 8002,
-  typeDefs: loadSchema('cms'),
   resolvers,
   permissions,
-  migrations: { name: 'cms', dir: repoPath('subgraphs/cms/migrations') },
   dependsOn: ['auth'],
   settings: cmsSettings,
   createLoaders,

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginCacheControl } from '@apollo/server/plugin/cacheControl';
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
@@ -19,16 +20,22 @@ import { sharedReads } from './db/shared-reads.ts';
 import { subgraphMetrics } from './metrics.ts';
 import { permissionMiddleware, type Permissions } from './shield.ts';
 import { isProduction } from './config.ts';
+import { repoPath } from './paths.ts';
+import { loadSchema } from './schema.ts';
 
-/** Everything that makes one subgraph; the kit turns it into a running server. */
+/**
+ * Everything that makes one subgraph; the kit turns it into a running server. Its name, port and
+ * schema file are written here once: `npm run compose` writes supergraph.yaml from them.
+ */
 export interface SubgraphDefinition<TLoaders = unknown, TSettings = unknown> {
+  /** Its folder under subgraphs/, its schema file schema/<name>.graphql and its PostgreSQL schema. */
   name: string;
-  /** Default listen port (ARCHITECTURE.md's table); `<NAME>_PORT` overrides. */
+  /** Listen port; the gateway's routing URL is http://127.0.0.1:<port>/graphql. `<NAME>_PORT` / `<NAME>_URL` override. */
   port: number;
   typeDefs: DocumentNode;
   resolvers: unknown;
   permissions: Permissions;
-  /** SQL migrations folder (schema `<name>`); omit for a subgraph without tables. */
+  /** SQL migrations folder (schema `<name>`); none for a subgraph without tables. */
   migrations?: MigrationTarget;
   /**
    * Subgraphs whose migrations and demo data must come before this one's: those its tables
@@ -64,7 +71,24 @@ export interface BackgroundTask {
   stop(): Promise<void>;
 }
 
-export const defineSubgraph = <TLoaders, TSettings = undefined>(definition: SubgraphDefinition<TLoaders, TSettings>) => definition;
+/** What a subgraph's index.ts writes: the schema and migrations are found by its name when omitted. */
+export type SubgraphSpec<TLoaders, TSettings> = Omit<SubgraphDefinition<TLoaders, TSettings>, 'typeDefs'> & {
+  /** Default: schema/<name>.graphql. */
+  typeDefs?: DocumentNode;
+};
+
+/**
+ * A subgraph's definition, with its conventions filled in: the schema from schema/<name>.graphql
+ * and the migrations from subgraphs/<name>/migrations/ when that folder exists.
+ */
+export function defineSubgraph<TLoaders, TSettings = undefined>(spec: SubgraphSpec<TLoaders, TSettings>): SubgraphDefinition<TLoaders, TSettings> {
+  const migrations = repoPath(`subgraphs/${spec.name}/migrations`);
+  return {
+    ...spec,
+    typeDefs: spec.typeDefs ?? loadSchema(spec.name),
+    migrations: spec.migrations ?? (existsSync(migrations) ? { name: spec.name, dir: migrations } : undefined),
+  };
+}
 
 export interface SubgraphServer {
   name: string;

@@ -1,5 +1,4 @@
 import { defineSubgraph } from '../kit/server.ts';
-import { loadSchema } from '../kit/schema.ts';
 import { createLoaders } from './loaders.ts';
 import { permissions } from './permissions.ts';
 import { resolvers } from './resolvers.ts';
@@ -12,7 +11,6 @@ import { resolvers } from './resolvers.ts';
 export const saleor = defineSubgraph({
   name: 'saleor',
   port: 8000,
-  typeDefs: loadSchema('saleor'),
   resolvers,
   permissions,
   createLoaders: () => createLoaders(),
