@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { demoDataEnabled, loadConfig, subgraphPort } from '../subgraphs/kit/config.ts';
 import { createDeps, migrateDatabase, seedDemoData, sharedDeps } from '../subgraphs/kit/deps.ts';
-import { loadSubgraphs } from '../subgraphs/kit/registry.ts';
+import { exitOnDependencyError, loadSubgraphs } from '../subgraphs/kit/registry.ts';
 import { createSubgraphServer, type SubgraphServer } from '../subgraphs/kit/server.ts';
 import { DEMO_ACCOUNTS } from '../subgraphs/auth/seed.ts';
 import { createGateway } from './server.ts';
@@ -10,7 +10,8 @@ import { createGateway } from './server.ts';
 // it runs on embedded PGlite (data in DATA_DIR, kept across restarts) and in-memory Redis.
 const config = loadConfig();
 const shared = await sharedDeps(config);
-const subgraphs = (await loadSubgraphs()).filter((s) => !(s.name === 'saleor' && config.SALEOR_API_URL));
+// In dependency order; a cycle or an unknown name in dependsOn stops here, in one line.
+const subgraphs = (await loadSubgraphs().catch(exitOnDependencyError)).filter((s) => !(s.name === 'saleor' && config.SALEOR_API_URL));
 
 await migrateDatabase(config, shared.db, subgraphs.flatMap((s) => (s.migrations ? [s.migrations] : [])));
 await seedDemoData(config, subgraphs);

@@ -15,16 +15,24 @@ const none = { tenantId: null, accountId: null };
 const modes = [{ name: 'embedded PGlite', embedded: true }];
 if (await postgresReachable()) modes.unshift({ name: 'PostgreSQL', embedded: false });
 
+// Every subgraph with tables has a schema of its own (its migrations' name): all are checked,
+// including subgraphs added after this test was written.
+const subgraphs = await loadSubgraphs();
+const schemas = subgraphs.flatMap((s) => (s.migrations ? [s.migrations.name] : []));
+
 describe.each(modes)('row-level security on $name', ({ embedded }) => {
   let backends: TestBackends;
 
   beforeAll(async () => {
     backends = await createTestBackends({}, { embedded });
-    const subgraphs = await loadSubgraphs();
     await backends.migrate(subgraphs.flatMap((s) => (s.migrations ? [s.migrations] : [])));
     await auth.seed!(backends.deps('auth'));
   });
   afterAll(() => backends?.close());
+
+  it('finds the subgraph schemas in the registry', () => {
+    expect(schemas).toEqual(expect.arrayContaining(['auth', 'crm', 'cms']));
+  });
 
   it('the app role is not superuser, cannot bypass RLS and owns no table', async () => {
     const role = await backends.db.withTenant(none, async (tx) => {
@@ -43,12 +51,33 @@ describe.each(modes)('row-level security on $name', ({ embedded }) => {
       tx.query(
         `SELECT n.nspname || '.' || c.relname AS name, c.relrowsecurity, c.relforcerowsecurity
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-         WHERE c.relkind = 'r' AND n.nspname = ANY($1) AND c.relname <> 'schema_migrations'`,
-        [['auth', 'crm', 'cms', 'bi', 'agents']],
+         WHERE c.relkind IN ('r', 'p') AND n.nspname = ANY($1) AND c.relname <> 'schema_migrations'`,
+        [schemas],
       ),
     );
     expect(rows.length).toBeGreaterThan(0);
+    // Every schema has tables (a schema without any would mean the list was not what we meant).
+    for (const schema of schemas) expect(rows.some((row) => row.name.startsWith(`${schema}.`)), schema).toBe(true);
     for (const row of rows) expect(row, row.name).toMatchObject({ relrowsecurity: true, relforcerowsecurity: true });
+  });
+
+  it('every table with a tenant_id column is isolated by tenant for the app role (kit.tenant_table)', async () => {
+    const { rows } = await backends.db.withTenant(none, (tx) =>
+      tx.query(
+        `SELECT n.nspname || '.' || c.relname AS name,
+           (SELECT concat_ws(' ', p.qual, p.with_check) FROM pg_policies p
+            WHERE p.schemaname = n.nspname AND p.tablename = c.relname AND p.policyname = 'tenant_isolation'
+              AND p.cmd = 'ALL' AND p.roles = '{bizosaas_app}') AS expr
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped
+         WHERE c.relkind IN ('r', 'p') AND n.nspname = ANY($1)`,
+        [schemas],
+      ),
+    );
+    expect(rows.length).toBeGreaterThan(10);
+    // The InitPlan form, as PostgreSQL prints it back: the setting read once per statement.
+    const tenant = `(tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS "nullif"))`;
+    for (const { name, expr } of rows as { name: string; expr: string | null }[]) expect(expr, name).toBe(`${tenant} ${tenant}`);
   });
 
   it('every app policy reads the tenant and account once per statement (a scalar subquery), not per row', async () => {
@@ -56,7 +85,7 @@ describe.each(modes)('row-level security on $name', ({ embedded }) => {
       tx.query(
         `SELECT schemaname || '.' || tablename || ' ' || policyname AS name, concat_ws(' ', qual, with_check) AS expr
          FROM pg_policies WHERE 'bizosaas_app' = ANY(roles) AND schemaname = ANY($1)`,
-        [['auth', 'crm', 'cms', 'bi', 'agents']],
+        [schemas],
       ),
     );
     expect(rows.length).toBeGreaterThan(10);

@@ -4,8 +4,6 @@
 -- each tenant's public site key. Runs as bizosaas_owner; the app role (bizosaas_app) sees rows
 -- only through the row-level security policies below.
 
-GRANT USAGE ON SCHEMA cms TO bizosaas_app;
-
 -- A tenant's public site: anonymous storefront reads name a site by its key or by the tenant
 -- slug (copied here by the owner: the cms schema never reads auth's tables). Written by the owner
 -- only (demo data, operators), so no tenant can claim another's key or slug.
@@ -118,46 +116,15 @@ CREATE TABLE cms.media_assets (
 );
 CREATE INDEX media_assets_created_idx ON cms.media_assets (tenant_id, created_at DESC, id);
 
-GRANT SELECT ON cms.sites TO bizosaas_app;
-GRANT SELECT, INSERT, UPDATE, DELETE ON cms.pages TO bizosaas_app;
-GRANT SELECT, INSERT ON cms.page_revisions TO bizosaas_app;
-GRANT SELECT, INSERT, UPDATE, DELETE ON cms.snippets TO bizosaas_app;
-GRANT SELECT, INSERT, UPDATE, DELETE ON cms.media_assets TO bizosaas_app;
-
-ALTER TABLE cms.sites ENABLE ROW LEVEL SECURITY;
-ALTER TABLE cms.sites FORCE ROW LEVEL SECURITY;
-ALTER TABLE cms.pages ENABLE ROW LEVEL SECURITY;
-ALTER TABLE cms.pages FORCE ROW LEVEL SECURITY;
-ALTER TABLE cms.page_revisions ENABLE ROW LEVEL SECURITY;
-ALTER TABLE cms.page_revisions FORCE ROW LEVEL SECURITY;
-ALTER TABLE cms.snippets ENABLE ROW LEVEL SECURITY;
-ALTER TABLE cms.snippets FORCE ROW LEVEL SECURITY;
-ALTER TABLE cms.media_assets ENABLE ROW LEVEL SECURITY;
-ALTER TABLE cms.media_assets FORCE ROW LEVEL SECURITY;
-
-CREATE POLICY tenant_isolation ON cms.sites TO bizosaas_app
-  USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)
-  WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid);
-CREATE POLICY tenant_isolation ON cms.pages TO bizosaas_app
-  USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)
-  WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid);
-CREATE POLICY tenant_isolation ON cms.page_revisions TO bizosaas_app
-  USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)
-  WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid);
-CREATE POLICY tenant_isolation ON cms.snippets TO bizosaas_app
-  USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)
-  WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid);
-CREATE POLICY tenant_isolation ON cms.media_assets TO bizosaas_app
-  USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)
-  WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid);
-
--- The owner runs only migrations, demo data and the SECURITY DEFINER functions below; FORCE
--- makes policies apply to it too, so it gets an explicit one.
-CREATE POLICY owner_functions ON cms.sites TO bizosaas_owner USING (true) WITH CHECK (true);
-CREATE POLICY owner_functions ON cms.pages TO bizosaas_owner USING (true) WITH CHECK (true);
-CREATE POLICY owner_functions ON cms.page_revisions TO bizosaas_owner USING (true) WITH CHECK (true);
-CREATE POLICY owner_functions ON cms.snippets TO bizosaas_owner USING (true) WITH CHECK (true);
-CREATE POLICY owner_functions ON cms.media_assets TO bizosaas_owner USING (true) WITH CHECK (true);
+-- Row-level security (kit.tenant_table): each table isolated by tenant_id for the app role. The
+-- owner runs only migrations, demo data (it writes the sites) and the SECURITY DEFINER functions
+-- below: owner_access ALL, the default. The app role only reads sites; page revisions are
+-- immutable, so it may insert and read them, never change them.
+SELECT kit.tenant_table('cms.sites', app_grants => ARRAY['SELECT']);
+SELECT kit.tenant_table('cms.pages');
+SELECT kit.tenant_table('cms.page_revisions', app_grants => ARRAY['SELECT', 'INSERT']);
+SELECT kit.tenant_table('cms.snippets');
+SELECT kit.tenant_table('cms.media_assets');
 
 -- Anonymous storefront reads: the tenant of a site key (preferred) or tenant slug. Returns the
 -- tenant id and default channel only; the caller then reads as that tenant, through RLS.

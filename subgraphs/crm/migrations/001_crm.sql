@@ -10,8 +10,6 @@
 -- auth.memberships (tenant_id, account_id): only a member of the tenant can own a lead, deal,
 -- contact or form, and removing a member clears what it owned (SET NULL on that column only).
 
-GRANT USAGE ON SCHEMA crm TO bizosaas_app;
-
 -- text[] -> text for the search vectors: array_to_string is only STABLE in general (element
 -- output functions), but on text[] it is immutable, which a generated column needs.
 CREATE FUNCTION crm.tags_text(text[]) RETURNS text
@@ -69,8 +67,12 @@ CREATE TABLE crm.leads (
   CONSTRAINT leads_owner_fkey FOREIGN KEY (tenant_id, owner_id)
     REFERENCES auth.memberships (tenant_id, account_id) ON DELETE SET NULL (owner_id)
 );
-CREATE INDEX leads_created_idx ON crm.leads (tenant_id, created_at DESC, id);
-CREATE INDEX leads_updated_idx ON crm.leads (tenant_id, updated_at DESC, id);
+-- Lists sort by a column and then the id in the same direction (store.ts orderBy), e.g.
+-- `created_at DESC, id DESC`. The *_created_idx and *_updated_idx indexes have that order, which
+-- a page reads forwards (DESC) or backwards (ASC) and stops after its rows, instead of sorting
+-- every row of the tenant.
+CREATE INDEX leads_created_idx ON crm.leads (tenant_id, created_at DESC, id DESC);
+CREATE INDEX leads_updated_idx ON crm.leads (tenant_id, updated_at DESC, id DESC);
 CREATE INDEX leads_status_idx ON crm.leads (tenant_id, status, created_at DESC);
 CREATE INDEX leads_owner_idx ON crm.leads (tenant_id, owner_id, created_at DESC);
 -- Full text: a plain GIN index (no btree_gin, so no extension to install on PostgreSQL or
@@ -106,7 +108,7 @@ CREATE TABLE crm.contacts (
     REFERENCES crm.leads (tenant_id, id) ON DELETE SET NULL (lead_id)
 );
 CREATE UNIQUE INDEX contacts_lead_key ON crm.contacts (tenant_id, lead_id);
-CREATE INDEX contacts_created_idx ON crm.contacts (tenant_id, created_at DESC, id);
+CREATE INDEX contacts_created_idx ON crm.contacts (tenant_id, created_at DESC, id DESC);
 CREATE INDEX contacts_owner_idx ON crm.contacts (tenant_id, owner_id);
 CREATE INDEX contacts_search_idx ON crm.contacts USING gin (search);
 
@@ -144,7 +146,7 @@ CREATE TABLE crm.deals (
     REFERENCES crm.leads (tenant_id, id) ON DELETE SET NULL (lead_id)
 );
 CREATE UNIQUE INDEX deals_lead_key ON crm.deals (tenant_id, lead_id);
-CREATE INDEX deals_created_idx ON crm.deals (tenant_id, created_at DESC, id);
+CREATE INDEX deals_created_idx ON crm.deals (tenant_id, created_at DESC, id DESC);
 CREATE INDEX deals_stage_idx ON crm.deals (tenant_id, stage_id);
 CREATE INDEX deals_contact_idx ON crm.deals (tenant_id, contact_id, created_at DESC);
 CREATE INDEX deals_owner_idx ON crm.deals (tenant_id, owner_id);
@@ -190,7 +192,7 @@ CREATE TABLE crm.activities (
   CONSTRAINT activities_contact_fkey FOREIGN KEY (tenant_id, contact_id) REFERENCES crm.contacts (tenant_id, id) ON DELETE CASCADE,
   CONSTRAINT activities_deal_fkey FOREIGN KEY (tenant_id, deal_id) REFERENCES crm.deals (tenant_id, id) ON DELETE CASCADE
 );
-CREATE INDEX activities_created_idx ON crm.activities (tenant_id, created_at DESC, id);
+CREATE INDEX activities_created_idx ON crm.activities (tenant_id, created_at DESC, id DESC);
 CREATE INDEX activities_lead_idx ON crm.activities (tenant_id, lead_id, created_at DESC) WHERE lead_id IS NOT NULL;
 CREATE INDEX activities_contact_idx ON crm.activities (tenant_id, contact_id, created_at DESC) WHERE contact_id IS NOT NULL;
 CREATE INDEX activities_deal_idx ON crm.activities (tenant_id, deal_id, created_at DESC) WHERE deal_id IS NOT NULL;
@@ -222,53 +224,20 @@ ALTER TABLE crm.leads
   ADD CONSTRAINT leads_form_fkey FOREIGN KEY (tenant_id, lead_form_id)
     REFERENCES crm.lead_forms (tenant_id, id) ON DELETE SET NULL (lead_form_id);
 
-GRANT SELECT, INSERT, UPDATE, DELETE ON crm.pipeline_stages, crm.leads, crm.contacts, crm.deals,
-  crm.deal_products, crm.activities TO bizosaas_app;
-GRANT SELECT (tenant_id, id, name, key_prefix, source, owner_id, tags, created_at), INSERT, DELETE
-  ON crm.lead_forms TO bizosaas_app;
-
--- Row-level security: ENABLE + FORCE on every table; the policies compare with the
--- transaction-local app.tenant_id set by the kit's withTenant().
-ALTER TABLE crm.pipeline_stages ENABLE ROW LEVEL SECURITY;
-ALTER TABLE crm.pipeline_stages FORCE ROW LEVEL SECURITY;
-ALTER TABLE crm.leads ENABLE ROW LEVEL SECURITY;
-ALTER TABLE crm.leads FORCE ROW LEVEL SECURITY;
-ALTER TABLE crm.contacts ENABLE ROW LEVEL SECURITY;
-ALTER TABLE crm.contacts FORCE ROW LEVEL SECURITY;
-ALTER TABLE crm.deals ENABLE ROW LEVEL SECURITY;
-ALTER TABLE crm.deals FORCE ROW LEVEL SECURITY;
-ALTER TABLE crm.deal_products ENABLE ROW LEVEL SECURITY;
-ALTER TABLE crm.deal_products FORCE ROW LEVEL SECURITY;
-ALTER TABLE crm.activities ENABLE ROW LEVEL SECURITY;
-ALTER TABLE crm.activities FORCE ROW LEVEL SECURITY;
-ALTER TABLE crm.lead_forms ENABLE ROW LEVEL SECURITY;
-ALTER TABLE crm.lead_forms FORCE ROW LEVEL SECURITY;
-
-CREATE POLICY tenant_isolation ON crm.pipeline_stages TO bizosaas_app
-  USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)
-  WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid);
-CREATE POLICY tenant_isolation ON crm.leads TO bizosaas_app
-  USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)
-  WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid);
-CREATE POLICY tenant_isolation ON crm.contacts TO bizosaas_app
-  USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)
-  WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid);
-CREATE POLICY tenant_isolation ON crm.deals TO bizosaas_app
-  USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)
-  WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid);
-CREATE POLICY tenant_isolation ON crm.deal_products TO bizosaas_app
-  USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)
-  WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid);
-CREATE POLICY tenant_isolation ON crm.activities TO bizosaas_app
-  USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)
-  WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid);
-CREATE POLICY tenant_isolation ON crm.lead_forms TO bizosaas_app
-  USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)
-  WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid);
-
--- The owner runs migrations and the SECURITY DEFINER functions below, which only read; FORCE
--- makes policies apply to it, so it gets exactly that (SELECT).
-CREATE POLICY owner_functions ON crm.lead_forms FOR SELECT TO bizosaas_owner USING (true);
+-- Row-level security (kit.tenant_table): each table isolated by tenant_id for the app role. The
+-- owner runs migrations and the SECURITY DEFINER functions below, which only read: it gets
+-- exactly that (owner_access SELECT) on the tables they read, and nothing on the others. The app
+-- role never reads a form's key hash (only crm.lead_form_tenant() matches it) and never edits a
+-- form.
+SELECT kit.tenant_table('crm.pipeline_stages', owner_access => 'NONE');
+SELECT kit.tenant_table('crm.leads', owner_access => 'SELECT');
+SELECT kit.tenant_table('crm.contacts', owner_access => 'SELECT');
+SELECT kit.tenant_table('crm.deals', owner_access => 'SELECT');
+SELECT kit.tenant_table('crm.deal_products', owner_access => 'NONE');
+SELECT kit.tenant_table('crm.activities', owner_access => 'SELECT');
+SELECT kit.tenant_table('crm.lead_forms',
+  app_grants => ARRAY['SELECT (tenant_id, id, name, key_prefix, source, owner_id, tags, created_at)', 'INSERT', 'DELETE'],
+  owner_access => 'SELECT');
 
 -- Full-text search. `@@` is not LEAKPROOF, so under a row-level security policy PostgreSQL
 -- must check the policy first and never uses the GIN index for it (a sequential scan of the
@@ -277,11 +246,6 @@ CREATE POLICY owner_functions ON crm.lead_forms FOR SELECT TO bizosaas_owner USI
 -- return only ids of the caller's tenant (none without app.tenant_id), which the caller's query
 -- then reads under RLS as usual. (Tag filters have the same limit and no such path: they are
 -- checked on the tenant's rows, found through the btree indexes.)
-CREATE POLICY owner_functions ON crm.leads FOR SELECT TO bizosaas_owner USING (true);
-CREATE POLICY owner_functions ON crm.contacts FOR SELECT TO bizosaas_owner USING (true);
-CREATE POLICY owner_functions ON crm.deals FOR SELECT TO bizosaas_owner USING (true);
-CREATE POLICY owner_functions ON crm.activities FOR SELECT TO bizosaas_owner USING (true);
-
 CREATE FUNCTION crm.search_leads(p_query tsquery) RETURNS SETOF uuid
 LANGUAGE sql STABLE SECURITY DEFINER ROWS 100 SET search_path = pg_catalog, crm AS $$
   SELECT id FROM crm.leads WHERE tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid AND search @@ p_query

@@ -1,12 +1,13 @@
 import { loadConfig } from '../config.ts';
 import { createDeps, migrateDatabase, seedDemoData } from '../deps.ts';
-import { loadSubgraphs } from '../registry.ts';
+import { exitOnDependencyError, loadSubgraphs } from '../registry.ts';
 
 // `npm run db:migrate`: applies every subgraph's migrations as the owner
 // (DATABASE_OWNER_URL, else DATABASE_URL; embedded PGlite when neither is set), then writes the
 // demo data when DEMO_DATA is on (by default everywhere but production).
 const config = loadConfig();
-const subgraphs = await loadSubgraphs();
+// In dependency order; a cycle or an unknown name in dependsOn stops here, in one line.
+const subgraphs = await loadSubgraphs().catch(exitOnDependencyError);
 const deps = await createDeps(config, 'migrate');
 await migrateDatabase(config, deps.db, subgraphs.flatMap((s) => (s.migrations ? [s.migrations] : [])));
 await seedDemoData(config, subgraphs);

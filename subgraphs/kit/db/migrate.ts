@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import pg from 'pg';
 import { runner } from 'node-pg-migrate';
+import { repoPath } from '../paths.ts';
 import { BOOTSTRAP_ROLES_SQL, OWNER_ROLE } from './roles.ts';
 
 export interface MigrationTarget {
@@ -10,12 +11,19 @@ export interface MigrationTarget {
   dir: string;
 }
 
+/**
+ * The kit's own migrations (schema `kit`: kit.tenant_table() and whatever else every subgraph's
+ * migrations call), applied before any subgraph's.
+ */
+export const KIT_MIGRATIONS: MigrationTarget = { name: 'kit', dir: repoPath('subgraphs/kit/migrations') };
+
 const quiet = { debug() {}, info() {}, warn: console.warn, error: console.error };
 
 /**
- * Applies every pending migration of each subgraph, each in its own schema with its own history
- * table, as the owner role. Connected as a superuser (a fresh cluster, embedded PGlite), it first
- * creates the roles and then switches to the owner, so the owner owns every table.
+ * Applies every pending migration of the kit, then of each subgraph in the order given (the
+ * registry's dependency order), each in its own schema with its own history table, as the owner
+ * role. Connected as a superuser (a fresh cluster, embedded PGlite), it first creates the roles
+ * and then switches to the owner, so the owner owns every table.
  */
 export async function migrate(client: pg.ClientBase, targets: readonly MigrationTarget[]): Promise<void> {
   const { rows } = await client.query<{ rolsuper: boolean; db: string }>(
@@ -27,7 +35,7 @@ export async function migrate(client: pg.ClientBase, targets: readonly Migration
     await client.query(`SET ROLE ${OWNER_ROLE}`);
   }
   try {
-    for (const target of targets) {
+    for (const target of [KIT_MIGRATIONS, ...targets]) {
       if (!existsSync(target.dir)) continue;
       await client.query(`CREATE SCHEMA IF NOT EXISTS ${target.name}`);
       await runner({

@@ -3,8 +3,6 @@
 -- Tenants, accounts, memberships and refresh tokens. Runs as bizosaas_owner; the app role
 -- (bizosaas_app) only ever sees rows through the row-level security policies below.
 
-GRANT USAGE ON SCHEMA auth TO bizosaas_app;
-
 CREATE TABLE auth.tenants (
   id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
   slug text NOT NULL CHECK (slug ~ '^[a-z0-9][a-z0-9-]{1,62}$'),
@@ -56,54 +54,32 @@ CREATE UNIQUE INDEX refresh_tokens_hash_key ON auth.refresh_tokens (tenant_id, t
 CREATE INDEX refresh_tokens_family_idx ON auth.refresh_tokens (tenant_id, family_id);
 CREATE INDEX refresh_tokens_account_idx ON auth.refresh_tokens (tenant_id, account_id);
 
-GRANT SELECT, INSERT, UPDATE ON auth.tenants TO bizosaas_app;
-GRANT SELECT, UPDATE (name, password_hash, password_changed_at) ON auth.accounts TO bizosaas_app;
-GRANT SELECT, INSERT, UPDATE, DELETE ON auth.memberships TO bizosaas_app;
-GRANT SELECT, INSERT, UPDATE ON auth.refresh_tokens TO bizosaas_app;
+-- Row-level security: the app role's policies compare with the transaction-local app.tenant_id /
+-- app.account_id set by the kit's withTenant(), each read once per statement (a scalar subquery;
+-- see kit.tenant_table, which also grants the app role USAGE on this schema). The owner runs only
+-- migrations, the operator's bootstrap and the narrow SECURITY DEFINER functions below: FORCE
+-- makes policies apply to it too, so it gets an explicit one (owner_functions).
 
--- Row-level security. ENABLE + FORCE on every table; the app role's policies compare with the
--- transaction-local app.tenant_id / app.account_id set by the kit's withTenant().
-ALTER TABLE auth.tenants ENABLE ROW LEVEL SECURITY;
-ALTER TABLE auth.tenants FORCE ROW LEVEL SECURITY;
+-- A tenant's row is its own: its tenant column is its id (a new tenant is inserted in its own
+-- scope).
+SELECT kit.tenant_table('auth.tenants', app_grants => ARRAY['SELECT', 'INSERT', 'UPDATE'], tenant_column => 'id');
+SELECT kit.tenant_table('auth.memberships');
+SELECT kit.tenant_table('auth.refresh_tokens', app_grants => ARRAY['SELECT', 'INSERT', 'UPDATE']);
+
+-- Accounts belong to no single tenant: an account sees itself and the members of its tenant, and
+-- changes only its own name and password.
 ALTER TABLE auth.accounts ENABLE ROW LEVEL SECURITY;
 ALTER TABLE auth.accounts FORCE ROW LEVEL SECURITY;
-ALTER TABLE auth.memberships ENABLE ROW LEVEL SECURITY;
-ALTER TABLE auth.memberships FORCE ROW LEVEL SECURITY;
-ALTER TABLE auth.refresh_tokens ENABLE ROW LEVEL SECURITY;
-ALTER TABLE auth.refresh_tokens FORCE ROW LEVEL SECURITY;
-
-CREATE POLICY tenant_isolation ON auth.tenants TO bizosaas_app
-  USING (id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)
-  WITH CHECK (id = NULLIF(current_setting('app.tenant_id', true), '')::uuid);
-
-CREATE POLICY tenant_isolation ON auth.memberships TO bizosaas_app
-  USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)
-  WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid);
-
-CREATE POLICY tenant_isolation ON auth.refresh_tokens TO bizosaas_app
-  USING (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid)
-  WITH CHECK (tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid);
-
 CREATE POLICY self_or_fellow_member ON auth.accounts FOR SELECT TO bizosaas_app
   USING (
-    id = NULLIF(current_setting('app.account_id', true), '')::uuid
-    OR EXISTS (
-      SELECT 1 FROM auth.memberships m
-      WHERE m.account_id = accounts.id
-        AND m.tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid
-    )
+    id = (SELECT NULLIF(current_setting('app.account_id', true), '')::uuid)
+    OR EXISTS (SELECT 1 FROM auth.memberships m WHERE m.account_id = accounts.id AND m.tenant_id = (SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid))
   );
-
 CREATE POLICY self_update ON auth.accounts FOR UPDATE TO bizosaas_app
-  USING (id = NULLIF(current_setting('app.account_id', true), '')::uuid)
-  WITH CHECK (id = NULLIF(current_setting('app.account_id', true), '')::uuid);
-
--- The owner runs only migrations and the narrow SECURITY DEFINER functions below; FORCE makes
--- policies apply to it too, so it gets an explicit one.
-CREATE POLICY owner_functions ON auth.tenants TO bizosaas_owner USING (true) WITH CHECK (true);
+  USING (id = (SELECT NULLIF(current_setting('app.account_id', true), '')::uuid))
+  WITH CHECK (id = (SELECT NULLIF(current_setting('app.account_id', true), '')::uuid));
 CREATE POLICY owner_functions ON auth.accounts TO bizosaas_owner USING (true) WITH CHECK (true);
-CREATE POLICY owner_functions ON auth.memberships TO bizosaas_owner USING (true) WITH CHECK (true);
-CREATE POLICY owner_functions ON auth.refresh_tokens TO bizosaas_owner USING (true) WITH CHECK (true);
+GRANT SELECT, UPDATE (name, password_hash, password_changed_at) ON auth.accounts TO bizosaas_app;
 
 -- Cross-tenant look-ups that authentication needs before a tenant is known. Each is as narrow
 -- as its caller: no function returns another account's data.
