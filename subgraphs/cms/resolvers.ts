@@ -1,14 +1,17 @@
 import type { GraphQLResolveInfo } from 'graphql';
 import { CacheGenerations, setCacheHint } from '../kit/cache.ts';
-import { listConnection, toConnection, toListRequest, toPage, type PageArgs } from '../kit/connection.ts';
+import { listConnection, toListRequest, toPage, type PageArgs } from '../kit/connection.ts';
 import { ONE_STATEMENT } from '../kit/db/database.ts';
 import { pageStatements } from '../kit/db/list.ts';
 import { badInput, notFound } from '../kit/errors.ts';
-import { isUuid, prefixQuery, type BlockData } from './blocks.ts';
+import { isUuid } from '../kit/formats.ts';
+import { payloadOf } from '../kit/mutations/payload.ts';
+import { prefixQuery, type BlockData } from './blocks.ts';
 import type { ContentPageSort, ContentPageStatus, MediaAssetKind, Resolvers } from './__generated__/resolvers-types.ts';
 import type { CmsContext, ScopedLoaders } from './loaders.ts';
 import type { ContentPageModel, Scope, SnippetModel } from './mappers.ts';
 import { deleteAsset, mediaUrl, updateAsset } from './media.ts';
+import type { Outcome } from './mutations.ts';
 import * as pages from './pages.ts';
 import * as snippets from './snippets.ts';
 import * as store from './store.ts';
@@ -66,16 +69,21 @@ async function bumpPublic(ctx: CmsContext) {
   await new CacheGenerations(ctx.deps.redis, ctx.deps.config.REDIS_PREFIX, 'cms').bump(null);
 }
 
-async function pagePayload(ctx: CmsContext, outcome: pages.Outcome<string>) {
+async function pagePayload(ctx: CmsContext, outcome: Outcome<string>) {
   if (!outcome.value) return { contentPage: null, errors: outcome.errors };
   await bumpPublic(ctx);
   const row = await ctx.loaders.page.clear(outcome.value).load(outcome.value);
   return { contentPage: row ? asPage(row, 'draft') : null, errors: [] };
 }
 
-async function deletePayload(ctx: CmsContext, outcome: pages.Outcome<string>) {
+const snippetPayload = (outcome: Outcome<store.SnippetRow>) => ({
+  snippet: outcome.value && asSnippet(outcome.value, 'draft'),
+  errors: outcome.errors,
+});
+
+async function deletePayload(ctx: CmsContext, outcome: Outcome<string>) {
   if (outcome.value) await bumpPublic(ctx);
-  return { deletedId: outcome.value, errors: outcome.errors };
+  return payloadOf('deletedId', outcome);
 }
 
 function pageFilter(
@@ -186,21 +194,18 @@ export const resolvers: Resolvers = {
     cancelContentPageSchedule: async (_root, args, ctx) => pagePayload(ctx, await pages.cancelSchedule(ctx, args.id)),
     deleteContentPage: async (_root, args, ctx) => deletePayload(ctx, await pages.deletePage(ctx, args.id)),
 
-    createSnippet: async (_root, { input }, ctx) => {
-      const outcome = await snippets.createSnippet(ctx, input);
-      return { snippet: outcome.value && asSnippet(outcome.value, 'draft'), errors: outcome.errors };
-    },
+    createSnippet: async (_root, { input }, ctx) => snippetPayload(await snippets.createSnippet(ctx, input)),
     updateSnippet: async (_root, args, ctx) => {
       const outcome = await snippets.updateSnippet(ctx, args.id, args.input);
       if (outcome.value) await bumpPublic(ctx);
-      return { snippet: outcome.value && asSnippet(outcome.value, 'draft'), errors: outcome.errors };
+      return snippetPayload(outcome);
     },
     deleteSnippet: async (_root, args, ctx) => deletePayload(ctx, await snippets.deleteSnippet(ctx, args.id)),
 
     updateMediaAsset: async (_root, args, ctx) => {
       const outcome = await updateAsset(ctx, args.id, args.input);
       if (outcome.value) await bumpPublic(ctx);
-      return { mediaAsset: outcome.value, errors: outcome.errors };
+      return payloadOf('mediaAsset', outcome);
     },
     deleteMediaAsset: async (_root, args, ctx) => deletePayload(ctx, await deleteAsset(ctx, args.id)),
   },
@@ -222,12 +227,7 @@ export const resolvers: Resolvers = {
     },
     children: async (p, args, ctx) => {
       const page = toPage(args);
-      const { rows, total } = await loadersOf(ctx, p).children.load({ parent: p.id, page });
-      return toConnection(
-        rows.map((row) => asPage(row as store.PageWithContent, p.view)),
-        page,
-        total,
-      );
+      return listConnection(await loadersOf(ctx, p).children(page).load(p.id), page, (row) => asPage(row, p.view));
     },
     firstPublishedAt: (p) => p.first_published_at,
     lastPublishedAt: (p) => p.last_published_at,
@@ -237,8 +237,7 @@ export const resolvers: Resolvers = {
     author: (p) => (p.author_id ? { id: p.author_id } : null),
     revisions: async (p, args, ctx) => {
       const page = toPage(args);
-      const { rows, total } = await ctx.loaders.revisions.load({ parent: p.id, page });
-      return toConnection(rows as store.RevisionRow[], page, total);
+      return listConnection(await ctx.loaders.revisions(page).load(p.id), page);
     },
     latestRevision: (p, _args, ctx) => (p.latest_revision_id ? ctx.loaders.revision.load(p.latest_revision_id) : null),
     liveRevision: (p, _args, ctx) => (p.live_revision_id ? ctx.loaders.revision.load(p.live_revision_id) : null),

@@ -1,6 +1,12 @@
+import type { ListRequest } from '../kit/connection.ts';
+import { selectChildPages } from '../kit/db/child-pages.ts';
 import type { Tx } from '../kit/db/database.ts';
-import type { ListRequest, Page } from '../kit/connection.ts';
-import { readPage } from '../kit/db/list.ts';
+import { readList } from '../kit/db/list.ts';
+import { Params } from '../kit/db/params.ts';
+import { selectByKeys } from '../kit/db/select-by-keys.ts';
+import type { Table } from '../kit/db/table.ts';
+import { CURRENT_TENANT } from '../kit/db/tenant.ts';
+import { deleteRow } from '../kit/db/write-row.ts';
 import type { BlockData, ProductRef } from './blocks.ts';
 
 // All SQL of the CMS subgraph. Every function runs inside a tenant transaction (the caller's,
@@ -93,21 +99,30 @@ export interface SiteRow {
   saleor_channel: string | null;
 }
 
-const TENANT = `NULLIF(current_setting('app.tenant_id', true), '')::uuid`;
-
 const PAGE_COLUMNS = `p.tenant_id, p.id, p.parent_id, p.position, p.slug, p.url_path, p.depth, p.locale, p.author_id,
   p.latest_revision_id, p.live_revision_id, p.scheduled_revision_id, p.publish_at, p.first_published_at,
   p.last_published_at, p.created_at, p.updated_at, p.status`;
 const CONTENT_COLUMNS = 'r.id AS revision_id, r.title, r.seo_title, r.seo_description, r.body, r.featured_products';
-const REVISION_COLUMNS = `tenant_id, id, page_id, number, title, seo_title, seo_description, body, featured_products,
-  created_by, created_at`;
-const SNIPPET_COLUMNS = 'tenant_id, id, key, title, body, created_at, updated_at';
-const ASSET_COLUMNS = `tenant_id, id, kind, filename, mime_type, size_bytes, checksum, width, height, alt_text, tags,
-  storage_key, uploaded_by, created_at, updated_at`;
+const PAGES: Table = { name: 'cms.pages', columns: 'id' };
+const REVISIONS: Table = {
+  name: 'cms.page_revisions',
+  columns: `tenant_id, id, page_id, number, title, seo_title, seo_description, body, featured_products,
+  created_by, created_at`,
+};
+const SNIPPETS: Table = { name: 'cms.snippets', columns: 'tenant_id, id, key, title, body, created_at, updated_at' };
+const ASSETS: Table = {
+  name: 'cms.media_assets',
+  columns: `tenant_id, id, kind, filename, mime_type, size_bytes, checksum, width, height, alt_text, tags,
+  storage_key, uploaded_by, created_at, updated_at`,
+};
 
 /** Pages joined with the revision of the view (pages without a live revision drop out of `live`). */
 const pagesWithContent = (view: View) =>
   `cms.pages p JOIN cms.page_revisions r ON r.tenant_id = p.tenant_id AND r.id = ${view === 'draft' ? 'p.latest_revision_id' : 'p.live_revision_id'}`;
+/** One of each for the two views (statement texts built once). */
+const byView = <T>(make: (view: View) => T): Record<View, T> => ({ draft: make('draft'), live: make('live') });
+/** Pages with their content at each view, as the row helpers read them. */
+const PAGE_CONTENT = byView((view): Table => ({ name: pagesWithContent(view), columns: `${PAGE_COLUMNS}, ${CONTENT_COLUMNS}` }));
 
 // --- Sites -------------------------------------------------------------------------------
 
@@ -127,17 +142,12 @@ export async function currentSite(tx: Tx) {
 
 // --- Pages: reads ------------------------------------------------------------------------
 
-export async function pagesByIds(tx: Tx, view: View, ids: readonly string[]) {
-  const { rows } = await tx.query<PageWithContent>(
-    `SELECT ${PAGE_COLUMNS}, ${CONTENT_COLUMNS} FROM ${pagesWithContent(view)} WHERE p.id = ANY($1::uuid[])`,
-    [ids],
-  );
-  return rows;
-}
+const PAGES_BY_IDS = byView((view) => selectByKeys<PageWithContent>(PAGE_CONTENT[view], { key: 'p.id' }));
+export const pagesByIds = (tx: Tx, view: View, ids: readonly string[]) => PAGES_BY_IDS[view](tx, ids);
 
 export async function pageByPath(tx: Tx, view: View, path: string) {
   const { rows } = await tx.query<PageWithContent>(
-    `SELECT ${PAGE_COLUMNS}, ${CONTENT_COLUMNS} FROM ${pagesWithContent(view)} WHERE p.url_path = $1`,
+    `SELECT ${PAGE_CONTENT[view].columns} FROM ${PAGE_CONTENT[view].name} WHERE p.url_path = $1`,
     [path],
   );
   return rows[0] ?? null;
@@ -179,24 +189,23 @@ const PAGE_SORT_COLUMNS: Record<PageSortField, string> = {
  */
 export function pagesPage(tx: Tx, view: View, filter: PageFilter, page: ListRequest, sort: PageSort | null = null) {
   const where: string[] = [];
-  const params: unknown[] = [];
-  const param = (value: unknown) => `$${params.push(value)}`;
-  if (filter.status) where.push(`p.status = ${param(filter.status)}`);
+  const params = new Params();
+  if (filter.status) where.push(`p.status = ${params.add(filter.status)}`);
   if (filter.parentId) {
     // In the live view the parent must be live too (as with `parentPath`).
     const parent = view === 'live' ? `AND EXISTS (SELECT 1 FROM cms.pages q WHERE q.id = p.parent_id AND q.live_revision_id IS NOT NULL)` : '';
-    where.push(`p.parent_id = ${param(filter.parentId)} ${parent}`);
+    where.push(`p.parent_id = ${params.add(filter.parentId)} ${parent}`);
   }
-  if (filter.slug) where.push(`p.slug = ${param(filter.slug)}`);
+  if (filter.slug) where.push(`p.slug = ${params.add(filter.slug)}`);
   if (filter.parentPath) {
     const parent = view === 'live' ? 'AND q.live_revision_id IS NOT NULL' : '';
-    where.push(`p.parent_id = (SELECT q.id FROM cms.pages q WHERE q.url_path = ${param(filter.parentPath)} ${parent})`);
+    where.push(`p.parent_id = (SELECT q.id FROM cms.pages q WHERE q.url_path = ${params.add(filter.parentPath)} ${parent})`);
   }
   if (filter.topLevel) where.push('p.parent_id IS NULL');
-  if (filter.locale) where.push(`lower(p.locale) = lower(${param(filter.locale)})`);
+  if (filter.locale) where.push(`lower(p.locale) = lower(${params.add(filter.locale)})`);
   let rank = '0';
   if (filter.tsquery) {
-    const q = param(filter.tsquery);
+    const q = params.add(filter.tsquery);
     where.push(`r.search @@ to_tsquery('simple', ${q})`);
     rank = `ts_rank(r.search, to_tsquery('simple', ${q}))`;
   }
@@ -207,40 +216,12 @@ export function pagesPage(tx: Tx, view: View, filter: PageFilter, page: ListRequ
     : filter.parentId || filter.parentPath
       ? 'p.position, p.id'
       : 'p.url_path';
-  const conditions = where.length ? `WHERE ${where.join(' AND ')}` : '';
-  return readPage<PageWithContent>(
-    tx,
-    {
-      rows: `SELECT ${PAGE_COLUMNS}, ${CONTENT_COLUMNS} FROM ${pagesWithContent(view)} ${conditions} ORDER BY ${order}`,
-      count: `SELECT count(*) AS n FROM ${pagesWithContent(view)} ${conditions}`,
-      values: params,
-    },
-    page,
-  );
+  const { columns, name: from } = PAGE_CONTENT[view];
+  return readList<PageWithContent>(tx, { columns, from, where, orderBy: order, values: params.values }, page);
 }
 
-/** Pages of several parents (sibling order), `page` applied per parent, in one statement. */
-export async function childrenOf(tx: Tx, view: View, parentIds: readonly string[], page: Page) {
-  const { rows } = await tx.query<PageWithContent & { total: string; idx: string }>(
-    `SELECT * FROM (
-       SELECT ${PAGE_COLUMNS}, ${CONTENT_COLUMNS},
-         count(*) OVER (PARTITION BY p.parent_id) AS total,
-         row_number() OVER (PARTITION BY p.parent_id ORDER BY p.position, p.id) - 1 AS idx
-       FROM ${pagesWithContent(view)} WHERE p.parent_id = ANY($1::uuid[])
-     ) x WHERE idx >= $2 AND idx < $2 + $3 ORDER BY parent_id, idx`,
-    [parentIds, page.offset, page.limit],
-  );
-  return rows;
-}
-
-/** Counts of children per parent (for pages past the end, where the windowed query has no row). */
-export async function childCounts(tx: Tx, view: View, parentIds: readonly string[]) {
-  const { rows } = await tx.query<{ parent_id: string; n: string }>(
-    `SELECT p.parent_id, count(*) AS n FROM ${pagesWithContent(view)} WHERE p.parent_id = ANY($1::uuid[]) GROUP BY p.parent_id`,
-    [parentIds],
-  );
-  return new Map(rows.map((r) => [r.parent_id, Number(r.n)]));
-}
+/** Pages of several parents, in sibling order, `page` applied per parent, in one statement (kit childPages). */
+export const childrenOf = byView((view) => selectChildPages<PageWithContent>(PAGE_CONTENT[view], { parent: 'p.parent_id', orderBy: 'p.position, p.id' }));
 
 // --- Pages: writes -----------------------------------------------------------------------
 
@@ -298,7 +279,7 @@ export async function insertPage(
 ) {
   const { rows } = await tx.query<{ id: string }>(
     `INSERT INTO cms.pages (tenant_id, parent_id, position, slug, url_path, depth, locale, author_id)
-     VALUES (${TENANT}, $1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+     VALUES (${CURRENT_TENANT}, $1, $2, $3, $4, $5, $6, $7) RETURNING id`,
     [page.parentId, page.position, page.slug, page.urlPath, page.depth, page.locale, page.authorId],
   );
   return rows[0]!.id;
@@ -319,7 +300,7 @@ export async function insertRevision(tx: Tx, pageId: string, content: RevisionCo
   const { rows } = await tx.query<{ id: string }>(
     `WITH revision AS (
        INSERT INTO cms.page_revisions (tenant_id, page_id, number, title, seo_title, seo_description, body, featured_products, search, created_by)
-       SELECT ${TENANT}, $1, coalesce(max(number), 0) + 1, $2, $3, $4, $5::jsonb, $6::jsonb,
+       SELECT ${CURRENT_TENANT}, $1, coalesce(max(number), 0) + 1, $2, $3, $4, $5::jsonb, $6::jsonb,
          setweight(to_tsvector('simple', $2), 'A')
            || setweight(to_tsvector('simple', coalesce($3, '') || ' ' || coalesce($4, '')), 'B')
            || setweight(to_tsvector('simple', $7), 'C'),
@@ -372,7 +353,7 @@ export async function relocateSubtree(
 
 /** Revision `id` of page `pageId`, or null (also when it belongs to another page). */
 export async function revisionOfPage(tx: Tx, pageId: string, id: string) {
-  const { rows } = await tx.query<RevisionRow>(`SELECT ${REVISION_COLUMNS} FROM cms.page_revisions WHERE page_id = $1 AND id = $2`, [
+  const { rows } = await tx.query<RevisionRow>(`SELECT ${REVISIONS.columns} FROM cms.page_revisions WHERE page_id = $1 AND id = $2`, [
     pageId,
     id,
   ]);
@@ -405,38 +386,14 @@ export async function schedule(tx: Tx, pageId: string, revisionId: string | null
 }
 
 /** Deletes a page; its descendants and every revision go with it (ON DELETE CASCADE). */
-export async function deletePage(tx: Tx, id: string) {
-  await tx.query('DELETE FROM cms.pages WHERE id = $1', [id]);
-}
+export const deletePage = (tx: Tx, id: string) => deleteRow(tx, PAGES, id);
 
 // --- Revisions ---------------------------------------------------------------------------
 
-export async function revisionsByIds(tx: Tx, ids: readonly string[]) {
-  const { rows } = await tx.query<RevisionRow>(`SELECT ${REVISION_COLUMNS} FROM cms.page_revisions WHERE id = ANY($1::uuid[])`, [ids]);
-  return rows;
-}
+export const revisionsByIds = selectByKeys<RevisionRow>(REVISIONS, { key: 'id' });
 
-/** Revisions of several pages, newest first, `page` applied per page, in one statement. */
-export async function revisionsOf(tx: Tx, pageIds: readonly string[], page: Page) {
-  const { rows } = await tx.query<RevisionRow & { total: string; idx: string }>(
-    `SELECT * FROM (
-       SELECT ${REVISION_COLUMNS},
-         count(*) OVER (PARTITION BY page_id) AS total,
-         row_number() OVER (PARTITION BY page_id ORDER BY number DESC) - 1 AS idx
-       FROM cms.page_revisions WHERE page_id = ANY($1::uuid[])
-     ) x WHERE idx >= $2 AND idx < $2 + $3 ORDER BY page_id, idx`,
-    [pageIds, page.offset, page.limit],
-  );
-  return rows;
-}
-
-export async function revisionCounts(tx: Tx, pageIds: readonly string[]) {
-  const { rows } = await tx.query<{ page_id: string; n: string }>(
-    'SELECT page_id, count(*) AS n FROM cms.page_revisions WHERE page_id = ANY($1::uuid[]) GROUP BY page_id',
-    [pageIds],
-  );
-  return new Map(rows.map((r) => [r.page_id, Number(r.n)]));
-}
+/** Revisions of several pages, newest first, `page` applied per page, in one statement (kit childPages). */
+export const revisionsOf = selectChildPages<RevisionRow>(REVISIONS, { parent: 'page_id', orderBy: 'number DESC' });
 
 // --- Scheduler ---------------------------------------------------------------------------
 
@@ -465,38 +422,32 @@ export async function publishIfDue(tx: Tx, pageId: string) {
 
 // --- Snippets ----------------------------------------------------------------------------
 
-export async function snippetsByIds(tx: Tx, ids: readonly string[]) {
-  const { rows } = await tx.query<SnippetRow>(`SELECT ${SNIPPET_COLUMNS} FROM cms.snippets WHERE id = ANY($1::uuid[])`, [ids]);
-  return rows;
-}
+export const snippetsByIds = selectByKeys<SnippetRow>(SNIPPETS, { key: 'id' });
 
 export async function snippetByKey(tx: Tx, key: string) {
-  const { rows } = await tx.query<SnippetRow>(`SELECT ${SNIPPET_COLUMNS} FROM cms.snippets WHERE key = $1`, [key]);
+  const { rows } = await tx.query<SnippetRow>(`SELECT ${SNIPPETS.columns} FROM cms.snippets WHERE key = $1`, [key]);
   return rows[0] ?? null;
 }
 
+/** `%text%` for ILIKE, with LIKE's wildcards in `text` escaped. */
+const containing = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
 export function snippetsPage(tx: Tx, search: string | null, page: ListRequest, key: string | null = null) {
   const where: string[] = [];
-  const params: unknown[] = [];
-  const param = (value: unknown) => `$${params.push(value)}`;
+  const p = new Params();
   if (search) {
-    const like = param(`%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+    const like = p.add(containing(search));
     where.push(`(key ILIKE ${like} OR title ILIKE ${like})`);
   }
-  if (key) where.push(`key = ${param(key)}`);
-  const conditions = where.length ? `WHERE ${where.join(' AND ')}` : '';
-  return readPage<SnippetRow>(
-    tx,
-    { rows: `SELECT ${SNIPPET_COLUMNS} FROM cms.snippets ${conditions} ORDER BY key`, count: `SELECT count(*) AS n FROM cms.snippets ${conditions}`, values: params },
-    page,
-  );
+  if (key) where.push(`key = ${p.add(key)}`);
+  return readList<SnippetRow>(tx, { columns: SNIPPETS.columns, from: SNIPPETS.name, where, orderBy: 'key', values: p.values }, page);
 }
 
 /** Null when the key is taken. */
 export async function insertSnippet(tx: Tx, snippet: { key: string; title: string; body: BlockData[] }, by: string | null) {
   const { rows } = await tx.query<SnippetRow>(
     `INSERT INTO cms.snippets (tenant_id, key, title, body, created_by, updated_by)
-     VALUES (${TENANT}, $1, $2, $3::jsonb, $4, $4) ON CONFLICT (tenant_id, key) DO NOTHING RETURNING ${SNIPPET_COLUMNS}`,
+     VALUES (${CURRENT_TENANT}, $1, $2, $3::jsonb, $4, $4) ON CONFLICT (tenant_id, key) DO NOTHING RETURNING ${SNIPPETS.columns}`,
     [snippet.key, snippet.title, JSON.stringify(snippet.body), by],
   );
   return rows[0] ?? null;
@@ -513,16 +464,13 @@ export async function updateSnippet(
   if (clash.rows.length) return 'taken';
   const { rows } = await tx.query<SnippetRow>(
     `UPDATE cms.snippets SET key = $2, title = $3, body = $4::jsonb, updated_by = $5, updated_at = now()
-     WHERE id = $1 RETURNING ${SNIPPET_COLUMNS}`,
+     WHERE id = $1 RETURNING ${SNIPPETS.columns}`,
     [id, snippet.key, snippet.title, JSON.stringify(snippet.body), by],
   );
   return rows[0] ?? 'missing';
 }
 
-export async function deleteSnippet(tx: Tx, id: string) {
-  const { rowCount } = await tx.query('DELETE FROM cms.snippets WHERE id = $1', [id]);
-  return (rowCount ?? 0) > 0;
-}
+export const deleteSnippet = (tx: Tx, id: string) => deleteRow(tx, SNIPPETS, id);
 
 /** Which of these snippet and asset ids exist in the tenant. */
 export async function existingReferences(tx: Tx, refs: { assetIds: string[]; snippetIds: string[] }) {
@@ -539,10 +487,7 @@ export async function existingReferences(tx: Tx, refs: { assetIds: string[]; sni
 
 // --- Media -------------------------------------------------------------------------------
 
-export async function assetsByIds(tx: Tx, ids: readonly string[]) {
-  const { rows } = await tx.query<AssetRow>(`SELECT ${ASSET_COLUMNS} FROM cms.media_assets WHERE id = ANY($1::uuid[])`, [ids]);
-  return rows;
-}
+export const assetsByIds = selectByKeys<AssetRow>(ASSETS, { key: 'id' });
 
 export interface AssetFilter {
   kind?: 'image' | 'document' | null;
@@ -552,24 +497,14 @@ export interface AssetFilter {
 
 export function assetsPage(tx: Tx, filter: AssetFilter, page: ListRequest) {
   const where: string[] = [];
-  const params: unknown[] = [];
-  const param = (value: unknown) => `$${params.push(value)}`;
-  if (filter.kind) where.push(`kind = ${param(filter.kind)}`);
-  if (filter.tag) where.push(`${param(filter.tag.toLowerCase())} = ANY(tags)`);
+  const p = new Params();
+  if (filter.kind) where.push(`kind = ${p.add(filter.kind)}`);
+  if (filter.tag) where.push(`${p.add(filter.tag.toLowerCase())} = ANY(tags)`);
   if (filter.search) {
-    const like = param(`%${filter.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+    const like = p.add(containing(filter.search));
     where.push(`(filename ILIKE ${like} OR alt_text ILIKE ${like})`);
   }
-  const conditions = where.length ? `WHERE ${where.join(' AND ')}` : '';
-  return readPage<AssetRow>(
-    tx,
-    {
-      rows: `SELECT ${ASSET_COLUMNS} FROM cms.media_assets ${conditions} ORDER BY created_at DESC, id`,
-      count: `SELECT count(*) AS n FROM cms.media_assets ${conditions}`,
-      values: params,
-    },
-    page,
-  );
+  return readList<AssetRow>(tx, { columns: ASSETS.columns, from: ASSETS.name, where, orderBy: 'created_at DESC, id', values: p.values }, page);
 }
 
 export async function insertAsset(
@@ -591,7 +526,7 @@ export async function insertAsset(
 ) {
   const { rows } = await tx.query<AssetRow>(
     `INSERT INTO cms.media_assets (tenant_id, id, kind, filename, mime_type, size_bytes, checksum, width, height, alt_text, tags, storage_key, uploaded_by)
-     VALUES (${TENANT}, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING ${ASSET_COLUMNS}`,
+     VALUES (${CURRENT_TENANT}, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING ${ASSETS.columns}`,
     [
       asset.id,
       asset.kind,
@@ -616,7 +551,7 @@ export async function updateAsset(tx: Tx, id: string, fields: { altText?: string
        alt_text = CASE WHEN $2 THEN $3 ELSE alt_text END,
        tags = CASE WHEN $4 THEN $5::text[] ELSE tags END,
        updated_at = now()
-     WHERE id = $1 RETURNING ${ASSET_COLUMNS}`,
+     WHERE id = $1 RETURNING ${ASSETS.columns}`,
     [id, fields.altText !== undefined, fields.altText ?? null, fields.tags !== undefined, fields.tags ?? []],
   );
   return rows[0] ?? null;
