@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
-import { demoDataEnabled, loadConfig, subgraphPort } from '../subgraphs/kit/config.ts';
-import { createDeps, migrateDatabase, seedDemoData, sharedDeps } from '../subgraphs/kit/deps.ts';
+import { demoDataEnabled, orExit, subgraphPort } from '../subgraphs/kit/config.ts';
+import { loadGatewayConfig } from './config.ts';
+import { createDeps, migrateDatabase, parseSettings, seedDemoData, sharedDeps } from '../subgraphs/kit/deps.ts';
 import { exitOnDependencyError, loadSubgraphs } from '../subgraphs/kit/registry.ts';
 import { createSubgraphServer, type SubgraphServer } from '../subgraphs/kit/server.ts';
 import { DEMO_ACCOUNTS } from '../subgraphs/auth/seed.ts';
@@ -8,10 +9,13 @@ import { createGateway } from './server.ts';
 
 // `npm start`: every subgraph and the gateway in one process. With no DATABASE_URL / REDIS_URL
 // it runs on embedded PGlite (data in DATA_DIR, kept across restarts) and in-memory Redis.
-const config = loadConfig();
+const config = loadGatewayConfig();
 const shared = await sharedDeps(config);
 // In dependency order; a cycle or an unknown name in dependsOn stops here, in one line.
 const subgraphs = (await loadSubgraphs().catch(exitOnDependencyError)).filter((s) => !(s.name === 'saleor' && config.SALEOR_API_URL));
+
+// Every subgraph's own settings before anything is migrated or started (one line and exit 1).
+for (const subgraph of subgraphs) orExit(() => parseSettings(subgraph, process.env));
 
 await migrateDatabase(config, shared.db, subgraphs.flatMap((s) => (s.migrations ? [s.migrations] : [])));
 await seedDemoData(config, subgraphs);

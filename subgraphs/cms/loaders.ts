@@ -2,6 +2,7 @@ import type { Context } from '../kit/context.ts';
 import type { TxRunner } from '../kit/db/database.ts';
 import { sharedReads } from '../kit/db/shared-reads.ts';
 import { childPages, rowsById } from '../kit/loaders.ts';
+import type { CmsSettings } from './settings.ts';
 import * as store from './store.ts';
 
 /**
@@ -40,4 +41,4 @@ export function createLoaders(ctx: Pick<Context, 'tx' | 'deps'>) {
 }
 
 export type CmsLoaders = ReturnType<typeof createLoaders>;
-export type CmsContext = Context<CmsLoaders>;
+export type CmsContext = Context<CmsLoaders, CmsSettings>;
