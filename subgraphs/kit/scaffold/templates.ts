@@ -156,7 +156,7 @@ DROP TABLE ${name}.notes;
 
 const store = ({ name }: ScaffoldNames) => `import type { ListRequest } from '../kit/connection.ts';
 import type { Tx } from '../kit/db/database.ts';
-import { readPage } from '../kit/db/list.ts';
+import { readList } from '../kit/db/list.ts';
 import { selectByKeys } from '../kit/db/select-by-keys.ts';
 import type { Table } from '../kit/db/table.ts';
 import { insertRow } from '../kit/db/write-row.ts';
@@ -176,13 +176,9 @@ const NOTES: Table = { name: '${name}.notes', columns: 'id, title, created_by, c
 /** The notes of these ids (a DataLoader batch: one statement). */
 export const notesByIds = selectByKeys<NoteRow>(NOTES, { key: 'id' });
 
-/** One page of the tenant's notes, newest first (off the notes_by_created index). */
+/** One page of the tenant's notes, newest first (off the notes_by_created index); filters add to \`where\` with Params. */
 export const notesPage = (tx: Tx, page: ListRequest) =>
-  readPage<NoteRow>(
-    tx,
-    { rows: \`SELECT \${NOTES.columns} FROM \${NOTES.name} ORDER BY created_at DESC, id DESC\`, count: \`SELECT count(*) AS n FROM \${NOTES.name}\`, values: [] },
-    page,
-  );
+  readList<NoteRow>(tx, { columns: NOTES.columns, from: NOTES.name, where: [], orderBy: 'created_at DESC, id DESC', values: [] }, page);
 
 export const insertNote = (tx: Tx, note: { title: string; created_by: string | null }) => insertRow<NoteRow>(tx, NOTES, note);
 `;
