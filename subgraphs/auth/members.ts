@@ -1,24 +1,19 @@
 import { randomUUID } from 'node:crypto';
-import { inputError, type InputError } from '../kit/errors.ts';
+import type { Tx } from '../kit/db/database.ts';
+import { EMAIL, SALEOR_CHANNEL } from '../kit/formats.ts';
+import { fail } from '../kit/mutations/outcome.ts';
 import type { Role } from '../kit/principal.ts';
 import type { AuthContext } from './loaders.ts';
-import type { AuthErrorCode } from './__generated__/resolvers-types.ts';
+import { reject, write, type Outcome } from './mutations.ts';
 import { hashPassword, passwordProblem, verifyPassword } from './passwords.ts';
 import * as store from './store.ts';
 
 // Member management and account changes. Bad input and broken rules come back as payload
 // errors (field, message, code); nothing is half-written because each runs in one transaction.
 
-const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,189}\.[^\s@]{2,63}$/;
 const SLUG = /^[a-z0-9][a-z0-9-]{1,62}$/;
-const CHANNEL = /^[a-z0-9][a-z0-9_-]{0,99}$/;
-
-type Outcome<T> = { value: T; errors: [] } | { value: null; errors: InputError<AuthErrorCode>[] };
-const ok = <T>(value: T): Outcome<T> => ({ value, errors: [] });
-const fail = (field: string | null, message: string, code: AuthErrorCode): Outcome<never> => ({
-  value: null,
-  errors: [inputError(field, message, code)],
-});
+const NAME_RULE = 'Name must be 1 to 200 characters.';
+const MAX_NAME = 200;
 
 export async function inviteMember(
   ctx: AuthContext,
@@ -30,23 +25,30 @@ export async function inviteMember(
     return fail('role', 'Only an owner can add another owner.', 'NOT_ALLOWED');
   }
   const name = (input.name ?? email.split('@')[0]!).trim();
-  if (!name || name.length > 200) return fail('name', 'Name must be 1 to 200 characters.', 'INVALID');
+  if (!name || name.length > MAX_NAME) return fail('name', NAME_RULE, 'INVALID');
   let passwordHash: string | null = null;
   if (input.password != null) {
     const problem = passwordProblem(input.password);
     if (problem) return fail('password', problem, 'PASSWORD_TOO_WEAK');
     passwordHash = await hashPassword(input.password);
   }
-  return ctx.tx(async (tx) => {
+  return write(ctx.tx, async (tx) => {
     let accountId = await store.accountIdByEmail(tx, email);
     if (!accountId) {
-      if (!passwordHash) return fail('password', 'A password is required for a new account.', 'REQUIRED');
+      if (!passwordHash) return reject('password', 'A password is required for a new account.', 'REQUIRED');
       accountId = await store.createAccount(tx, { email, name, passwordHash });
     }
-    const membership = await store.insertMembership(tx, accountId, input.role);
-    if (!membership) return fail('email', 'This account is already a member of the tenant.', 'UNIQUE');
-    return ok(membership);
+    return (await store.insertMembership(tx, accountId, input.role)) ?? reject('email', 'This account is already a member of the tenant.', 'UNIQUE');
   });
+}
+
+/**
+ * The role of member `accountId` of the caller's tenant, and how many owners the tenant has,
+ * with those rows locked for the rest of the transaction; rejects when there is no such member.
+ */
+async function lockedMember(tx: Tx, accountId: string) {
+  const { target, owners } = await store.lockMembershipAndOwners(tx, accountId);
+  return { role: (target ?? reject('accountId', 'No such member in this tenant.', 'NOT_FOUND')).role, owners };
 }
 
 export async function updateMemberRole(
@@ -55,32 +57,26 @@ export async function updateMemberRole(
   role: Role,
 ): Promise<Outcome<store.MembershipRow>> {
   const callerIsOwner = ctx.principal.roles.includes('owner');
-  return ctx.tx(async (tx) => {
-    const { target, owners } = await store.lockMembershipAndOwners(tx, accountId);
-    if (!target) return fail('accountId', 'No such member in this tenant.', 'NOT_FOUND');
+  return write(ctx.tx, async (tx) => {
+    const target = await lockedMember(tx, accountId);
     if ((target.role === 'owner' || role === 'owner') && !callerIsOwner) {
-      return fail('role', 'Only an owner can grant or take away the owner role.', 'NOT_ALLOWED');
+      reject('role', 'Only an owner can grant or take away the owner role.', 'NOT_ALLOWED');
     }
-    if (target.role === 'owner' && role !== 'owner' && owners <= 1) {
-      return fail('role', 'The tenant must keep at least one owner.', 'LAST_OWNER');
+    if (target.role === 'owner' && role !== 'owner' && target.owners <= 1) {
+      reject('role', 'The tenant must keep at least one owner.', 'LAST_OWNER');
     }
-    return ok((await store.updateRole(tx, accountId, role))!);
+    return (await store.updateRole(tx, accountId, role))!;
   });
 }
 
 export async function removeMember(ctx: AuthContext, accountId: string): Promise<Outcome<string>> {
   const callerIsOwner = ctx.principal.roles.includes('owner');
-  return ctx.tx(async (tx) => {
-    const { target, owners } = await store.lockMembershipAndOwners(tx, accountId);
-    if (!target) return fail('accountId', 'No such member in this tenant.', 'NOT_FOUND');
-    if (target.role === 'owner' && !callerIsOwner) {
-      return fail('accountId', 'An admin cannot remove an owner.', 'NOT_ALLOWED');
-    }
-    if (target.role === 'owner' && owners <= 1) {
-      return fail('accountId', 'The last owner cannot leave the tenant.', 'LAST_OWNER');
-    }
+  return write(ctx.tx, async (tx) => {
+    const target = await lockedMember(tx, accountId);
+    if (target.role === 'owner' && !callerIsOwner) reject('accountId', 'An admin cannot remove an owner.', 'NOT_ALLOWED');
+    if (target.role === 'owner' && target.owners <= 1) reject('accountId', 'The last owner cannot leave the tenant.', 'LAST_OWNER');
     await store.deleteMembership(tx, accountId);
-    return ok(accountId);
+    return accountId;
   });
 }
 
@@ -97,11 +93,11 @@ export async function changePassword(
     return fail('currentPassword', 'The current password is not correct.', 'INVALID');
   }
   const hash = await hashPassword(newPassword);
-  await ctx.tx(async (tx) => {
+  return write(ctx.tx, async (tx) => {
     await store.updatePassword(tx, accountId, hash);
     await store.revokeMySessions(tx);
+    return true as const;
   });
-  return ok(true);
 }
 
 /** Platform administrators create tenants; the creator becomes the first owner. */
@@ -115,15 +111,18 @@ export async function createTenant(
   const slug = input.slug.trim();
   const name = input.name.trim();
   if (!SLUG.test(slug)) return fail('slug', 'Use 2-63 lower-case letters, digits and dashes.', 'INVALID');
-  if (!name || name.length > 200) return fail('name', 'Name must be 1 to 200 characters.', 'INVALID');
-  if (!CHANNEL.test(input.saleorChannel)) return fail('saleorChannel', 'Not a valid Saleor channel slug.', 'INVALID');
+  if (!name || name.length > MAX_NAME) return fail('name', NAME_RULE, 'INVALID');
+  if (!SALEOR_CHANNEL.test(input.saleorChannel)) return fail('saleorChannel', 'Not a valid Saleor channel slug.', 'INVALID');
   const tenantId = randomUUID();
   // The new tenant's own scope: RLS only lets a transaction write rows of its tenant.
-  return ctx.deps.db.withTenant({ tenantId, accountId }, async (tx) => {
-    const tenant = await store.insertTenant(tx, { id: tenantId, slug, name, saleorChannel: input.saleorChannel });
-    if (!tenant) return fail('slug', 'This slug is taken.', 'UNIQUE');
-    await store.insertMembership(tx, accountId, 'owner');
-    ctx.touchedTenants.add(tenantId);
-    return ok(tenant);
-  });
+  const created = await write(
+    (fn) => ctx.deps.db.withTenant({ tenantId, accountId }, fn),
+    async (tx) => {
+      const tenant = (await store.insertTenant(tx, { id: tenantId, slug, name, saleorChannel: input.saleorChannel })) ?? reject('slug', 'This slug is taken.', 'UNIQUE');
+      await store.insertMembership(tx, accountId, 'owner');
+      return tenant;
+    },
+  );
+  if (created.value) ctx.touchedTenants.add(tenantId);
+  return created;
 }

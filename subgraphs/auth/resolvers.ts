@@ -2,15 +2,13 @@ import { setCacheHint } from '../kit/cache.ts';
 import { listConnection, toListRequest } from '../kit/connection.ts';
 import { pageStatements } from '../kit/db/list.ts';
 import { notFound } from '../kit/errors.ts';
+import { okPayloadOf, payloadOf } from '../kit/mutations/payload.ts';
 import type { Resolvers } from './__generated__/resolvers-types.ts';
 import * as members from './members.ts';
 import { fromGraphQLRole, toGraphQLRole } from './roles.ts';
 import * as sessions from './sessions.ts';
 import { signingKey } from './signing-keys.ts';
 import * as store from './store.ts';
-
-const payload = <K extends string, T>(name: K, outcome: { value: T | null; errors: unknown[] }) =>
-  ({ [name]: outcome.value, errors: outcome.errors }) as Record<K, T | null> & { errors: never[] };
 
 export const resolvers: Resolvers = {
   Query: {
@@ -41,16 +39,13 @@ export const resolvers: Resolvers = {
     },
     switchTenant: async (_root, args, ctx) =>
       sessions.switchTenant(ctx, await signingKey(ctx.deps), args.tenantSlug),
-    changePassword: async (_root, args, ctx) => {
-      const outcome = await members.changePassword(ctx, args.currentPassword, args.newPassword);
-      return { ok: outcome.value === true, errors: outcome.errors };
-    },
+    changePassword: async (_root, args, ctx) => okPayloadOf(await members.changePassword(ctx, args.currentPassword, args.newPassword)),
     inviteMember: async (_root, { input }, ctx) =>
-      payload('membership', await members.inviteMember(ctx, { ...input, role: fromGraphQLRole(input.role) })),
+      payloadOf('membership', await members.inviteMember(ctx, { ...input, role: fromGraphQLRole(input.role) })),
     updateMemberRole: async (_root, args, ctx) =>
-      payload('membership', await members.updateMemberRole(ctx, args.accountId, fromGraphQLRole(args.role))),
-    removeMember: async (_root, args, ctx) => payload('removedAccountId', await members.removeMember(ctx, args.accountId)),
-    createTenant: async (_root, { input }, ctx) => payload('tenant', await members.createTenant(ctx, input)),
+      payloadOf('membership', await members.updateMemberRole(ctx, args.accountId, fromGraphQLRole(args.role))),
+    removeMember: async (_root, args, ctx) => payloadOf('removedAccountId', await members.removeMember(ctx, args.accountId)),
+    createTenant: async (_root, { input }, ctx) => payloadOf('tenant', await members.createTenant(ctx, input)),
   },
 
   Viewer: {

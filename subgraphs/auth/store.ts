@@ -1,6 +1,9 @@
-import type { Tx } from '../kit/db/database.ts';
 import type { ListRequest } from '../kit/connection.ts';
-import { readPage } from '../kit/db/list.ts';
+import type { Tx } from '../kit/db/database.ts';
+import { readList } from '../kit/db/list.ts';
+import { selectByKeys } from '../kit/db/select-by-keys.ts';
+import type { Table } from '../kit/db/table.ts';
+import { CURRENT_TENANT } from '../kit/db/tenant.ts';
 import type { Role } from '../kit/principal.ts';
 
 // All SQL of the auth subgraph. Every function runs inside the caller's tenant transaction
@@ -56,41 +59,18 @@ export interface MyMembershipRow {
   created_at: Date;
 }
 
-const TENANT_COLUMNS = 'id, slug, name, saleor_channel, created_at';
-const ACCOUNT_COLUMNS = 'id, email, name, created_at';
+const TENANTS: Table = { name: 'auth.tenants', columns: 'id, slug, name, saleor_channel, created_at' };
+const ACCOUNTS: Table = { name: 'auth.accounts', columns: 'id, email, name, created_at' };
+const MEMBERSHIPS: Table = { name: 'auth.memberships', columns: 'tenant_id, account_id, role, created_at' };
 
-export async function tenantsByIds(tx: Tx, ids: readonly string[]) {
-  const { rows } = await tx.query<TenantRow>(`SELECT ${TENANT_COLUMNS} FROM auth.tenants WHERE id = ANY($1::uuid[])`, [ids]);
-  return rows;
-}
-
-export async function accountsByIds(tx: Tx, ids: readonly string[]) {
-  const { rows } = await tx.query<AccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM auth.accounts WHERE id = ANY($1::uuid[])`, [ids]);
-  return rows;
-}
-
-/** Memberships in the current tenant of these accounts. */
-export async function membershipsByAccountIds(tx: Tx, accountIds: readonly string[]) {
-  const { rows } = await tx.query<MembershipRow>(
-    `SELECT tenant_id, account_id, role, created_at FROM auth.memberships
-     WHERE tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid AND account_id = ANY($1::uuid[])`,
-    [accountIds],
-  );
-  return rows;
-}
+export const tenantsByIds = selectByKeys<TenantRow>(TENANTS, { key: 'id' });
+export const accountsByIds = selectByKeys<AccountRow>(ACCOUNTS, { key: 'id' });
+/** Memberships in the current tenant of these accounts (an account sees its own in every tenant). */
+export const membershipsByAccountIds = selectByKeys<MembershipRow>(MEMBERSHIPS, { key: 'account_id', currentTenantOnly: true });
 
 /** One page of the current tenant's members, oldest first (the total only when asked for). */
-export function membersPage(tx: Tx, page: ListRequest) {
-  return readPage<MembershipRow>(
-    tx,
-    {
-      rows: 'SELECT tenant_id, account_id, role, created_at FROM auth.memberships ORDER BY created_at, account_id',
-      count: 'SELECT count(*) AS n FROM auth.memberships',
-      values: [],
-    },
-    page,
-  );
-}
+export const membersPage = (tx: Tx, page: ListRequest) =>
+  readList<MembershipRow>(tx, { columns: MEMBERSHIPS.columns, from: MEMBERSHIPS.name, where: [], orderBy: 'created_at, account_id', values: [] }, page);
 
 export async function loginCandidates(tx: Tx, email: string) {
   const { rows } = await tx.query<LoginCandidate>('SELECT * FROM auth.login_candidates($1)', [email]);
@@ -117,8 +97,7 @@ export async function insertRefreshToken(
 export async function refreshTokenForUpdate(tx: Tx, hash: Buffer) {
   const { rows } = await tx.query<RefreshTokenRow>(
     `SELECT id, tenant_id, family_id, account_id, expires_at, rotated_at, revoked_at
-     FROM auth.refresh_tokens WHERE tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::uuid
-       AND token_hash = $1 FOR UPDATE`,
+     FROM auth.refresh_tokens WHERE tenant_id = ${CURRENT_TENANT} AND token_hash = $1 FOR UPDATE`,
     [hash],
   );
   return rows[0] ?? null;
@@ -172,10 +151,8 @@ export async function createAccount(tx: Tx, account: { email: string; name: stri
 /** Adds a membership in the current tenant; null when the account is already a member. */
 export async function insertMembership(tx: Tx, accountId: string, role: Role) {
   const { rows } = await tx.query<MembershipRow>(
-    `INSERT INTO auth.memberships (tenant_id, account_id, role)
-     VALUES (NULLIF(current_setting('app.tenant_id', true), '')::uuid, $1, $2)
-     ON CONFLICT (tenant_id, account_id) DO NOTHING
-     RETURNING tenant_id, account_id, role, created_at`,
+    `INSERT INTO auth.memberships (tenant_id, account_id, role) VALUES (${CURRENT_TENANT}, $1, $2)
+     ON CONFLICT (tenant_id, account_id) DO NOTHING RETURNING ${MEMBERSHIPS.columns}`,
     [accountId, role],
   );
   return rows[0] ?? null;
@@ -187,8 +164,7 @@ export async function insertMembership(tx: Tx, accountId: string, role: Role) {
  */
 export async function lockMembershipAndOwners(tx: Tx, accountId: string) {
   const { rows } = await tx.query<MembershipRow>(
-    `SELECT tenant_id, account_id, role, created_at FROM auth.memberships
-     WHERE account_id = $1 OR role = 'owner' ORDER BY account_id FOR UPDATE`,
+    `SELECT ${MEMBERSHIPS.columns} FROM auth.memberships WHERE account_id = $1 OR role = 'owner' ORDER BY account_id FOR UPDATE`,
     [accountId],
   );
   return {
@@ -199,7 +175,7 @@ export async function lockMembershipAndOwners(tx: Tx, accountId: string) {
 
 export async function updateRole(tx: Tx, accountId: string, role: Role) {
   const { rows } = await tx.query<MembershipRow>(
-    `UPDATE auth.memberships SET role = $2 WHERE account_id = $1 RETURNING tenant_id, account_id, role, created_at`,
+    `UPDATE auth.memberships SET role = $2 WHERE account_id = $1 RETURNING ${MEMBERSHIPS.columns}`,
     [accountId, role],
   );
   return rows[0] ?? null;
@@ -216,7 +192,7 @@ export async function deleteMembership(tx: Tx, accountId: string) {
 export async function insertTenant(tx: Tx, tenant: { id: string; slug: string; name: string; saleorChannel: string }) {
   const { rows } = await tx.query<TenantRow>(
     `INSERT INTO auth.tenants (id, slug, name, saleor_channel) VALUES ($1, $2, $3, $4)
-     ON CONFLICT (slug) DO NOTHING RETURNING ${TENANT_COLUMNS}`,
+     ON CONFLICT (slug) DO NOTHING RETURNING ${TENANTS.columns}`,
     [tenant.id, tenant.slug, tenant.name, tenant.saleorChannel],
   );
   return rows[0] ?? null;
