@@ -3,7 +3,8 @@ import auth from '../subgraphs/auth/index.ts';
 import { DEMO_TENANTS } from '../subgraphs/auth/seed.ts';
 import { createSubgraphServer } from '../subgraphs/kit/server.ts';
 import { createTestBackends } from './support/deps.ts';
-import { bearer, gql } from './support/graphql.ts';
+import { bearer, gql, login } from './support/graphql.ts';
+import { UNREACHABLE_REDIS_URL } from './support/services.ts';
 import { startSubgraphs, type RunningSubgraphs } from './support/stack.ts';
 
 const acme = DEMO_TENANTS[0].id;
@@ -72,15 +73,14 @@ describe('response cache', () => {
   });
 
   it('with Redis unreachable, requests still succeed (cache bypassed)', async () => {
-    const backends = await createTestBackends({ REDIS_URL: 'redis://127.0.0.1:1' });
+    const backends = await createTestBackends({ REDIS_URL: UNREACHABLE_REDIS_URL });
     await backends.migrate([auth.migrations!]);
     const deps = backends.deps('auth');
     await auth.seed!(deps);
     const server = await createSubgraphServer(auth, deps);
     const downUrl = await server.listen(0, '127.0.0.1');
     try {
-      const login = await gql(downUrl, 'mutation { login(email: "owner@acme.example", password: "bizosaas-demo-2026") { accessToken } }');
-      const token = login.data!.login.accessToken;
+      const token = await login(downUrl, 'owner@acme.example');
       for (let i = 0; i < 2; i++) {
         const result = await gql(downUrl, MEMBERS, {}, bearer(token));
         expect(result.errors).toBeUndefined();

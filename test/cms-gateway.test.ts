@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batchCounts } from '../subgraphs/saleor/loaders.ts';
-import { bearer, gql } from './support/graphql.ts';
-import { DEMO_PASSWORD, startSupergraph, type RunningSupergraph } from './support/stack.ts';
+import { bearer, gql, login } from './support/graphql.ts';
+import { startSupergraph, type RunningSupergraph } from './support/stack.ts';
 
 // The CMS through the gateway, joined with the Saleor stand-in (products) and auth (authors), as a
 // storefront and the admin use it.
@@ -14,11 +14,6 @@ beforeAll(async () => {
   url = stack.graphql;
 });
 afterAll(() => stack?.close());
-
-const login = async (email: string) => {
-  const result = await gql(url, 'mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }', { e: email, p: DEMO_PASSWORD });
-  return result.data!.login.accessToken as string;
-};
 
 describe('CMS pages joined with Saleor products through the gateway', () => {
   it('an anonymous storefront reads a published page with its featured products and product blocks from Saleor', async () => {
@@ -51,7 +46,7 @@ describe('CMS pages joined with Saleor products through the gateway', () => {
   });
 
   it('products of many pages are fetched from Saleor in batches, not one request per product', async () => {
-    const token = await login('editor@acme.example');
+    const token = await login(url, 'editor@acme.example');
     const before = batchCounts.products;
     const { data, errors } = await gql(
       url,
@@ -71,7 +66,7 @@ describe('CMS pages joined with Saleor products through the gateway', () => {
   });
 
   it('the admin sees drafts, revisions and authors (resolved by the auth subgraph)', async () => {
-    const token = await login('viewer@acme.example');
+    const token = await login(url, 'viewer@acme.example');
     const { data, errors } = await gql(
       url,
       `{ contentPage(path: "/blog/hello-world") { title status hasUnpublishedChanges author { email name }
@@ -95,7 +90,7 @@ describe('CMS pages joined with Saleor products through the gateway', () => {
   it('anonymous callers get UNAUTHENTICATED for drafts through the gateway, and a globex token sees only globex pages', async () => {
     const anonymous = await gql(url, '{ contentPages(first: 5) { totalCount } }');
     expect(anonymous.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
-    const token = await login('owner@globex.example');
+    const token = await login(url, 'owner@globex.example');
     const { data } = await gql(url, '{ contentPages(first: 50) { edges { node { urlPath title } } } }', {}, bearer(token));
     expect(data!.contentPages.edges.map((e: any) => e.node.title).sort()).toEqual(['Careers at Globex', 'Globex Corporation']);
   });

@@ -5,8 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import auth from '../subgraphs/auth/index.ts';
 import { DEMO_TENANTS } from '../subgraphs/auth/seed.ts';
 import cms from '../subgraphs/cms/index.ts';
-import { png } from './support/fixtures.ts';
+import { PDF, png, uploadForm } from './support/fixtures.ts';
 import { bearer, gql } from './support/graphql.ts';
+import { rest } from './support/rest.ts';
 import { startSubgraphs, type RunningSubgraphs } from './support/stack.ts';
 
 // The media library: uploads to the CMS subgraph's own `POST /media` (multipart, streamed, type
@@ -19,24 +20,12 @@ const acme = DEMO_TENANTS[0].id;
 let stack: RunningSubgraphs;
 let base: string;
 let graphql: string;
-const tokens = new Map<string, string>();
-const token = async (email: string) => {
-  if (!tokens.has(email)) tokens.set(email, await stack.login(email));
-  return tokens.get(email)!;
-};
+const token = (email: string) => stack.token(email);
 
-const PDF = Buffer.from('%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n');
-
-async function upload(
-  file: Buffer,
-  options: { email?: string | null; filename?: string; type?: string; fields?: Record<string, string> } = {},
-) {
-  const form = new FormData();
-  for (const [name, value] of Object.entries(options.fields ?? {})) form.append(name, value);
-  form.append('file', new Blob([new Uint8Array(file)], { type: options.type ?? 'application/octet-stream' }), options.filename ?? 'upload.bin');
+/** An upload to the CMS's own `POST /media`, as `email` (the editor by default; null: anonymous). */
+async function upload(file: Buffer, options: Parameters<typeof uploadForm>[1] & { email?: string | null } = {}) {
   const email = options.email === undefined ? 'editor@acme.example' : options.email;
-  const response = await fetch(`${base}/media`, { method: 'POST', body: form, headers: email ? bearer(await token(email)) : {} });
-  return { status: response.status, body: (await response.json()) as Record<string, any> };
+  return rest(`${base}/media`, { method: 'POST', body: uploadForm(file, options), token: email ? await token(email) : undefined });
 }
 
 const storedFiles = (tenant: string) => {
@@ -184,7 +173,7 @@ describe('media metadata through GraphQL', () => {
     expect(byId.data!.mediaAsset).toBeNull();
     expect(byId.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
     const entities = await gql(graphql, 'query($r: [_Any!]!) { _entities(representations: $r) { ... on MediaAsset { filename } } }', { r: acmeAssets.map((id: string) => ({ __typename: 'MediaAsset', id })) }, globex);
-    expect(entities.data!._entities.every((e: unknown) => e === null)).toBe(true);
+    expect(entities.data!._entities).toEqual(acmeAssets.map(() => null));
     const use = await gql(
       graphql,
       `mutation($input: ContentPageCreateInput!) { createContentPage(input: $input) { errors { field code } } }`,

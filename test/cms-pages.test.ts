@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import auth from '../subgraphs/auth/index.ts';
 import { DEMO_TENANTS } from '../subgraphs/auth/seed.ts';
@@ -15,11 +16,7 @@ const globex = DEMO_TENANTS[1].id;
 
 let stack: RunningSubgraphs;
 let url: string;
-const tokens = new Map<string, string>();
-const token = async (email: string) => {
-  if (!tokens.has(email)) tokens.set(email, await stack.login(email));
-  return tokens.get(email)!;
-};
+const token = (email: string) => stack.token(email);
 /** A GraphQL call to the CMS subgraph as `email` (anonymous when null). */
 const as = (email: string | null) => async (query: string, variables: Record<string, unknown> = {}) =>
   gql(url, query, variables, email ? bearer(await token(email)) : {});
@@ -195,7 +192,7 @@ describe('revisions and publishing', () => {
     const scheduled = await editor(SCHEDULE, { id, at });
     expect(scheduled.data!.scheduleContentPage).toEqual({ contentPage: { status: 'SCHEDULED', publishAt: expect.any(String), scheduledRevision: { number: 3 } }, errors: [] });
     expect(new Date(scheduled.data!.scheduleContentPage.contentPage.publishAt).toISOString()).toBe(at);
-    await new Promise((resolve) => setTimeout(resolve, 300)); // a few scheduler ticks: not due yet
+    await sleep(300); // a few scheduler ticks: not due yet
     expect((await revisions()).status).toBe('SCHEDULED');
     const cancelled = await editor(`mutation($id: ID!) { cancelContentPageSchedule(id: $id) { contentPage { status publishAt } errors { code } } }`, { id });
     expect(cancelled.data!.cancelContentPageSchedule).toEqual({ contentPage: { status: 'DRAFT', publishAt: null }, errors: [] });
@@ -208,12 +205,12 @@ describe('revisions and publishing', () => {
 
     // The CMS goes down before the time comes (its scheduler stops with it) and stays down past it.
     await stack.servers.cms!.close();
-    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    await sleep(1_200);
     expect(await pageStatus(page)).toBe('scheduled');
 
     await restartCms();
     const deadline = Date.now() + 5_000;
-    while ((await pageStatus(page)) !== 'published' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    while ((await pageStatus(page)) !== 'published' && Date.now() < deadline) await sleep(50);
     expect(await pageStatus(page)).toBe('published');
     const live = await anonymous(PUBLIC_PAGE, { site: 'acme-shop', path: '/scheduled' });
     expect(live.data!.publishedContentPage.title).toBe('Goes live by itself');

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import auth from '../subgraphs/auth/index.ts';
 import crm from '../subgraphs/crm/index.ts';
@@ -46,8 +47,8 @@ const leadsOf = (tenantId: string, delaySeconds = 0) =>
 
 /** Waits until the pool's one connection is out (the slow transaction holds it, its COMMIT written). */
 async function connectionTaken() {
-  for (let i = 0; i < 200 && !(db.pool.totalCount === 1 && db.pool.idleCount === 0); i++) await new Promise((r) => setTimeout(r, 5));
-  await new Promise((r) => setTimeout(r, 20));
+  for (let i = 0; i < 200 && !(db.pool.totalCount === 1 && db.pool.idleCount === 0); i++) await sleep(5);
+  await sleep(20);
 }
 
 describe('reads that follow another transaction on its connection', () => {
@@ -98,7 +99,7 @@ describe('reads that follow another transaction on its connection', () => {
     const slow = leadsOf(acme, 0.3).then(() => order.push('slow'));
     await connectionTaken();
     const write = db.withTenant(scope(acme), (tx) => tx.query('SELECT 1')).then(() => order.push('write'));
-    await new Promise((r) => setTimeout(r, 20));
+    await sleep(20);
     const read = leadsOf(globex).then(() => order.push('read'));
     await Promise.all([slow, write, read]);
     expect(order).toEqual(['slow', 'write', 'read']);

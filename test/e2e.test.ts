@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bearer, gql } from './support/graphql.ts';
-import { DEMO_PASSWORD, startSupergraph, type RunningSupergraph } from './support/stack.ts';
+import { bearer, gql, login, postJson } from './support/graphql.ts';
+import { startSupergraph, type RunningSupergraph } from './support/stack.ts';
 
 // The whole supergraph (auth + the Saleor stand-in + the gateway) over HTTP, as a frontend uses it.
 let stack: RunningSupergraph;
@@ -12,22 +12,16 @@ beforeAll(async () => {
 });
 afterAll(() => stack?.close());
 
-const login = async (email: string) => {
-  const result = await gql(url, 'mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken refreshToken } }', { e: email, p: DEMO_PASSWORD });
-  expect(result.errors).toBeUndefined();
-  return result.data!.login.accessToken as string;
-};
-
 describe('through the gateway', () => {
   it('logs in and reads the viewer', async () => {
-    const token = await login('editor@acme.example');
+    const token = await login(url, 'editor@acme.example');
     const { data, errors } = await gql(url, '{ viewer { account { email name } tenant { slug saleorChannel } roles } }', {}, bearer(token));
     expect(errors).toBeUndefined();
     expect(data!.viewer).toEqual({ account: { email: 'editor@acme.example', name: 'Ed Editor' }, tenant: { slug: 'acme', saleorChannel: 'acme-channel' }, roles: ['EDITOR'] });
   });
 
   it("joins our account with the Saleor stand-in: the account's Saleor orders and their products", async () => {
-    const token = await login('owner@acme.example');
+    const token = await login(url, 'owner@acme.example');
     const { data, errors } = await gql(
       url,
       `query Joined($channel: String!) {
@@ -52,7 +46,7 @@ describe('through the gateway', () => {
   });
 
   it('a globex token cannot read acme members or accounts', async () => {
-    const token = await login('owner@globex.example');
+    const token = await login(url, 'owner@globex.example');
     const { data } = await gql(url, '{ viewer { tenant { slug } } members(first: 100) { totalCount edges { node { account { email } } } } }', {}, bearer(token));
     expect(data!.viewer.tenant.slug).toBe('globex');
     const emails = data!.members.edges.map((e: any) => e.node.account.email);
@@ -73,7 +67,7 @@ describe('through the gateway', () => {
   });
 
   it('bad input: malformed JSON, an unknown field, a deep query and an alias bomb are 4xx, and the gateway stays up', async () => {
-    const post = (body: string) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const post = (body: string) => postJson(url, body);
     expect((await post('{"query": "{ viewer ')).status).toBe(400);
     expect((await post(JSON.stringify({ query: '{ viewer { nope } }' }))).status).toBe(400);
     const deep = `{ viewer { account { saleorUser { orders(first: 1) { edges { node { lines { variant { product { category { parent { parent { name } } } } } } } } } } } } }`;
@@ -85,7 +79,7 @@ describe('through the gateway', () => {
   });
 
   it('a stopped subgraph yields partial data and an error; the gateway keeps serving', async () => {
-    const token = await login('viewer@acme.example');
+    const token = await login(url, 'viewer@acme.example');
     await stack.servers.saleor!.close();
     const { data, errors } = await gql(
       url,

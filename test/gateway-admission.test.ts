@@ -1,16 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { cpuSaturation, nextLimit } from '../gateway/admission.ts';
-import { composeSdl } from '../gateway/compose.ts';
-import { createGateway, type Gateway } from '../gateway/server.ts';
-import { createTestBackends, type TestBackends } from './support/deps.ts';
-import { startFakeGraph } from './support/gateway-fakes.ts';
+import { startFakeStack, type FakeStack } from './support/gateway-fakes.ts';
+import { postJson } from './support/graphql.ts';
 
 describe('admission control: the CPU saturation it acts on', () => {
   it("counts a thread that is busy but off the CPU (here: blocked) as not saturated, unlike event-loop utilisation", async () => {
     // CPU time is the whole process's: let the compiler and GC threads finish loading this file
     // first, and block long enough that their background work cannot pass for saturation.
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
     const saturation = cpuSaturation();
     const loop = performance.eventLoopUtilization();
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 400); // the loop is busy, the CPU idle
@@ -50,36 +49,25 @@ describe('admission control: the limit follows CPU saturation', () => {
 });
 
 describe('admission control over HTTP', () => {
-  let backends: TestBackends;
-  let graph: Awaited<ReturnType<typeof startFakeGraph>>;
-  let gateway: Gateway;
+  let fake: FakeStack;
+  let graph: FakeStack['graph'];
   let base: string;
 
   beforeAll(async () => {
     // One operation at a time, one waiting: the third concurrent one is shed.
-    backends = await createTestBackends({ GATEWAY_CONCURRENCY_MIN: '1', GATEWAY_CONCURRENCY_MAX: '1', GATEWAY_QUEUE_MAX: '1' });
-    graph = await startFakeGraph(400);
-    const composed = composeSdl(graph.all);
-    expect(composed.errors).toEqual([]);
-    gateway = await createGateway({ config: backends.config, supergraphSdl: composed.supergraphSdl, subgraphUrls: graph.urls });
-    base = await gateway.listen(0, '127.0.0.1');
+    fake = await startFakeStack({ GATEWAY_CONCURRENCY_MIN: '1', GATEWAY_CONCURRENCY_MAX: '1', GATEWAY_QUEUE_MAX: '1' }, 400);
+    ({ graph, base } = fake);
   });
+  afterAll(() => fake?.close());
 
-  afterAll(async () => {
-    await gateway?.close();
-    await graph?.close();
-    await backends?.close();
-  });
-
-  const post = (query: string, signal?: AbortSignal) =>
-    fetch(`${base}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query }), signal });
+  const post = (query: string, signal?: AbortSignal) => postJson(`${base}/graphql`, { query }, { signal });
 
   /** Waits until the gateway has admitted `active` operations and queued `waiting` (read from /metrics, not guessed from a sleep). */
   const until = async (active: number, waiting: number) => {
     for (let tries = 0; tries < 200; tries++) {
       const text = await (await fetch(`${base}/metrics`)).text();
       if (text.match(/^gateway_admission_active (\d+)$/m)?.[1] === String(active) && text.match(/^gateway_admission_waiting (\d+)$/m)?.[1] === String(waiting)) return;
-      await new Promise((resolve) => setTimeout(resolve, 10));
+      await sleep(10);
     }
     throw new Error(`the gateway never had ${active} running and ${waiting} waiting`);
   };

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { composeSdl } from '../gateway/compose.ts';
 import { dedupeRepresentations, expandEntities } from '../gateway/entity-dedup.ts';
-import { createGateway, type Gateway } from '../gateway/server.ts';
+import type { Gateway } from '../gateway/server.ts';
 import { createTestBackends, type TestBackends } from './support/deps.ts';
-import { startFakeSubgraph, type FakeSubgraph } from './support/gateway-fakes.ts';
+import { startFakeGateway, startFakeSubgraph, type FakeSubgraph } from './support/gateway-fakes.ts';
+import { postJson } from './support/graphql.ts';
 
 /**
  * Three subgraphs where one query names the same entities many times: ten reviews by three
@@ -36,10 +36,7 @@ let subgraphs: FakeSubgraph[];
 let gateway: Gateway;
 let base: string;
 
-const query = (text: string) =>
-  fetch(`${base}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: text }) }).then(
-    (response) => response.json() as Promise<{ data?: any; errors?: any[] }>,
-  );
+const query = async (text: string) => (await postJson(`${base}/graphql`, { query: text })).json() as Promise<{ data?: any; errors?: any[] }>;
 
 beforeAll(async () => {
   backends = await createTestBackends();
@@ -66,14 +63,7 @@ beforeAll(async () => {
       },
     }),
   ];
-  const composed = composeSdl(subgraphs);
-  expect(composed.errors).toEqual([]);
-  gateway = await createGateway({
-    config: backends.config,
-    supergraphSdl: composed.supergraphSdl,
-    subgraphUrls: Object.fromEntries(subgraphs.map((s) => [s.name, s.url])),
-  });
-  base = await gateway.listen(0, '127.0.0.1');
+  ({ gateway, base } = await startFakeGateway(backends, subgraphs));
 });
 
 afterAll(async () => {

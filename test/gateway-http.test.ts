@@ -1,35 +1,23 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { composeSdl } from '../gateway/compose.ts';
-import { createGateway, type Gateway } from '../gateway/server.ts';
-import type { Config } from '../subgraphs/kit/config.ts';
-import { createTestBackends, type TestBackends } from './support/deps.ts';
-import { createLocalJWKSet } from 'jose';
-import { createTokenVerifier } from '../subgraphs/kit/principal.ts';
-import { deadUrl, signAccessToken, startFakeGraph } from './support/gateway-fakes.ts';
+import type { Gateway } from '../gateway/server.ts';
+import type { GatewayConfig as Config } from '../gateway/config.ts';
+import { createTestBackends, signToken, type TestBackends } from './support/deps.ts';
+import { composeFakes, deadUrl, startFakeGateway, startFakeGraph } from './support/gateway-fakes.ts';
+import { postJson } from './support/graphql.ts';
 
 let backends: TestBackends;
 let graph: Awaited<ReturnType<typeof startFakeGraph>>;
 let supergraphSdl: string;
 const gateways: Gateway[] = [];
 
-async function startGateway(overrides: Partial<Config> = {}, urls?: Record<string, string>) {
-  const config = { ...backends.config, ...overrides, REDIS_PREFIX: `${backends.config.REDIS_PREFIX}${gateways.length}:` };
-  const verifyToken = createTokenVerifier({
-    issuer: config.AUTH_ISSUER,
-    audience: config.AUTH_AUDIENCE,
-    keys: createLocalJWKSet(backends.keys.publicJwks),
-  });
-  const gateway = await createGateway({ config, supergraphSdl, subgraphUrls: urls ?? graph.urls, verifyToken });
-  gateways.push(gateway);
-  return { gateway, base: await gateway.listen(0, '127.0.0.1') };
+/** A gateway over the fake graph (or `urls`), closed after the file. */
+async function startGateway(config: Partial<Config> = {}, urls?: Record<string, string>) {
+  const started = await startFakeGateway(backends, graph.all, { config, supergraphSdl, subgraphUrls: urls });
+  gateways.push(started.gateway);
+  return started;
 }
 
-const postTo = (base: string, body: unknown, headers: Record<string, string> = {}) =>
-  fetch(`${base}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-  });
+const postTo = (base: string, body: unknown, headers: Record<string, string> = {}) => postJson(`${base}/graphql`, body, { headers });
 
 let dev: string;
 let prod: string;
@@ -37,9 +25,7 @@ let prod: string;
 beforeAll(async () => {
   backends = await createTestBackends({ MAX_DEPTH: '5', MAX_ALIASES: '10', MAX_TOKENS: '200', MAX_DIRECTIVES: '20', BODY_LIMIT_BYTES: '4096' });
   graph = await startFakeGraph(10);
-  const composed = composeSdl(graph.all);
-  expect(composed.errors).toEqual([]);
-  supergraphSdl = composed.supergraphSdl!;
+  supergraphSdl = await composeFakes(graph.all);
   dev = (await startGateway({ NODE_ENV: 'development' })).base;
   prod = (await startGateway({ NODE_ENV: 'production' })).base;
 });
@@ -209,8 +195,8 @@ describe('rate limits', () => {
 
   it('per tenant: over RATE_LIMIT_PER_MINUTE_TENANT is a 429 for that tenant only', async () => {
     const { base } = await startGateway({ NODE_ENV: 'production', RATE_LIMIT_PER_MINUTE_TENANT: 2 });
-    const noisy = await signAccessToken(backends.config, backends.keys.privateJwk);
-    const quiet = await signAccessToken(backends.config, backends.keys.privateJwk);
+    const noisy = await signToken(backends.keys.privateJwk);
+    const quiet = await signToken(backends.keys.privateJwk);
     const as = (token: string) => postTo(base, { query: '{ echo }' }, { authorization: `Bearer ${token}` });
     expect((await as(noisy)).status).toBe(200);
     expect((await as(noisy)).status).toBe(200);

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createRateLimiter, type RateLimitConfig } from '../gateway/rate-limit.ts';
 import { ANONYMOUS, type Principal } from '../subgraphs/kit/principal.ts';
-import { createRedis } from '../subgraphs/kit/redis.ts';
-import { createTestRedis } from './support/services.ts';
+import { createTestRedis, unreachableRedis } from './support/services.ts';
 
 // The gateway's per-IP and per-tenant limits, against real Redis when reachable (else the
 // in-memory stand-in): hits far from the limit are counted locally and synced; near it, every
@@ -11,7 +11,6 @@ import { createTestRedis } from './support/services.ts';
 const { redis, prefix, close } = await createTestRedis();
 afterAll(close);
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const settings = (overrides: Partial<RateLimitConfig>): RateLimitConfig => ({
   REDIS_PREFIX: prefix,
   RATE_LIMIT_PER_MINUTE_IP: 1000,
@@ -76,8 +75,7 @@ describe('gateway rate limits', () => {
   });
 
   it('while Redis is unreachable, counts in the process and still refuses past the limit', async () => {
-    const down = createRedis({ REDIS_URL: 'redis://127.0.0.1:1' });
-    down.on('error', () => {});
+    const down = unreachableRedis();
     const limiter = createRateLimiter(down, settings({ RATE_LIMIT_PER_MINUTE_IP: 3 }));
     try {
       const answers = [];

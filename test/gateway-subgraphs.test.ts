@@ -1,42 +1,21 @@
-import { createLocalJWKSet } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { composeSdl } from '../gateway/compose.ts';
-import { createGateway, type Gateway } from '../gateway/server.ts';
-import { createTestBackends, type TestBackends } from './support/deps.ts';
-import { createTokenVerifier } from '../subgraphs/kit/principal.ts';
-import { signAccessToken, startFakeGraph } from './support/gateway-fakes.ts';
+import { createGateway } from '../gateway/server.ts';
+import { signToken } from './support/deps.ts';
+import { startFakeStack, type FakeStack } from './support/gateway-fakes.ts';
+import { postJson } from './support/graphql.ts';
 
-let backends: TestBackends;
-let graph: Awaited<ReturnType<typeof startFakeGraph>>;
-let gateway: Gateway;
+let fake: FakeStack;
+let backends: FakeStack['backends'];
+let graph: FakeStack['graph'];
 let base: string;
 
-const post = (body: unknown, headers: Record<string, string> = {}) =>
-  fetch(`${base}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+const post = (body: unknown, headers: Record<string, string> = {}) => postJson(`${base}/graphql`, body, { headers });
 
 beforeAll(async () => {
-  backends = await createTestBackends({ SUBGRAPH_TIMEOUT_MS: '300' });
-  graph = await startFakeGraph(1_500);
-  const composed = composeSdl(graph.all);
-  expect(composed.errors).toEqual([]);
-  gateway = await createGateway({
-    config: backends.config,
-    supergraphSdl: composed.supergraphSdl,
-    subgraphUrls: graph.urls,
-    verifyToken: createTokenVerifier({
-      issuer: backends.config.AUTH_ISSUER,
-      audience: backends.config.AUTH_AUDIENCE,
-      keys: createLocalJWKSet(backends.keys.publicJwks),
-    }),
-  });
-  base = await gateway.listen(0, '127.0.0.1');
+  fake = await startFakeStack({ SUBGRAPH_TIMEOUT_MS: '300' }, 1_500);
+  ({ backends, graph, base } = fake);
 });
-
-afterAll(async () => {
-  await gateway?.close();
-  await graph?.close();
-  await backends?.close();
-});
+afterAll(() => fake?.close());
 
 describe('gateway -> subgraphs', () => {
   it('answers a query across two subgraphs', async () => {
@@ -48,7 +27,7 @@ describe('gateway -> subgraphs', () => {
   });
 
   it('forwards only authorization and x-request-id (plus its own x-forwarded-for); Saleor gets the App token', async () => {
-    const token = await signAccessToken(backends.config, backends.keys.privateJwk);
+    const token = await signToken(backends.keys.privateJwk);
     graph.auth.headers.length = 0;
     graph.saleor.headers.length = 0;
     const response = await post(

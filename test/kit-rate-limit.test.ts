@@ -1,7 +1,7 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { hit, hitEach, peek, reset } from '../subgraphs/kit/rate-limit.ts';
-import { createRedis } from '../subgraphs/kit/redis.ts';
-import { createTestRedis } from './support/services.ts';
+import { createTestRedis, unreachableRedis } from './support/services.ts';
 
 // The fixed-window counter every rate limit uses (gateway, login, lead forms), against real Redis
 // when reachable (else the in-memory stand-in), and with Redis down (counted in the process).
@@ -45,10 +45,8 @@ describe('rate-limit hit', () => {
   });
 
   it('counts in this process while Redis is unreachable, against the same limits', async () => {
-    const down = createRedis({ REDIS_URL: 'redis://127.0.0.1:1' });
-    down.on('error', () => {});
-    const other = createRedis({ REDIS_URL: 'redis://127.0.0.1:1' });
-    other.on('error', () => {});
+    const down = unreachableRedis();
+    const other = unreachableRedis();
     try {
       const key = `${prefix}d`;
       const results = [];
@@ -74,13 +72,12 @@ describe('rate-limit hit', () => {
   });
 
   it('starts a new local window once the last one has ended', async () => {
-    const down = createRedis({ REDIS_URL: 'redis://127.0.0.1:1' });
-    down.on('error', () => {});
+    const down = unreachableRedis();
     try {
       const key = `${prefix}f`;
       expect((await hit(down, key, 1, 1)).allowed).toBe(true);
       expect((await hit(down, key, 1, 1)).allowed).toBe(false);
-      await new Promise((resolve) => setTimeout(resolve, 1_050));
+      await sleep(1_050);
       expect(await hit(down, key, 1, 1)).toMatchObject({ count: 1, allowed: true });
     } finally {
       down.disconnect();

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PRODUCTION_ENTRY, productionNodeFlags } from '../gateway/node-flags.ts';
 import { freePorts } from './support/ports.ts';
@@ -34,7 +35,7 @@ const waitFor = async (child: ChildProcess, pattern: RegExp, from = 0): Promise<
     const match = output.slice(from).match(pattern);
     if (match) return match;
     if (child.exitCode !== null) throw new Error(`process exited:\n${output}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await sleep(50);
   }
   throw new Error(`no ${pattern} in:\n${output}`);
 };

@@ -9,10 +9,11 @@ import { ROUTES } from '../gateway/rest/routes.ts';
 import { SITE_QUERY } from '../gateway/rest/routes/wagtail.ts';
 import { targetUrl } from '../gateway/rest/stream.ts';
 import { parseFields, selectFields } from '../gateway/rest/wagtail.ts';
-import { createGateway, type Gateway } from '../gateway/server.ts';
+import type { Gateway } from '../gateway/server.ts';
 import { DEMO_TENANTS } from '../subgraphs/auth/seed.ts';
-import { fakeList, png } from './support/fixtures.ts';
+import { fakeList, PDF, png, uploadForm } from './support/fixtures.ts';
 import { bearer, gql } from './support/graphql.ts';
+import { expectDocumented, openApiOperation, rest } from './support/rest.ts';
 import { startSupergraph, type RunningSupergraph } from './support/stack.ts';
 
 // The Wagtail paths of the REST shim (/api/brain/wagtail/*) over the whole supergraph: Wagtail
@@ -41,66 +42,30 @@ beforeAll(async () => {
 });
 afterAll(() => stack?.close());
 
-async function get(path: string, options: { as?: string; headers?: Record<string, string> } = {}) {
-  const headers: Record<string, string> = { ...options.headers };
-  if (options.as) headers.authorization = `Bearer ${tokens[options.as]}`;
-  const url = path.startsWith('http') ? path : `${base}/api/brain${path}`;
-  const response = await fetch(url, { headers });
-  const text = await response.text();
-  return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : null };
-}
+/** A GET of a shim path (or an absolute URL), with the token of `as`. */
+const get = (path: string, options: { as?: string; headers?: Record<string, string> } = {}) =>
+  rest(path.startsWith('http') ? path : `${base}/api/brain${path}`, { token: options.as && tokens[options.as], headers: options.headers });
 const wagtail = (path: string, as?: string) => get(`/wagtail${path}`, { as });
 
-// --- Documented schemas (the OpenAPI document) ---------------------------------------------------
-
+/** The shim's OpenAPI document, which real answers are checked against. */
 let openapi: any;
-function conforms(schema: any, value: unknown, path = '$'): string[] {
-  if (schema.$ref) return conforms(openapi.components.schemas[schema.$ref.split('/').at(-1)], value, path);
-  const problems: string[] = [];
-  const types: string[] = schema.type ? [schema.type].flat() : [];
-  const typeOf = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'array' : Number.isInteger(v) ? 'integer' : typeof v);
-  if (types.length && !types.some((t) => t === typeOf(value) || (t === 'number' && typeOf(value) === 'integer'))) return [`${path}: ${typeOf(value)} is not ${types.join('|')}`];
-  if (schema.enum && !schema.enum.includes(value)) problems.push(`${path}: ${String(value)} not in enum`);
-  if ('const' in schema && schema.const !== value) problems.push(`${path}: not ${schema.const}`);
-  if (value && typeof value === 'object' && !Array.isArray(value)) {
-    for (const name of schema.required ?? []) if (!(name in value)) problems.push(`${path}.${name}: missing`);
-    for (const [name, sub] of Object.entries(schema.properties ?? {})) if (name in value) problems.push(...conforms(sub, (value as any)[name], `${path}.${name}`));
-    if (schema.properties && schema.additionalProperties === undefined) {
-      for (const name of Object.keys(value)) if (!(name in schema.properties)) problems.push(`${path}.${name}: not documented`);
-    }
-  }
-  if (Array.isArray(value) && schema.items) value.forEach((item, i) => problems.push(...conforms(schema.items, item, `${path}[${i}]`)));
-  return problems;
-}
-function operationOf(operationId: string) {
-  for (const methods of Object.values<any>(openapi.paths)) for (const op of Object.values<any>(methods)) if (op.operationId === operationId) return op;
-  throw new Error(`no operation ${operationId}`);
-}
-const expectDocumented = (operationId: string, body: unknown, status = '200') =>
-  expect(conforms(operationOf(operationId).responses[status].content['application/json'].schema, body)).toEqual([]);
+const operationOf = (operationId: string) => openApiOperation(openapi, operationId);
 
 // --- Files --------------------------------------------------------------------------------------------
 
-const PDF = Buffer.from('%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n');
 
-async function upload(file: Buffer, options: { as?: string | null; filename?: string; type?: string; fields?: Record<string, string>; url?: string; headers?: Record<string, string> } = {}) {
-  const form = new FormData();
-  for (const [name, value] of Object.entries(options.fields ?? {})) form.append(name, value);
-  form.append('file', new Blob([new Uint8Array(file)], { type: options.type ?? 'application/octet-stream' }), options.filename ?? 'upload.bin');
+/** A media upload through the shim (or to `url`), as `as` (the editor by default; null: anonymous). */
+const upload = (file: Buffer, options: Parameters<typeof uploadForm>[1] & { as?: string | null; url?: string; headers?: Record<string, string> } = {}) => {
   const as = options.as === undefined ? EDITOR : options.as;
-  const response = await fetch(options.url ?? `${base}/api/brain/wagtail/media`, {
-    method: 'POST',
-    body: form,
-    headers: { ...(as ? bearer(tokens[as]!) : {}), ...options.headers },
-  });
-  const text = await response.text();
-  return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : null };
-}
+  return rest(options.url ?? `${base}/api/brain/wagtail/media`, { method: 'POST', body: uploadForm(file, options), token: as ? tokens[as] : undefined, headers: options.headers });
+};
 
 describe('tokens', () => {
   it('every wagtail path that needs a token answers 401 {"message"} without one; pages answer anonymous callers', async () => {
     const id = '00000000-0000-4000-8000-000000000000';
-    for (const route of ROUTES.filter((r) => r.tag === 'wagtail' && r.auth === 'required')) {
+    const routes = ROUTES.filter((r) => r.tag === 'wagtail' && r.auth === 'required');
+    expect(routes.length).toBeGreaterThan(0);
+    for (const route of routes) {
       const path = route.path.replace('{id}', id);
       const response = await fetch(`${base}/api/brain${path}`, { method: route.method });
       expect(response.status, `${route.method} ${route.path}`).toBe(401);
@@ -111,15 +76,8 @@ describe('tokens', () => {
   });
 
   it('rate limits apply to the wagtail paths, the upload stream included, answered as {"message"}', async () => {
-    const deps = stack.backends.deps('gateway');
-    const limited = await createGateway({
-      config: { ...stack.backends.config, RATE_LIMIT_PER_MINUTE_IP: 2, REDIS_PREFIX: `${stack.backends.config.REDIS_PREFIX}wrl:` },
-      subgraphUrls: stack.urls,
-      redis: deps.redis,
-      verifyToken: deps.verifyToken,
-    });
+    const { gateway: limited, base: url } = await stack.startGateway({ config: { RATE_LIMIT_PER_MINUTE_IP: 2 } });
     try {
-      const url = await limited.listen(0, '127.0.0.1');
       expect((await fetch(`${url}/api/brain/wagtail/pages?site=acme`)).status).toBe(200);
       // (A viewer: the CMS answers 403, so nothing is stored; the hooks ran all the same.)
       expect((await upload(PDF, { as: VIEWER, url: `${url}/api/brain/wagtail/media` })).status).toBe(403);
@@ -238,7 +196,7 @@ describe('pages', () => {
     });
     // The published revision, not the newer draft.
     expect(body.items.find((p: any) => p.meta.slug === 'hello-world').title).toBe('Hello, world');
-    expectDocumented('wagtailPagesList', body);
+    expectDocumented(openapi, 'wagtailPagesList', body);
     // The site key works like the tenant slug.
     expect((await wagtail('/pages?site=acme-shop')).body.meta.total_count).toBe(4);
   });
@@ -268,7 +226,7 @@ describe('pages', () => {
     expect(snippet).toMatchObject({ meta: { type: 'cms.Snippet', detail_url: `${base}/api/brain/wagtail/content/${snippet.id}/` }, key: 'footer', title: 'Footer' });
     expect(snippet.body[0].type).toBe('paragraph');
     expect(body.featured_products).toHaveLength(3);
-    expectDocumented('wagtailPagesRetrieve', body);
+    expectDocumented(openapi, 'wagtailPagesRetrieve', body);
 
     // A child has its parent (live), as Wagtail nests it.
     const about = (await wagtail('/pages?site=acme&slug=about')).body.items[0];
@@ -306,7 +264,7 @@ describe('pages', () => {
     expect(bySlug['hello-world'].meta.status).toEqual({ status: 'live + draft', live: true, has_unpublished_changes: true });
     expect(bySlug.home.meta.status).toEqual({ status: 'live', live: true, has_unpublished_changes: false });
     expect(bySlug['summer-sale'].meta.detail_url).toBe(`${base}/api/brain/wagtail/pages/${bySlug['summer-sale'].id}/?status=all`);
-    expectDocumented('wagtailPagesList', all.body);
+    expectDocumented(openapi, 'wagtailPagesList', all.body);
 
     const drafts = await wagtail('/pages?status=draft', VIEWER);
     expect(drafts.body.items.map((p: any) => p.meta.slug).sort()).toEqual(['summer-sale', 'team']);
@@ -417,7 +375,7 @@ describe('pages', () => {
     expect(specific.body).toHaveLength(5);
     const everything = (await first('*', '&type=cms.ContentPage')).items[0];
     expect(everything.body).toHaveLength(5);
-    expectDocumented('wagtailPagesList', { meta: { total_count: 1 }, items: [everything] });
+    expectDocumented(openapi, 'wagtailPagesList', { meta: { total_count: 1 }, items: [everything] });
   });
 });
 
@@ -431,11 +389,11 @@ describe('content (snippets)', () => {
     expect(body.meta.total_count).toBe(2);
     expect(body.items.map((s: any) => s.key)).toEqual(['footer', 'promo-banner']);
     expect(body.items[0]).toEqual({ id: expect.any(String), meta: { type: 'cms.Snippet', detail_url: `${base}/api/brain/wagtail/content/${body.items[0].id}/` }, key: 'footer', title: 'Footer' });
-    expectDocumented('wagtailContentList', body);
+    expectDocumented(openapi, 'wagtailContentList', body);
     const detail = await get(body.items[1].meta.detail_url, { as: VIEWER });
     expect(Object.keys(detail.body)).toEqual(['id', 'meta', 'key', 'title', 'body', 'created_at', 'updated_at']);
     expect(detail.body.body[0]).toMatchObject({ type: 'call_to_action', value: { text: 'Free shipping over $50', url: '/shop' } });
-    expectDocumented('wagtailContentRetrieve', detail.body);
+    expectDocumented(openapi, 'wagtailContentRetrieve', detail.body);
     expect((await wagtail('/content?key=promo-banner', VIEWER)).body.items.map((s: any) => s.key)).toEqual(['promo-banner']);
     expect((await wagtail('/content?search=foot', VIEWER)).body.items.map((s: any) => s.key)).toEqual(['footer']);
     expect((await wagtail('/content?fields=body', VIEWER)).body.items[0].body).toHaveLength(1);
@@ -506,7 +464,7 @@ describe('media', () => {
       alt_text: 'A summer banner',
       created_at: expect.any(String),
     });
-    expectDocumented('wagtailMediaUpload', body, '201');
+    expectDocumented(openapi, 'wagtailMediaUpload', body, '201');
     image = body;
 
     // The bytes through the gateway, with the CMS's caching headers, and 304 on a matching ETag.
@@ -562,14 +520,14 @@ describe('media', () => {
       height: 480,
     });
     expect(Object.keys(media.body.items[0])).toEqual(['id', 'meta', 'title']); // a document: no size
-    expectDocumented('wagtailMediaList', media.body);
+    expectDocumented(openapi, 'wagtailMediaList', media.body);
 
     const images = await wagtail('/images', VIEWER);
     expect(images.body.items.map((m: any) => m.id)).toEqual([image.id]);
     expect(images.body.items[0].meta.detail_url).toBe(`${base}/api/brain/wagtail/images/${image.id}/`);
     const documents = await wagtail('/documents', VIEWER);
     expect(documents.body.items.map((m: any) => m.id)).toEqual([document.id]);
-    expectDocumented('wagtailDocumentsList', documents.body);
+    expectDocumented(openapi, 'wagtailDocumentsList', documents.body);
     expect(await wagtail('/documents?fields=width', VIEWER)).toMatchObject({ status: 400, body: { message: 'unknown fields: width' } });
 
     expect((await wagtail('/media?type=wagtaildocs.Document', VIEWER)).body.items.map((m: any) => m.id)).toEqual([document.id]);
@@ -581,7 +539,7 @@ describe('media', () => {
 
     const detail = await wagtail(`/media/${image.id}`, VIEWER);
     expect(detail.body).toEqual(image);
-    expectDocumented('wagtailMediaRetrieve', detail.body);
+    expectDocumented(openapi, 'wagtailMediaRetrieve', detail.body);
     expect((await wagtail(`/images/${image.id}?fields=_,width`, VIEWER)).body).toEqual({ width: 640 });
     expect(await wagtail(`/images/${document.id}`, VIEWER)).toMatchObject({ status: 404, body: { message: 'No Image matches the given query.' } });
     expect(await wagtail('/media/nope', VIEWER)).toMatchObject({ status: 404, body: { message: 'No Image or Document matches the given query.' } });
@@ -655,22 +613,15 @@ describe('stream entries', () => {
     });
     await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
     fakeUrl = `http://127.0.0.1:${(fake.address() as AddressInfo).port}`;
-    const deps = stack.backends.deps('gateway');
     // The stream timeout is the subgraph timeout (SUBGRAPH_TIMEOUT_MS).
     const saved = process.env.SUBGRAPH_TIMEOUT_MS;
     process.env.SUBGRAPH_TIMEOUT_MS = '500';
     try {
-      gateway = await createGateway({
-        config: { ...stack.backends.config, SUBGRAPH_TIMEOUT_MS: 500 },
-        subgraphUrls: { ...stack.urls, cms: `${fakeUrl}/graphql` },
-        redis: deps.redis,
-        verifyToken: deps.verifyToken,
-      });
+      ({ gateway, base: gatewayUrl } = await stack.startGateway({ config: { SUBGRAPH_TIMEOUT_MS: 500 }, subgraphUrls: { ...stack.urls, cms: `${fakeUrl}/graphql` } }));
     } finally {
       if (saved === undefined) delete process.env.SUBGRAPH_TIMEOUT_MS;
       else process.env.SUBGRAPH_TIMEOUT_MS = saved;
     }
-    gatewayUrl = await gateway.listen(0, '127.0.0.1');
   });
   afterAll(async () => {
     await gateway?.close();
@@ -722,15 +673,8 @@ describe('stream entries', () => {
     const slow = await upload(PDF, { url: `${gatewayUrl}/api/brain/wagtail/media?hang=1` });
     expect(slow).toMatchObject({ status: 503, body: { message: 'Service temporarily unavailable, try again later.' } });
 
-    const deps = stack.backends.deps('gateway');
-    const down = await createGateway({
-      config: stack.backends.config,
-      subgraphUrls: { ...stack.urls, cms: 'http://127.0.0.1:9/graphql' },
-      redis: deps.redis,
-      verifyToken: deps.verifyToken,
-    });
+    const { gateway: down, base: url } = await stack.startGateway({ subgraphUrls: { ...stack.urls, cms: 'http://127.0.0.1:9/graphql' } });
     try {
-      const url = await down.listen(0, '127.0.0.1');
       const response = await upload(png(4, 4), { url: `${url}/api/brain/wagtail/media` });
       expect(response).toMatchObject({ status: 503, body: { message: 'Service temporarily unavailable, try again later.' } });
       expect(JSON.stringify(response.body)).not.toMatch(/127\.0\.0\.1|ECONNREFUSED/);

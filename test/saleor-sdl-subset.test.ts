@@ -153,8 +153,9 @@ function typeProblems(type: GraphQLNamedType): string[] {
 
 describe('schema/saleor.graphql is a subset of Saleor 3.23', () => {
   it('has every type, field, argument, input field and enum value with Saleor’s exact type', () => {
-    const problems = ownTypes(ours).flatMap(typeProblems);
-    expect(problems).toEqual([]);
+    const types = ownTypes(ours);
+    expect(types.length).toBeGreaterThan(0); // (no types would have no problems either)
+    expect(types.flatMap(typeProblems)).toEqual([]);
   });
 
   it('serves what the design names, with Saleor’s entity keys', () => {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadSubgraphs } from '../subgraphs/kit/registry.ts';
-import { bearer, gql } from './support/graphql.ts';
+import { bearer, gql, login } from './support/graphql.ts';
 import { freePorts } from './support/ports.ts';
 
 /**
@@ -74,8 +74,7 @@ describe('npm start with nothing installed (embedded PGlite, in-memory Redis)', 
     expect(first.output).toContain('owner@acme.example');
     expect(first.output).toContain('embedded PGlite');
 
-    const login = await gql(gateway, 'mutation { login(email: "owner@acme.example", password: "bizosaas-demo-2026") { accessToken } }');
-    const token = login.data!.login.accessToken;
+    const token = await login(gateway, 'owner@acme.example');
     const joined = await gql(
       gateway,
       '{ viewer { account { email } tenant { saleorChannel } } products(first: 3, channel: "acme-channel") { totalCount edges { node { name } } } }',
@@ -97,8 +96,7 @@ describe('npm start with nothing installed (embedded PGlite, in-memory Redis)', 
 
     const second = await start();
     running = second.child;
-    const again = await gql(gateway, 'mutation { login(email: "kept@acme.example", password: "kept-across-restarts") { accessToken } }');
-    expect(again.data!.login.accessToken).toBeTruthy();
+    expect(await login(gateway, 'kept@acme.example', { password: 'kept-across-restarts' })).toBeTruthy();
     // The development signing key was kept too: a token from the first run still verifies.
     const viewer = await gql(gateway, '{ viewer { account { email } } }', {}, bearer(token));
     expect(viewer.data!.viewer.account.email).toBe('owner@acme.example');

@@ -1,9 +1,11 @@
-import { exportJWK, generateKeyPair, createLocalJWKSet, type JWK } from 'jose';
-import { parseConfig, type Config } from '../../subgraphs/kit/config.ts';
+import { randomUUID } from 'node:crypto';
+import { exportJWK, generateKeyPair, createLocalJWKSet, importJWK, SignJWT, type JWK } from 'jose';
+import { configSchema } from '../../subgraphs/kit/config.ts';
+import { parseGatewayConfig, type GatewayConfig } from '../../gateway/config.ts';
 import type { Database } from '../../subgraphs/kit/db/database.ts';
 import { migrate, migrateUrl, type MigrationTarget } from '../../subgraphs/kit/db/migrate.ts';
 import { createRedis } from '../../subgraphs/kit/redis.ts';
-import { createTokenVerifier } from '../../subgraphs/kit/principal.ts';
+import { createTokenVerifier, type Role, type TokenVerifier } from '../../subgraphs/kit/principal.ts';
 import { createLogger } from '../../subgraphs/kit/logger.ts';
 import { openDatabase, ownerRunner, type SubgraphDeps } from '../../subgraphs/kit/deps.ts';
 import { createTestDatabase, redisReachable, REDIS_URL, uniqueSuffix, type TestDatabase } from './services.ts';
@@ -22,11 +24,37 @@ export async function createTestKeys(): Promise<TestKeys> {
   return { privateJwk, publicJwks: { keys: [publicJwk] } };
 }
 
+/**
+ * Signs an access token like the auth subgraph issues, or a forged, expired or mis-addressed one.
+ * By default: a random account and tenant, the owner role, the configured issuer and audience
+ * (test backends keep their defaults), valid for ten minutes.
+ */
+export async function signToken(
+  privateJwk: JWK,
+  claims: { sub?: string; tid?: string; roles?: Role[]; iss?: string; aud?: string; expiresIn?: string | number } = {},
+): Promise<string> {
+  const key = await importJWK(privateJwk, 'EdDSA');
+  return new SignJWT({ tid: claims.tid ?? randomUUID(), roles: claims.roles ?? ['owner'] })
+    .setProtectedHeader({ alg: 'EdDSA', kid: privateJwk.kid })
+    .setIssuer(claims.iss ?? configSchema.shape.AUTH_ISSUER.parse(undefined))
+    .setAudience(claims.aud ?? configSchema.shape.AUTH_AUDIENCE.parse(undefined))
+    .setSubject(claims.sub ?? randomUUID())
+    .setIssuedAt(Math.floor(Date.now() / 1000) - 60)
+    .setExpirationTime(claims.expiresIn ?? '10m')
+    .setJti(randomUUID())
+    .sign(key);
+}
+
 export interface TestBackends {
-  config: Config;
+  /** The gateway's settings, which include every process's shared ones. */
+  config: GatewayConfig;
+  /** The environment `config` was read from (a subgraph's own settings are read from it too). */
+  env: Record<string, string>;
   database: TestDatabase;
   db: Database;
   keys: TestKeys;
+  /** Verifies tokens signed with `keys` (what a gateway or subgraph of these backends checks). */
+  verifyToken: TokenVerifier;
   /** Builds the deps one subgraph server needs (shared pool, Redis and keys). */
   deps(name: string): SubgraphDeps;
   migrate(targets: readonly MigrationTarget[]): Promise<void>;
@@ -38,13 +66,13 @@ export interface TestBackends {
  * with a per-run key prefix, else in-memory), signing keys, and a config pointing at them.
  */
 export async function createTestBackends(
-  env: Record<string, string> = {},
+  overrides: Record<string, string> = {},
   options: { embedded?: boolean } = {},
 ): Promise<TestBackends> {
   const database = await createTestDatabase(options);
   const realRedis = await redisReachable();
   const keys = await createTestKeys();
-  const config = parseConfig({
+  const env: Record<string, string> = {
     NODE_ENV: 'test',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     DATA_DIR: database.dataDir,
@@ -52,8 +80,9 @@ export async function createTestBackends(
     ...(realRedis ? { REDIS_URL } : {}),
     REDIS_PREFIX: `test:${uniqueSuffix()}:`,
     AUTH_PRIVATE_JWK: JSON.stringify(keys.privateJwk),
-    ...env,
-  });
+    ...overrides,
+  };
+  const config = parseGatewayConfig(env);
   const { db, closeEmbedded: embeddedClose } = await openDatabase(config);
   const redis = createRedis(config);
   const verifyToken = createTokenVerifier({
@@ -63,11 +92,15 @@ export async function createTestBackends(
   });
   return {
     config,
+    env,
     database,
     db,
     keys,
+    verifyToken,
     deps: (name) => ({
       config,
+      env,
+      settings: undefined,
       db,
       redis,
       log: createLogger(config, name),

@@ -33,3 +33,14 @@ export function fakeList(total: number) {
   };
   return { step, calls, cursor };
 }
+
+/** A minimal PDF (what the media library accepts as a document). */
+export const PDF = Buffer.from('%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n');
+
+/** A multipart upload form: `fields` first, then the file (its declared name and type). */
+export function uploadForm(file: Buffer, options: { filename?: string; type?: string; fields?: Record<string, string> } = {}): FormData {
+  const form = new FormData();
+  for (const [name, value] of Object.entries(options.fields ?? {})) form.append(name, value);
+  form.append('file', new Blob([new Uint8Array(file)], { type: options.type ?? 'application/octet-stream' }), options.filename ?? 'upload.bin');
+  return form;
+}

@@ -1,11 +1,13 @@
-import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { AddressInfo } from 'node:net';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import { createRequire } from 'node:module';
-import { importJWK, SignJWT, type JWK } from 'jose';
-import type { Config } from '../../subgraphs/kit/config.ts';
+import type { Gateway } from '../../gateway/server.ts';
+import type { GatewayConfig as Config } from '../../gateway/config.ts';
+import type { TestBackends } from './deps.ts';
+import { uniqueSuffix } from './services.ts';
 
 // The CommonJS graphql that @apollo/subgraph uses (vitest would otherwise hand us the .mjs copy).
 const { execute, parse } = createRequire(import.meta.url)('graphql') as typeof import('graphql');
@@ -73,21 +75,35 @@ export async function deadUrl(): Promise<string> {
   return `http://127.0.0.1:${port}/graphql`;
 }
 
-/** An access token like the auth subgraph issues, signed with the test key. */
-export async function signAccessToken(config: Config, privateJwk: JWK, claims: { tenantId?: string; accountId?: string; roles?: string[] } = {}) {
-  const key = await importJWK(privateJwk, 'EdDSA');
-  return new SignJWT({ tid: claims.tenantId ?? randomUUID(), roles: claims.roles ?? ['owner'] })
-    .setProtectedHeader({ alg: 'EdDSA', kid: privateJwk.kid })
-    .setIssuer(config.AUTH_ISSUER)
-    .setAudience(config.AUTH_AUDIENCE)
-    .setSubject(claims.accountId ?? randomUUID())
-    .setJti(randomUUID())
-    .setIssuedAt()
-    .setExpirationTime('15m')
-    .sign(key);
+// (The gateway's modules are imported when first needed: the benchmarks run fake subgraphs alone.)
+
+/** The supergraph of these fake subgraphs; a composition error fails the caller. */
+export async function composeFakes(subgraphs: readonly FakeSubgraph[]): Promise<string> {
+  const { composeSdl } = await import('../../gateway/compose.ts');
+  const { supergraphSdl, errors } = composeSdl(subgraphs);
+  if (errors.length || !supergraphSdl) throw new Error(`the fake subgraphs do not compose: ${errors.map((e) => e.message).join('; ')}`);
+  return supergraphSdl;
 }
 
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/**
+ * A gateway on port 0 over fake subgraphs (composed here unless `supergraphSdl` is given; routed
+ * to them unless `subgraphUrls` is): the test backends' config with `config` over it, rate-limit
+ * counters of its own, tokens verified with the backends' keys. The caller closes it.
+ */
+export async function startFakeGateway(
+  backends: TestBackends,
+  subgraphs: readonly FakeSubgraph[],
+  options: { config?: Partial<Config>; supergraphSdl?: string; subgraphUrls?: Record<string, string> } = {},
+): Promise<{ gateway: Gateway; base: string }> {
+  const { createGateway } = await import('../../gateway/server.ts');
+  const gateway = await createGateway({
+    config: { ...backends.config, REDIS_PREFIX: `${backends.config.REDIS_PREFIX}${uniqueSuffix()}:`, ...options.config },
+    supergraphSdl: options.supergraphSdl ?? (await composeFakes(subgraphs)),
+    subgraphUrls: options.subgraphUrls ?? Object.fromEntries(subgraphs.map((s) => [s.name, s.url])),
+    verifyToken: backends.verifyToken,
+  });
+  return { gateway, base: await gateway.listen(0, '127.0.0.1') };
+}
 
 const FED2 = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key", "@shareable"])';
 
@@ -152,5 +168,29 @@ export async function startFakeGraph(slowMs: number) {
     all,
     urls: Object.fromEntries(all.map((s) => [s.name, s.url])) as Record<string, string>,
     close: () => Promise.all(all.map((s) => s.close())),
+  };
+}
+
+/**
+ * Test backends (with `env`), the fake graph (its slow subgraph answering after `slowMs`) and a
+ * gateway over it; `close` stops them all.
+ */
+export type FakeStack = Awaited<ReturnType<typeof startFakeStack>>;
+
+export async function startFakeStack(env: Record<string, string>, slowMs: number) {
+  const { createTestBackends } = await import('./deps.ts');
+  const backends = await createTestBackends(env);
+  const graph = await startFakeGraph(slowMs);
+  const { gateway, base } = await startFakeGateway(backends, graph.all);
+  return {
+    backends,
+    graph,
+    gateway,
+    base,
+    async close() {
+      await gateway.close();
+      await graph.close();
+      await backends.close();
+    },
   };
 }

@@ -40,6 +40,16 @@ export async function redisReachable(): Promise<boolean> {
   }
 }
 
+/** Where no Redis listens: for what happens while Redis is unreachable. */
+export const UNREACHABLE_REDIS_URL = 'redis://127.0.0.1:1';
+
+/** A client of a Redis that is not there, its connection errors silenced; the caller disconnects it. */
+export function unreachableRedis(): RedisClient {
+  const redis = createRedis({ REDIS_URL: UNREACHABLE_REDIS_URL });
+  redis.on('error', () => undefined);
+  return redis;
+}
+
 export const uniqueSuffix = () => `${process.pid}_${randomBytes(4).toString('hex')}`;
 
 export interface TestDatabase {

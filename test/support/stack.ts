@@ -1,19 +1,19 @@
-import { SignJWT, importJWK, type JWK } from 'jose';
-import { randomUUID } from 'node:crypto';
+import type { Gateway } from '../../gateway/server.ts';
+import type { GatewayConfig as Config } from '../../gateway/config.ts';
 import type { SubgraphDefinition, SubgraphServer } from '../../subgraphs/kit/server.ts';
 import { createSubgraphServer } from '../../subgraphs/kit/server.ts';
-import type { Role } from '../../subgraphs/kit/principal.ts';
 import { createTestBackends, type TestBackends } from './deps.ts';
-import { gql } from './graphql.ts';
-
-export const DEMO_PASSWORD = 'bizosaas-demo-2026';
+import { login } from './graphql.ts';
+import { uniqueSuffix } from './services.ts';
 
 export interface RunningSubgraphs {
   backends: TestBackends;
   servers: Record<string, SubgraphServer>;
   urls: Record<string, string>;
-  /** Logs in through the auth subgraph and returns the access token. */
+  /** Logs in (demo password) through the auth subgraph and returns the access token. */
   login(email: string, tenantSlug?: string): Promise<string>;
+  /** The access token of `email` (demo password), logged in once and reused by later calls. */
+  token(email: string): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -35,19 +35,15 @@ export async function startSubgraphs(
     servers[definition.name] = await createSubgraphServer(definition, deps);
     urls[definition.name] = await servers[definition.name]!.listen(0, '127.0.0.1');
   }
+  const tokens = new Map<string, Promise<string>>();
   return {
     backends,
     servers,
     urls,
-    async login(email, tenantSlug) {
-      const result = await gql(
-        urls.auth!,
-        'mutation($email: String!, $password: String!, $tenantSlug: String) { login(email: $email, password: $password, tenantSlug: $tenantSlug) { accessToken } }',
-        { email, password: DEMO_PASSWORD, tenantSlug },
-      );
-      const token = result.data?.login?.accessToken;
-      if (!token) throw new Error(`login failed for ${email}: ${JSON.stringify(result.errors)}`);
-      return token as string;
+    login: (email, tenantSlug) => login(urls.auth!, email, { tenantSlug }),
+    token(email) {
+      if (!tokens.has(email)) tokens.set(email, login(urls.auth!, email));
+      return tokens.get(email)!;
     },
     async close() {
       for (const server of Object.values(servers)) await server.close();
@@ -56,27 +52,15 @@ export async function startSubgraphs(
   };
 }
 
-/** Signs a token directly (to forge, expire or mis-address one in tests). */
-export async function signToken(
-  privateJwk: JWK,
-  claims: { sub: string; tid: string; roles: Role[]; iss?: string; aud?: string; expiresIn?: string | number },
-): Promise<string> {
-  const key = await importJWK(privateJwk, 'EdDSA');
-  return new SignJWT({ tid: claims.tid, roles: claims.roles })
-    .setProtectedHeader({ alg: 'EdDSA', kid: privateJwk.kid })
-    .setIssuer(claims.iss ?? 'https://auth.bizosaas.local')
-    .setAudience(claims.aud ?? 'bizosaas-supergraph')
-    .setSubject(claims.sub)
-    .setIssuedAt(Math.floor(Date.now() / 1000) - 60)
-    .setExpirationTime(claims.expiresIn ?? '10m')
-    .setJti(randomUUID())
-    .sign(key);
-}
-
 export interface RunningSupergraph extends RunningSubgraphs {
-  gateway: import('../../gateway/server.ts').Gateway;
+  gateway: Gateway;
   /** The gateway's GraphQL URL. */
   graphql: string;
+  /**
+   * Another gateway over these subgraphs (or the URLs given), with config overrides (a rate
+   * limit, say) and rate-limit counters of its own; the caller closes it.
+   */
+  startGateway(options?: { config?: Partial<Config>; subgraphUrls?: Record<string, string> }): Promise<{ gateway: Gateway; base: string }>;
 }
 
 /**
@@ -88,17 +72,23 @@ export async function startSupergraph(env: Record<string, string> = {}): Promise
   const { createGateway } = await import('../../gateway/server.ts');
   const subgraphs = await startSubgraphs(await loadSubgraphs(), env);
   const deps = subgraphs.backends.deps('gateway');
-  const gateway = await createGateway({
-    config: subgraphs.backends.config,
-    subgraphUrls: subgraphs.urls,
-    redis: deps.redis,
-    verifyToken: deps.verifyToken,
-  });
-  const base = await gateway.listen(0, '127.0.0.1');
+  const { config } = subgraphs.backends;
+  const startGateway = async (options: { config?: Partial<Config>; subgraphUrls?: Record<string, string> } = {}) => {
+    const gateway = await createGateway({
+      config: { ...config, ...options.config },
+      subgraphUrls: options.subgraphUrls ?? subgraphs.urls,
+      redis: deps.redis,
+      verifyToken: deps.verifyToken,
+    });
+    return { gateway, base: await gateway.listen(0, '127.0.0.1') };
+  };
+  const { gateway, base } = await startGateway();
   return {
     ...subgraphs,
     gateway,
     graphql: `${base}/graphql`,
+    startGateway: (options = {}) =>
+      startGateway({ ...options, config: { REDIS_PREFIX: `${config.REDIS_PREFIX}${uniqueSuffix()}:`, ...options.config } }),
     async close() {
       await gateway.close();
       await subgraphs.close();
