@@ -1,3 +1,4 @@
+import { isUuid } from '../../subgraphs/kit/formats.ts';
 import { camelCase, snakeCase, upperEnum } from './case.ts';
 import { badInput, detail, NOT_FOUND, payloadError, restField } from './errors.ts';
 import { drfPage } from './pagination.ts';
@@ -275,7 +276,7 @@ export function uuidFilter(param: string, graphqlField: string, description: str
   return {
     param: { schema: { type: 'string', format: 'uuid' }, description },
     apply: (filter, value) => {
-      if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value)) {
+      if (!isUuid(value)) {
         throw badInput('drf', [{ field: param, message: `"${value}" is not a valid UUID.` }]);
       }
       filter[graphqlField] = value;

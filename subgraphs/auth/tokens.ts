@@ -1,7 +1,8 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import type { SubgraphDeps } from '../kit/deps.ts';
-import { isUuid, type Role } from '../kit/principal.ts';
+import { isUuid } from '../kit/formats.ts';
+import type { Role } from '../kit/principal.ts';
 import type { AuthSettings } from './settings.ts';
 import type { SigningKey } from './signing-keys.ts';
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { inputError, type InputError } from '../kit/errors.ts';
+import { isUuid, SALEOR_CHANNEL } from '../kit/formats.ts';
 import type { CallToActionStyle, CmsErrorCode, ContentBlockInput, ProductReferenceInput } from './__generated__/resolvers-types.ts';
 
 /*
@@ -81,12 +82,8 @@ const MAX_TEXT = 2_000;
 const MAX_HTML = 20_000;
 const MAX_URL = 2_000;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const BLOCK_ID = /^[A-Za-z0-9_-]{1,64}$/;
-const CHANNEL = /^[a-z0-9][a-z0-9_-]{0,99}$/;
 const SALEOR_PRODUCT_ID = /^Product:\d{1,18}$/;
-
-export const isUuid = (value: string) => UUID.test(value);
 
 /** A Saleor product global ID: base64 of `Product:<pk>`. */
 export function isSaleorProductId(id: string): boolean {
@@ -195,7 +192,7 @@ function blockId(check: Checker, id: string | null | undefined, seen: Set<string
 function productChannel(check: Checker, field: string, channel: string | null | undefined, fallback: string | null) {
   const value = channel ?? fallback;
   if (!value) return check.fail(field, 'Name the Saleor channel: the site has no default channel.', 'REQUIRED');
-  if (!CHANNEL.test(value)) return check.fail(field, 'Not a valid Saleor channel slug.');
+  if (!SALEOR_CHANNEL.test(value)) return check.fail(field, 'Not a valid Saleor channel slug.');
   return value;
 }
 

@@ -1,5 +1,6 @@
 import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import { LRUCache } from 'lru-cache';
+import { isUuid } from './formats.ts';
 
 export const ROLES = ['owner', 'admin', 'editor', 'analyst', 'viewer'] as const;
 export type Role = (typeof ROLES)[number];
@@ -22,9 +23,6 @@ export interface TokenVerifierOptions {
   /** Verified tokens remembered (default 10,000); 0 verifies every request. */
   cacheSize?: number;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export const isUuid = (value: unknown): value is string => typeof value === 'string' && UUID.test(value);
 
 export type TokenVerifier = (authorization: string | undefined) => Promise<Principal>;
 

@@ -1,3 +1,4 @@
+import { isUuid } from '../../../subgraphs/kit/formats.ts';
 import { notAuthenticated, wagtailError } from '../errors.ts';
 import type { ConnectionValue } from '../pagination.ts';
 import { named, type JsonSchema, type QueryParam, type RestCall, type RestRoute } from '../types.ts';
@@ -65,7 +66,6 @@ const IMAGE_TYPE = 'wagtailimages.Image';
 const DOCUMENT_TYPE = 'wagtaildocs.Document';
 const base = { tag: TAG, dialect: 'wagtail' as const };
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Per-request state shared by an entry's `variables` and `shape` (the same call object). */
 const states = new WeakMap<RestCall, { selected: Set<string>; scope?: PageScope; spec: FieldSpec }>();
@@ -735,7 +735,7 @@ const pageRoutes: RestRoute[] = [
       const childOf = single(call.query.child_of);
       if (childOf === 'root') filter.topLevel = true;
       else if (childOf !== undefined) {
-        if (!UUID.test(childOf)) throw wagtailError(400, "child_of must be a page id or 'root'");
+        if (!isUuid(childOf)) throw wagtailError(400, "child_of must be a page id or 'root'");
         filter.parentId = childOf;
       }
       const slug = single(call.query.slug);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { APP_ROLE } from './roles.ts';
-import { isUuid } from '../principal.ts';
+import { isUuid } from '../formats.ts';
 import type { DatabaseObserver } from '../metrics.ts';
 
 export interface QueryResult<R> {
