@@ -13,7 +13,7 @@ const tokens: Record<string, string> = {};
 
 beforeAll(async () => {
   stack = await startSupergraph();
-  base = stack.graphql.replace(/\/graphql$/, '');
+  base = stack.base;
   for (const who of ['owner@acme.example', 'editor@acme.example', 'viewer@acme.example', 'owner@globex.example']) {
     tokens[who.split('@')[0]! + (who.includes('globex') ? '@globex' : '')] = await stack.login(who);
   }

@@ -13,7 +13,7 @@ let base: string;
 
 beforeAll(async () => {
   stack = await startSupergraph();
-  base = stack.graphql.replace(/\/graphql$/, '');
+  base = stack.base;
 });
 afterAll(() => stack?.close());
 

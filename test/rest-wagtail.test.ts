@@ -33,7 +33,7 @@ const GLOBEX = 'globex';
 
 beforeAll(async () => {
   stack = await startSupergraph({ MEDIA_MAX_BYTES: String(MAX) });
-  base = stack.graphql.replace(/\/graphql$/, '');
+  base = stack.base;
   tokens[EDITOR] = await stack.login('editor@acme.example');
   tokens[VIEWER] = await stack.login('viewer@acme.example');
   tokens[OWNER] = await stack.login('owner@acme.example');

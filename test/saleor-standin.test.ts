@@ -6,30 +6,25 @@ import { batchCounts } from '../subgraphs/saleor/loaders.ts';
 import { toGlobalId } from '../subgraphs/saleor/ids.ts';
 import { hasAppToken } from '../subgraphs/saleor/permissions.ts';
 import { createTestBackends, type TestBackends } from './support/deps.ts';
+import { gql as post } from './support/graphql.ts';
 
 /* The Saleor stand-in over real HTTP, as the gateway calls it. */
 
 const APP_TOKEN = 'test-saleor-app-token';
 const APP = { authorization: `Bearer ${APP_TOKEN}` };
 
-interface GraphQLResponse {
-  data?: Record<string, any> | null;
-  errors?: { message: string; path?: (string | number)[]; extensions?: { code?: string } }[];
-}
 
 let backends: TestBackends;
 let server: SubgraphServer;
 let url: string;
 
+/** A request to the stand-in, which answers every one with 200 (errors in the body). */
 async function gql(query: string, variables: Record<string, unknown> = {}, headers: Record<string, string> = {}) {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify({ query, variables }),
-  });
-  expect(response.status).toBe(200);
-  return (await response.json()) as GraphQLResponse;
+  const result = await post(url, query, variables, headers);
+  expect(result.status).toBe(200);
+  return result;
 }
+type GraphQLResponse = Awaited<ReturnType<typeof gql>>;
 
 /** The data of a request that must succeed. */
 async function data(query: string, variables: Record<string, unknown> = {}, headers: Record<string, string> = {}) {

@@ -54,6 +54,8 @@ export async function startSubgraphs(
 
 export interface RunningSupergraph extends RunningSubgraphs {
   gateway: Gateway;
+  /** The gateway's base URL (the REST shim is under `${base}/api/brain`). */
+  base: string;
   /** The gateway's GraphQL URL. */
   graphql: string;
   /**
@@ -86,6 +88,7 @@ export async function startSupergraph(env: Record<string, string> = {}): Promise
   return {
     ...subgraphs,
     gateway,
+    base,
     graphql: `${base}/graphql`,
     startGateway: (options = {}) =>
       startGateway({ ...options, config: { REDIS_PREFIX: `${config.REDIS_PREFIX}${uniqueSuffix()}:`, ...options.config } }),
