@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
-import { demoDataEnabled, orExit, subgraphPort } from '../subgraphs/kit/config.ts';
+import { demoDataEnabled, exitOnConfigError, orExit, subgraphPort } from '../subgraphs/kit/config.ts';
 import { loadGatewayConfig } from './config.ts';
 import { createDeps, migrateDatabase, parseSettings, seedDemoData, sharedDeps } from '../subgraphs/kit/deps.ts';
-import { exitOnDependencyError, loadSubgraphs } from '../subgraphs/kit/registry.ts';
+import { loadSubgraphs } from '../subgraphs/kit/registry.ts';
 import { createSubgraphServer, type SubgraphServer } from '../subgraphs/kit/server.ts';
 import { DEMO_ACCOUNTS } from '../subgraphs/auth/seed.ts';
 import { createGateway } from './server.ts';
@@ -12,7 +12,7 @@ import { createGateway } from './server.ts';
 const config = loadGatewayConfig();
 const shared = await sharedDeps(config);
 // In dependency order; a cycle or an unknown name in dependsOn stops here, in one line.
-const subgraphs = (await loadSubgraphs().catch(exitOnDependencyError)).filter((s) => !(s.name === 'saleor' && config.SALEOR_API_URL));
+const subgraphs = (await loadSubgraphs().catch(exitOnConfigError)).filter((s) => !(s.name === 'saleor' && config.SALEOR_API_URL));
 
 // Every subgraph's own settings before anything is migrated or started (one line and exit 1).
 for (const subgraph of subgraphs) orExit(() => parseSettings(subgraph, process.env));

@@ -2,6 +2,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CODE_EXT, CODE_ROOT } from './paths.ts';
+import { ConfigError } from './config.ts';
 import type { SubgraphDefinition } from './server.ts';
 
 const SUBGRAPHS_DIR = join(CODE_ROOT, 'subgraphs');
@@ -21,7 +22,7 @@ export function subgraphNames(): string[] {
 
 export async function loadSubgraph(name: string): Promise<SubgraphDefinition<unknown>> {
   if (!subgraphNames().includes(name)) {
-    throw new Error(`Unknown subgraph "${name}". Known: ${subgraphNames().join(', ')}`);
+    throw new ConfigError(`Unknown subgraph "${name}". Known: ${subgraphNames().join(', ')}`);
   }
   const module = (await import(pathToFileURL(entryOf(name)).href)) as { default: SubgraphDefinition<unknown> };
   return module.default;
@@ -33,19 +34,13 @@ export async function loadSubgraph(name: string): Promise<SubgraphDefinition<unk
  */
 export const loadSubgraphs = async () => inDependencyOrder(await Promise.all(subgraphNames().map(loadSubgraph)));
 
-/** A subgraph's dependsOn names one that does not exist, or the subgraphs depend on each other in a cycle. */
-export class SubgraphDependencyError extends Error {
-  override name = 'SubgraphDependencyError';
-}
-
 /**
- * For a command's start-up (`npm start`, `npm run db:migrate`): a SubgraphDependencyError is the
- * operator's to fix, so it ends the process with its one line and no stack; others are rethrown.
+ * A subgraph's dependsOn names one that does not exist, or the subgraphs depend on each other in
+ * a cycle: the operator's to fix, so a command's start-up ends with its one line
+ * (`exitOnConfigError`), like a bad setting.
  */
-export function exitOnDependencyError(error: unknown): never {
-  if (!(error instanceof SubgraphDependencyError)) throw error;
-  console.error(error.message);
-  process.exit(1);
+export class SubgraphDependencyError extends ConfigError {
+  override name = 'SubgraphDependencyError';
 }
 
 /** What ordering needs of a subgraph definition. */

@@ -1,4 +1,4 @@
-import { loadConfig, orExit, subgraphPort } from './config.ts';
+import { exitOnConfigError, loadConfig, orExit, subgraphPort } from './config.ts';
 import { createDeps, parseSettings } from './deps.ts';
 import { loadSubgraph } from './registry.ts';
 import { createSubgraphServer } from './server.ts';
@@ -11,7 +11,7 @@ if (!name) {
   process.exit(1);
 }
 const config = loadConfig();
-const definition = await loadSubgraph(name);
+const definition = await loadSubgraph(name).catch(exitOnConfigError);
 // Its own settings too, before anything starts: a bad value is one line and exit 1.
 orExit(() => parseSettings(definition, process.env));
 const server = await createSubgraphServer(definition, await createDeps(config, name));
