@@ -1,15 +1,24 @@
 import { randomUUID } from 'node:crypto';
 import type { Tx } from '../kit/db/database.ts';
 import { EMAIL, SALEOR_CHANNEL } from '../kit/formats.ts';
-import { fail } from '../kit/mutations/outcome.ts';
+import type { Outcome } from '../kit/mutations/outcome.ts';
+import { STANDARD_ERROR_CODES, subgraphMutations } from '../kit/mutations/subgraph-mutations.ts';
 import type { Role } from '../kit/principal.ts';
+import type { AuthErrorCode } from './__generated__/resolvers-types.ts';
 import type { AuthContext } from './loaders.ts';
-import { reject, write, type Outcome } from './mutations.ts';
 import { hashPassword, passwordProblem, verifyPassword } from './passwords.ts';
 import * as store from './store.ts';
 
 // Member management and account changes. Bad input and broken rules come back as payload
 // errors (field, message, code); nothing is half-written because each runs in one transaction.
+// The writes check first (ON CONFLICT DO NOTHING for a taken slug or an existing member); the
+// named constraints cover what races past the checks.
+const { write, reject, fail } = subgraphMutations<AuthErrorCode>(STANDARD_ERROR_CODES, {
+  constraints: {
+    tenants_slug_key: { field: 'slug', code: 'UNIQUE', message: 'This slug is taken.' },
+    accounts_email_key: { field: 'email', code: 'UNIQUE', message: 'An account with this email exists.' },
+  },
+});
 
 const SLUG = /^[a-z0-9][a-z0-9-]{1,62}$/;
 const NAME_RULE = 'Name must be 1 to 200 characters.';
@@ -18,7 +27,7 @@ const MAX_NAME = 200;
 export async function inviteMember(
   ctx: AuthContext,
   input: { email: string; role: Role; name?: string | null; password?: string | null },
-): Promise<Outcome<store.MembershipRow>> {
+): Promise<Outcome<store.MembershipRow, AuthErrorCode>> {
   const email = input.email.trim().toLowerCase();
   if (!EMAIL.test(email)) return fail('email', 'Enter a valid email address.', 'INVALID');
   if (input.role === 'owner' && !ctx.principal.roles.includes('owner')) {
@@ -55,7 +64,7 @@ export async function updateMemberRole(
   ctx: AuthContext,
   accountId: string,
   role: Role,
-): Promise<Outcome<store.MembershipRow>> {
+): Promise<Outcome<store.MembershipRow, AuthErrorCode>> {
   const callerIsOwner = ctx.principal.roles.includes('owner');
   return write(ctx.tx, async (tx) => {
     const target = await lockedMember(tx, accountId);
@@ -69,7 +78,7 @@ export async function updateMemberRole(
   });
 }
 
-export async function removeMember(ctx: AuthContext, accountId: string): Promise<Outcome<string>> {
+export async function removeMember(ctx: AuthContext, accountId: string): Promise<Outcome<string, AuthErrorCode>> {
   const callerIsOwner = ctx.principal.roles.includes('owner');
   return write(ctx.tx, async (tx) => {
     const target = await lockedMember(tx, accountId);
@@ -84,7 +93,7 @@ export async function changePassword(
   ctx: AuthContext,
   currentPassword: string,
   newPassword: string,
-): Promise<Outcome<true>> {
+): Promise<Outcome<true, AuthErrorCode>> {
   const accountId = ctx.principal.accountId!;
   const problem = passwordProblem(newPassword);
   if (problem) return fail('newPassword', problem, 'PASSWORD_TOO_WEAK');
@@ -104,7 +113,7 @@ export async function changePassword(
 export async function createTenant(
   ctx: AuthContext,
   input: { slug: string; name: string; saleorChannel: string },
-): Promise<Outcome<store.TenantRow>> {
+): Promise<Outcome<store.TenantRow, AuthErrorCode>> {
   const accountId = ctx.principal.accountId!;
   const account = await ctx.tx((tx) => store.ownAccount(tx, accountId));
   if (!account?.is_platform_admin) return fail(null, 'Only platform administrators can create tenants.', 'NOT_ALLOWED');

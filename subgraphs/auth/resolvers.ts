@@ -1,7 +1,7 @@
 import { setCacheHint } from '../kit/cache.ts';
 import { listConnection, toListRequest } from '../kit/connection.ts';
 import { pageStatements } from '../kit/db/list.ts';
-import { notFound } from '../kit/errors.ts';
+import { loadOrNotFound } from '../kit/loaders.ts';
 import { okPayloadOf, payloadOf } from '../kit/mutations/payload.ts';
 import type { Resolvers } from './__generated__/resolvers-types.ts';
 import * as members from './members.ts';
@@ -18,11 +18,7 @@ export const resolvers: Resolvers = {
       const { accountId, tenantId } = ctx.principal;
       return accountId && tenantId ? { accountId, tenantId } : null;
     },
-    tenant: async (_root, _args, ctx) => {
-      const tenant = await ctx.loaders.tenant.load(ctx.principal.tenantId!);
-      if (!tenant) throw notFound('Tenant');
-      return tenant;
-    },
+    tenant: (_root, _args, ctx) => loadOrNotFound(ctx.loaders.tenant, ctx.principal.tenantId!, 'Tenant'),
     members: async (_root, args, ctx, info) => {
       const page = toListRequest(args, info);
       return listConnection(await ctx.tx((tx) => store.membersPage(tx, page), pageStatements(page)), page);
@@ -49,16 +45,8 @@ export const resolvers: Resolvers = {
   },
 
   Viewer: {
-    account: async (viewer, _args, ctx) => {
-      const account = await ctx.loaders.account.load(viewer.accountId);
-      if (!account) throw notFound('Account');
-      return account;
-    },
-    tenant: async (viewer, _args, ctx) => {
-      const tenant = await ctx.loaders.tenant.load(viewer.tenantId);
-      if (!tenant) throw notFound('Tenant');
-      return tenant;
-    },
+    account: (viewer, _args, ctx) => loadOrNotFound(ctx.loaders.account, viewer.accountId, 'Account'),
+    tenant: (viewer, _args, ctx) => loadOrNotFound(ctx.loaders.tenant, viewer.tenantId, 'Tenant'),
     roles: async (viewer, _args, ctx) => {
       const membership = await ctx.loaders.membership.load(viewer.accountId);
       return membership ? [toGraphQLRole(membership.role)] : [];
@@ -93,17 +81,9 @@ export const resolvers: Resolvers = {
   },
 
   Membership: {
-    account: async (membership, _args, ctx) => {
-      const account = await ctx.loaders.account.load(membership.account_id);
-      if (!account) throw notFound('Account');
-      return account;
-    },
-    tenant: async (membership, _args, ctx) => {
-      const preloaded = (membership as store.MembershipRow & { tenant?: store.TenantRow }).tenant;
-      const tenant = preloaded ?? (await ctx.loaders.tenant.load(membership.tenant_id));
-      if (!tenant) throw notFound('Tenant');
-      return tenant;
-    },
+    account: (membership, _args, ctx) => loadOrNotFound(ctx.loaders.account, membership.account_id, 'Account'),
+    tenant: (membership, _args, ctx) =>
+      (membership as store.MembershipRow & { tenant?: store.TenantRow }).tenant ?? loadOrNotFound(ctx.loaders.tenant, membership.tenant_id, 'Tenant'),
     role: (membership) => toGraphQLRole(membership.role),
     createdAt: (membership) => membership.created_at,
   },

@@ -5,9 +5,9 @@ import { hit } from '../kit/rate-limit.ts';
 import type { LeadFormCreateInput, LeadFormSubmissionInput } from './__generated__/resolvers-types.ts';
 import { LIMITS } from './domain.ts';
 import type { CrmContext } from './loaders.ts';
-import { write, type Outcome } from './mutations.ts';
+import { reject, write, type Outcome } from './mutations.ts';
 import * as store from './store.ts';
-import { Problems, reject } from './validate.ts';
+import { Problems } from './validate.ts';
 
 /*
  * Lead-capture forms. An admin creates a form and gets its key once: `lf_` and 32 random

@@ -1,7 +1,7 @@
 import type { Tx } from '../kit/db/database.ts';
-import { databaseErrors, type ConstraintErrors } from '../kit/mutations/database-errors.ts';
+import type { ConstraintErrors } from '../kit/mutations/database-errors.ts';
 import type { Outcome as KitOutcome } from '../kit/mutations/outcome.ts';
-import { mutationRunner } from '../kit/mutations/run-mutation.ts';
+import { subgraphMutations } from '../kit/mutations/subgraph-mutations.ts';
 import type {
   ActivityUpdateInput,
   ContactCreateInput,
@@ -19,7 +19,7 @@ import type {
 import { DEFAULT_CURRENCY, fromGraphQLEnum, LIMITS, RANGES, type ActivityTypeValue, type LeadStatusValue, type StageKindValue } from './domain.ts';
 import type { CrmContext } from './loaders.ts';
 import * as store from './store.ts';
-import { has, Problems, reject } from './validate.ts';
+import { has, Problems } from './validate.ts';
 
 // The CRM's writes, one per Mutation field: `(ctx, args)` to an Outcome (resolvers.ts makes the
 // payloads). Each runs in one tenant transaction: input is checked first, then any problem found
@@ -30,8 +30,12 @@ export type Outcome<T> = KitOutcome<T, CrmErrorCode>;
 
 const NOT_MEMBER = 'No such member in this tenant.';
 
-/** Which input field a violated constraint or NOT NULL column is about. */
-const CRM_ERRORS = databaseErrors<CrmErrorCode>(
+/**
+ * `write` runs a CRM write in one transaction, and `reject` rolls it back with an error (kit
+ * subgraphMutations); database errors read as below: which input field a violated constraint or
+ * NOT NULL column is about.
+ */
+export const { write, reject } = subgraphMutations<CrmErrorCode>(
   { unique: 'DUPLICATE', foreignKey: 'NOT_FOUND', check: 'INVALID', notNull: 'REQUIRED', tooLong: 'TOO_LONG', outOfRange: 'OUT_OF_RANGE', malformed: 'INVALID' },
   {
     messages: { check: 'The input breaks a rule of the CRM.' },
@@ -58,8 +62,42 @@ const CRM_ERRORS = databaseErrors<CrmErrorCode>(
   },
 );
 
-/** Runs a CRM write in one transaction (kit runMutation with the CRM's database errors). */
-export const write = mutationRunner(CRM_ERRORS);
+// ---------------------------------------------------------------------------------------------
+// The shapes most of them share: check the input, then one write.
+
+/** Column values of an input, checked (problems recorded in `problems`). */
+type ValuesOf<I> = (problems: Problems, input: I) => Record<string, unknown>;
+
+/** A create: the input's column values, checked, then `insert`ed. */
+const createFrom =
+  <I, R>(valuesOf: ValuesOf<I>, insert: (tx: Tx, values: Record<string, unknown>) => Promise<R>) =>
+  async (ctx: CrmContext, { input }: { input: I }): Promise<Outcome<R>> => {
+    const problems = new Problems();
+    const values = valuesOf(problems, input);
+    if (problems.any) return problems.failed();
+    return write(ctx.tx, (tx) => insert(tx, values));
+  };
+
+/** An update of row `id` with the columns the input sends, checked; `missing` when there is no such row. */
+const updateById =
+  <I, R>(valuesOf: ValuesOf<I>, update: (tx: Tx, id: string, values: Record<string, unknown>) => Promise<R | null>, missing: string) =>
+  async (ctx: CrmContext, { id, input }: { id: string; input: I }): Promise<Outcome<R>> => {
+    const problems = new Problems();
+    const rowId = problems.id('id', id);
+    const values = valuesOf(problems, input);
+    if (problems.any) return problems.failed();
+    return write(ctx.tx, async (tx) => (await update(tx, rowId!, values)) ?? reject('id', missing, 'NOT_FOUND'));
+  };
+
+/** A delete by id; `missing` when there is no such row. */
+const deleteById =
+  (remove: (tx: Tx, id: string) => Promise<string | null>, missing: string) =>
+  async (ctx: CrmContext, { id }: { id: string }): Promise<Outcome<string>> => {
+    const problems = new Problems();
+    const rowId = problems.id('id', id);
+    if (problems.any) return problems.failed();
+    return write(ctx.tx, async (tx) => (await remove(tx, rowId!)) ?? reject('id', missing, 'NOT_FOUND'));
+  };
 
 // ---------------------------------------------------------------------------------------------
 // Leads
@@ -98,12 +136,7 @@ function leadValues(problems: Problems, input: LeadCreateInput | LeadUpdateInput
   return values;
 }
 
-export async function createLead(ctx: CrmContext, { input }: { input: LeadCreateInput }): Promise<Outcome<store.LeadRow>> {
-  const problems = new Problems();
-  const values = leadValues(problems, input, false);
-  if (problems.any) return problems.failed();
-  return write(ctx.tx, (tx) => store.insertLead(tx, values));
-}
+export const createLead = createFrom((problems, input: LeadCreateInput) => leadValues(problems, input, false), store.insertLead);
 
 export async function updateLead(ctx: CrmContext, { id, input }: { id: string; input: LeadUpdateInput }): Promise<Outcome<store.LeadRow>> {
   const problems = new Problems();
@@ -207,16 +240,6 @@ const CONVERT_LEAD_ERRORS: ConstraintErrors<CrmErrorCode> = {
   deal_products_pkey: { field: 'deal.products', code: 'DUPLICATE', message: 'A product is listed twice.' },
 };
 
-/** A delete by id; `message` when there is no such row. */
-const deleteById =
-  (remove: (tx: Tx, id: string) => Promise<string | null>, message: string) =>
-  async (ctx: CrmContext, { id }: { id: string }): Promise<Outcome<string>> => {
-    const problems = new Problems();
-    const rowId = problems.id('id', id);
-    if (problems.any) return problems.failed();
-    return write(ctx.tx, async (tx) => (await remove(tx, rowId!)) ?? reject('id', message, 'NOT_FOUND'));
-  };
-
 export const deleteLead = deleteById(store.deleteLead, 'No such lead.');
 
 // ---------------------------------------------------------------------------------------------
@@ -225,20 +248,8 @@ export const deleteLead = deleteById(store.deleteLead, 'No such lead.');
 const contactValues = (problems: Problems, input: PersonInput, partial: boolean) =>
   personValues(problems, input, (key) => !partial || has(input, key));
 
-export async function createContact(ctx: CrmContext, { input }: { input: ContactCreateInput }): Promise<Outcome<store.ContactRow>> {
-  const problems = new Problems();
-  const values = contactValues(problems, input, false);
-  if (problems.any) return problems.failed();
-  return write(ctx.tx, (tx) => store.insertContact(tx, values));
-}
-
-export async function updateContact(ctx: CrmContext, { id, input }: { id: string; input: ContactUpdateInput }): Promise<Outcome<store.ContactRow>> {
-  const problems = new Problems();
-  const contactId = problems.id('id', id);
-  const values = contactValues(problems, input, true);
-  if (problems.any) return problems.failed();
-  return write(ctx.tx, async (tx) => (await store.updateContact(tx, contactId!, values)) ?? reject('id', 'No such contact.', 'NOT_FOUND'));
-}
+export const createContact = createFrom((problems, input: ContactCreateInput) => contactValues(problems, input, false), store.insertContact);
+export const updateContact = updateById((problems, input: ContactUpdateInput) => contactValues(problems, input, true), store.updateContact, 'No such contact.');
 
 export const deleteContact = deleteById(store.deleteContact, 'No such contact.');
 
@@ -354,9 +365,8 @@ export async function logActivity(ctx: CrmContext, { input }: { input: LogActivi
   return write(ctx.tx, (tx) => store.insertActivity(tx, values));
 }
 
-export async function updateActivity(ctx: CrmContext, { id, input }: { id: string; input: ActivityUpdateInput }): Promise<Outcome<store.ActivityRow>> {
-  const problems = new Problems();
-  const activityId = problems.id('id', id);
+/** Column values of the fields an activity update sends. */
+function activityChanges(problems: Problems, input: ActivityUpdateInput) {
   const values: Record<string, unknown> = {};
   if (has(input, 'type')) {
     if (!input.type) problems.add('type', 'The type cannot be cleared.', 'REQUIRED');
@@ -365,9 +375,10 @@ export async function updateActivity(ctx: CrmContext, { id, input }: { id: strin
   if (has(input, 'subject')) values.subject = problems.text('subject', input.subject, LIMITS.subject, true);
   if (has(input, 'body')) values.body = problems.text('body', input.body, LIMITS.notes);
   if (has(input, 'dueAt')) values.due_at = problems.dateTime('dueAt', input.dueAt);
-  if (problems.any) return problems.failed();
-  return write(ctx.tx, async (tx) => (await store.updateActivity(tx, activityId!, values)) ?? reject('id', 'No such activity.', 'NOT_FOUND'));
+  return values;
 }
+
+export const updateActivity = updateById(activityChanges, store.updateActivity, 'No such activity.');
 
 /** Marks an activity done (`done` defaults to true) or open again. */
 export async function completeActivity(ctx: CrmContext, { id, done }: { id: string; done?: boolean | null }): Promise<Outcome<store.ActivityRow>> {

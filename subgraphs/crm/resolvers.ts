@@ -1,7 +1,8 @@
 import { listConnection, toListRequest, toPage, type PageArgs } from '../kit/connection.ts';
 import { pageStatements } from '../kit/db/list.ts';
-import { badInput, notFound } from '../kit/errors.ts';
+import { badInput } from '../kit/errors.ts';
 import { isUuid } from '../kit/formats.ts';
+import { loadOrNotFound } from '../kit/loaders.ts';
 import { okPayloadResolver, payloadResolver, spreadPayloadResolver } from '../kit/mutations/payload.ts';
 import type { CrmAmount, Resolvers } from './__generated__/resolvers-types.ts';
 import { fromGraphQLEnum, LIMITS, toGraphQLEnum, type ActivityTypeValue, type LeadStatusValue, type StageKindValue } from './domain.ts';
@@ -60,11 +61,6 @@ function sortOf(sortBy: { field: string; direction?: 'ASC' | 'DESC' | null } | n
   return { field: searching ? 'RANK' : 'CREATED_AT', direction: 'DESC' };
 }
 
-const byIdOrNotFound = async <T>(id: string, what: string, load: (id: string) => Promise<T | null>) => {
-  const row = isUuid(id) ? await load(id.toLowerCase()) : null;
-  if (!row) throw notFound(what);
-  return row;
-};
 
 const account = (id: string | null) => (id ? { id } : null);
 const pageOf = (args: PageArgs) => toPage(args);
@@ -99,14 +95,15 @@ export const resolvers: Resolvers = {
       };
       return listConnection(await ctx.tx((tx) => store.leadsPage(tx, filter, sortOf(args.sortBy, !!filter.tsQuery), page), pageStatements(page)), page);
     },
-    lead: (_root, args, ctx) => byIdOrNotFound(args.id, 'Lead', (id) => ctx.loaders.lead.load(id)),
+    // The loaders read UUIDs only: a malformed id is not found either.
+    lead: (_root, args, ctx) => loadOrNotFound(ctx.loaders.lead, args.id.toLowerCase(), 'Lead'),
     contacts: async (_root, args, ctx, info) => {
       const page = toListRequest(args, info);
       const f = args.filter;
       const filter: store.ContactListFilter = { ...common(f), ownerId: filterId(f?.ownerId, 'ownerId'), tags: filterTags(f?.tags) };
       return listConnection(await ctx.tx((tx) => store.contactsPage(tx, filter, sortOf(args.sortBy, !!filter.tsQuery), page), pageStatements(page)), page);
     },
-    contact: (_root, args, ctx) => byIdOrNotFound(args.id, 'Contact', (id) => ctx.loaders.contact.load(id)),
+    contact: (_root, args, ctx) => loadOrNotFound(ctx.loaders.contact, args.id.toLowerCase(), 'Contact'),
     deals: async (_root, args, ctx, info) => {
       const page = toListRequest(args, info);
       const f = args.filter;
@@ -122,7 +119,7 @@ export const resolvers: Resolvers = {
       };
       return listConnection(await ctx.tx((tx) => store.dealsPage(tx, filter, sortOf(args.sortBy, !!filter.tsQuery), page), pageStatements(page)), page);
     },
-    deal: (_root, args, ctx) => byIdOrNotFound(args.id, 'Deal', (id) => ctx.loaders.deal.load(id)),
+    deal: (_root, args, ctx) => loadOrNotFound(ctx.loaders.deal, args.id.toLowerCase(), 'Deal'),
     activities: async (_root, args, ctx, info) => {
       const page = toListRequest(args, info);
       const f = args.filter;
@@ -139,7 +136,7 @@ export const resolvers: Resolvers = {
       };
       return listConnection(await ctx.tx((tx) => store.activitiesPage(tx, filter, sortOf(args.sortBy, !!filter.tsQuery), page), pageStatements(page)), page);
     },
-    activity: (_root, args, ctx) => byIdOrNotFound(args.id, 'Activity', (id) => ctx.loaders.activity.load(id)),
+    activity: (_root, args, ctx) => loadOrNotFound(ctx.loaders.activity, args.id.toLowerCase(), 'Activity'),
     pipeline: async (_root, _args, ctx) => {
       const [stages, totals] = await ctx.tx(async (tx) => [await store.stages(tx), await store.stageTotals(tx)] as const);
       for (const stage of stages) ctx.loaders.stage.prime(stage.id, stage);
@@ -238,11 +235,7 @@ export const resolvers: Resolvers = {
 
   Deal: {
     __resolveReference: (reference, ctx) => ctx.loaders.deal.load(reference.id),
-    stage: async (deal, _args, ctx) => {
-      const stage = await ctx.loaders.stage.load(deal.stage_id);
-      if (!stage) throw notFound('Pipeline stage');
-      return stage;
-    },
+    stage: (deal, _args, ctx) => loadOrNotFound(ctx.loaders.stage, deal.stage_id, 'Pipeline stage'),
     expectedCloseDate: (deal) => deal.expected_close_date,
     contact: (deal, _args, ctx) => (deal.contact_id ? ctx.loaders.contact.load(deal.contact_id) : null),
     owner: (deal) => account(deal.owner_id),

@@ -15,38 +15,31 @@ import type { ActivityTypeValue, LeadStatusValue, StageKindValue } from './domai
 
 export type SortDirection = 'ASC' | 'DESC';
 
-export interface LeadRow {
+/** What leads and contacts share: a person. */
+interface PersonRow {
   id: string;
   name: string;
   email: string | null;
   phone: string | null;
   company: string | null;
   title: string | null;
+  tags: string[];
+  owner_id: string | null;
+  notes: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface LeadRow extends PersonRow {
   source: string | null;
   status: LeadStatusValue;
   score: number;
-  tags: string[];
-  owner_id: string | null;
-  notes: string | null;
   converted_at: Date | null;
-  created_at: Date;
-  updated_at: Date;
   last_activity_at: Date | null;
 }
 
-export interface ContactRow {
-  id: string;
-  name: string;
-  email: string | null;
-  phone: string | null;
-  company: string | null;
-  title: string | null;
-  tags: string[];
-  owner_id: string | null;
-  notes: string | null;
+export interface ContactRow extends PersonRow {
   lead_id: string | null;
-  created_at: Date;
-  updated_at: Date;
 }
 
 export interface DealRow {
@@ -137,27 +130,24 @@ export interface CommonFilter {
   createdBefore?: Date | null;
 }
 
-export interface LeadListFilter extends CommonFilter {
-  status?: LeadStatusValue[] | null;
-  ownerId?: string | null;
-  unassigned?: boolean | null;
-  tags?: string[] | null;
-  source?: string | null;
-  scoreMin?: number | null;
-  scoreMax?: number | null;
-}
-
+/** Filters of the lists whose rows have an owner and tags (leads, contacts, deals). */
 export interface ContactListFilter extends CommonFilter {
   ownerId?: string | null;
   tags?: string[] | null;
 }
 
-export interface DealListFilter extends CommonFilter {
+export interface LeadListFilter extends ContactListFilter {
+  status?: LeadStatusValue[] | null;
+  unassigned?: boolean | null;
+  source?: string | null;
+  scoreMin?: number | null;
+  scoreMax?: number | null;
+}
+
+export interface DealListFilter extends ContactListFilter {
   stageIds?: string[] | null;
   stageKinds?: StageKindValue[] | null;
-  ownerId?: string | null;
   contactId?: string | null;
-  tags?: string[] | null;
   expectedCloseAfter?: string | null;
   expectedCloseBefore?: string | null;
 }
@@ -423,21 +413,11 @@ export const insertContact = (tx: Tx, values: Record<string, unknown>) => insert
 export const updateContact = (tx: Tx, id: string, changes: Record<string, unknown>) => updateRow<ContactRow>(tx, CONTACTS, id, changes);
 export const deleteContact = (tx: Tx, id: string) => deleteRow(tx, CONTACTS, id);
 
-export interface DealValues {
-  title: string;
-  amount: number | null;
-  currency: string;
-  /** Null: the first open stage. */
+/** A new deal's columns: a deal's own, with a null `stage_id` for the first open stage and a null `probability` for the stage's. */
+export type DealValues = Omit<DealRow, 'id' | 'stage_id' | 'probability' | 'closed_at' | 'created_at' | 'updated_at'> & {
   stage_id: string | null;
-  /** Null: the stage's probability. */
   probability: number | null;
-  expected_close_date: string | null;
-  contact_id: string | null;
-  owner_id: string | null;
-  lead_id: string | null;
-  tags: string[];
-  notes: string | null;
-}
+};
 
 /**
  * Inserts a deal; the stage's probability and kind fill the defaults. A stage id of another

@@ -1,6 +1,5 @@
 import { EMAIL, isUuid, SALEOR_CHANNEL } from '../kit/formats.ts';
 import { InputProblems } from '../kit/mutations/problems.ts';
-import { reject as rejectWith } from '../kit/mutations/rejected.ts';
 import type { CrmErrorCode } from './__generated__/resolvers-types.ts';
 import { CURRENCY, LIMITS } from './domain.ts';
 
@@ -152,9 +151,6 @@ export class Problems extends InputProblems<CrmErrorCode> {
     return products;
   }
 }
-
-/** Throws to roll the mutation's transaction back and answer with this error (kit runMutation). */
-export const reject: (field: string | null, message: string, code: CrmErrorCode) => never = rejectWith;
 
 /** Only the keys the client sent (a key with null clears the field; a missing key is unchanged). */
 export const has = <T extends object>(input: T, key: keyof T) => Object.prototype.hasOwnProperty.call(input, key);

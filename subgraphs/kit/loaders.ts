@@ -3,6 +3,7 @@ import type { Page } from './connection.ts';
 import type { ChildPosition } from './db/child-pages.ts';
 import { ONE_STATEMENT, type Tx, type TxRunner } from './db/database.ts';
 import type { ListPage } from './db/list.ts';
+import { notFound } from './errors.ts';
 import { isUuid } from './formats.ts';
 
 // Per-request DataLoaders over the kit's SQL helpers (kit/db/select-by-keys.ts,
@@ -39,6 +40,17 @@ export function rowsById<V, K extends string = string>(
     },
     { maxBatchSize: MAX_BATCH },
   );
+}
+
+/**
+ * The row a `rowsById` loader finds, or NOT_FOUND naming `what`: for fields that cannot be null.
+ *
+ *   lead: (_root, args, ctx) => loadOrNotFound(ctx.loaders.lead, args.id.toLowerCase(), 'Lead'),
+ */
+export async function loadOrNotFound<K, V>(loader: DataLoader<K, V | null>, key: K, what: string): Promise<V> {
+  const row = await loader.load(key);
+  if (!row) throw notFound(what);
+  return row;
 }
 
 /**

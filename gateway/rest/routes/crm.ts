@@ -28,6 +28,8 @@ const ref = (description: string): JsonSchema => ({ type: ['string', 'null'], de
 // subgraphs/crm/domain.ts, so the shim refuses exactly what the subgraph would.
 const score: JsonSchema = { type: 'integer', minimum: RANGES.score.min, maximum: RANGES.score.max };
 const probability: JsonSchema = { type: 'integer', minimum: RANGES.probability.min, maximum: RANGES.probability.max };
+/** How a person (a lead, a contact) is reached, read and written alike. */
+const contactDetails = { email: str(LIMITS.email), phone: str(LIMITS.phone), company: str(LIMITS.company), title: str(LIMITS.title) };
 /** A required text of at most `maxLength` characters. */
 const text = (maxLength: number): JsonSchema => ({ type: 'string', minLength: 1, maxLength });
 
@@ -86,10 +88,7 @@ export const crmRoutes: RestRoute[] = [
       properties: {
         id: { type: 'string', format: 'uuid' },
         name: { type: 'string' },
-        email: str(LIMITS.email),
-        phone: str(LIMITS.phone),
-        company: str(LIMITS.company),
-        title: str(LIMITS.title),
+        ...contactDetails,
         source: str(LIMITS.source),
         status: { enum: LEAD_STATUSES },
         score,
@@ -106,10 +105,7 @@ export const crmRoutes: RestRoute[] = [
     },
     writable: {
       name: text(LIMITS.name),
-      email: str(LIMITS.email),
-      phone: str(LIMITS.phone),
-      company: str(LIMITS.company),
-      title: str(LIMITS.title),
+      ...contactDetails,
       source: str(LIMITS.source),
       status: { enum: SETTABLE_LEAD_STATUSES },
       score,
@@ -159,10 +155,7 @@ export const crmRoutes: RestRoute[] = [
       properties: {
         id: { type: 'string', format: 'uuid' },
         name: { type: 'string' },
-        email: str(LIMITS.email),
-        phone: str(LIMITS.phone),
-        company: str(LIMITS.company),
-        title: str(LIMITS.title),
+        ...contactDetails,
         tags,
         owner: ref("Owner's account id"),
         notes: str(LIMITS.notes),
@@ -173,10 +166,7 @@ export const crmRoutes: RestRoute[] = [
     },
     writable: {
       name: text(LIMITS.name),
-      email: str(LIMITS.email),
-      phone: str(LIMITS.phone),
-      company: str(LIMITS.company),
-      title: str(LIMITS.title),
+      ...contactDetails,
       tags,
       owner: uuid,
       notes: str(LIMITS.notes),

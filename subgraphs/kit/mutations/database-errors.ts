@@ -41,6 +41,14 @@ export interface DatabaseErrorCodes<C extends string> {
   malformed?: C;
 }
 
+/** What a subgraph names beyond its codes: its constraints and NOT NULL columns, its own messages. */
+export interface DatabaseErrorNames<C extends string> {
+  constraints?: ConstraintErrors<C>;
+  columns?: ConstraintErrors<C>;
+  /** Messages of the general errors, in place of the kit's. */
+  messages?: Partial<Record<keyof DatabaseErrorCodes<C>, string>>;
+}
+
 const MESSAGES: Record<keyof DatabaseErrorCodes<string>, string> = {
   unique: 'This already exists.',
   foreignKey: 'A referenced object does not exist.',
@@ -72,7 +80,7 @@ const STATES: Record<keyof DatabaseErrorCodes<string>, readonly string[]> = {
  */
 export function databaseErrors<C extends string>(
   codes: DatabaseErrorCodes<C>,
-  named: { constraints?: ConstraintErrors<C>; columns?: ConstraintErrors<C>; messages?: Partial<typeof MESSAGES> } = {},
+  named: DatabaseErrorNames<C> = {},
 ): DatabaseErrorRules<C> {
   const states: Record<string, InputError<C>> = {};
   for (const kind of Object.keys(STATES) as (keyof DatabaseErrorCodes<C>)[]) {
