@@ -30,13 +30,14 @@ describe('configuration', () => {
     expect(() => parseGatewayConfig({ [name]: value })).toThrow(new RegExp(`^Invalid configuration: ${name}: `));
   });
 
+  const settingsOf = { auth: authSettings, cms: cmsSettings };
   it.each([
-    ['auth', authSettings, 'LOGIN_WINDOW_SECONDS', '0'],
-    ['auth', authSettings, 'ACCESS_TOKEN_TTL_SECONDS', 'a day'],
-    ['cms', cmsSettings, 'MEDIA_MAX_BYTES', '12'],
-    ['cms', cmsSettings, 'MEDIA_PUBLIC_URL', 'ftp://media.example'],
-  ])('a %s setting: rejects %s=%s with one line naming the variable', (_subgraph, schema, name, value) => {
-    expect(() => parseEnv(schema, { [name]: value })).toThrow(new RegExp(`^Invalid configuration: ${name}: `));
+    ['auth', 'LOGIN_WINDOW_SECONDS', '0'],
+    ['auth', 'ACCESS_TOKEN_TTL_SECONDS', 'a day'],
+    ['cms', 'MEDIA_MAX_BYTES', '12'],
+    ['cms', 'MEDIA_PUBLIC_URL', 'ftp://media.example'],
+  ] as const)('a %s setting: rejects %s=%s with one line naming the variable', (subgraph, name, value) => {
+    expect(() => parseEnv(settingsOf[subgraph], { [name]: value })).toThrow(new RegExp(`^Invalid configuration: ${name}: `));
   });
 
   it('keeps each process’s own settings out of the shared ones', () => {
