@@ -185,3 +185,19 @@ describe('media metadata through GraphQL', () => {
     expect(edit.data!.updateMediaAsset.errors).toEqual([{ code: 'NOT_FOUND' }]);
   });
 });
+
+describe('long names', () => {
+  it('serves a file whose stored name is longer than the 100 characters Fastify allows a path parameter', async () => {
+    const stem = 'x'.repeat(200); // kept to its first 150 characters
+    const bytes = png(4, 4);
+    const { status, body } = await upload(bytes, { filename: `${stem}.png`, email: 'owner@globex.example' });
+    expect(status).toBe(201);
+    expect(body.filename).toBe(`${'x'.repeat(150)}.png`);
+    const path = `/media/${DEMO_TENANTS[1].id}/${body.id}/${body.filename}`;
+    const served = await fetch(`${base}${path}`);
+    expect(served.status).toBe(200);
+    expect(Buffer.from(await served.arrayBuffer()).equals(bytes)).toBe(true);
+    expect((await fetch(`${base}${path}x`)).status).toBe(404);
+    expect((await fetch(`${base}${path.replace(body.filename, `a/${body.filename}`)}`)).status).toBe(404);
+  });
+});

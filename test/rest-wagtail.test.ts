@@ -585,6 +585,22 @@ describe('media', () => {
     expect(own.body.meta.download_url).toContain(`/files/${DEMO_TENANTS[1].id}/`);
     expect((await wagtail('/media', VIEWER)).body.items.map((m: any) => m.id)).not.toContain(own.body.id);
   });
+
+  it('downloads a file whose stored name is longer than the 100 characters Fastify allows a path parameter', async () => {
+    const stem = `${'a-long-file-name-'.repeat(10)}end`.slice(0, 150); // the longest stem the CMS keeps
+    const bytes = png(4, 4);
+    const { status, body } = await upload(bytes, { as: GLOBEX, filename: `${stem}.png` });
+    expect(status).toBe(201);
+    expect(body.filename).toBe(`${stem}.png`);
+    expect(body.meta.download_url).toMatch(new RegExp(`/files/${DEMO_TENANTS[1].id}/${body.id}/${stem}\\.png$`));
+    const served = await fetch(body.meta.download_url);
+    expect(served.status).toBe(200);
+    expect(Buffer.from(await served.arrayBuffer()).equals(bytes)).toBe(true);
+    expect((await fetch(body.meta.download_url, { method: 'HEAD' })).status).toBe(200);
+    // A longer or different name is still a Wagtail-style 404, never a 414.
+    expect(await get(`${body.meta.download_url}x`)).toMatchObject({ status: 404, body: { message: 'Not found.' } });
+    expect(await get(body.meta.download_url.replace(`${stem}.png`, `${stem}/x.png`))).toMatchObject({ status: 404, body: { message: 'Not found.' } });
+  });
 });
 
 // --- The stream entries against a fake CMS -------------------------------------------------------------
@@ -739,6 +755,6 @@ describe('route table and OpenAPI', () => {
     expect(validate(schema, parse(SITE_QUERY)).map((e) => e.message)).toEqual([]);
     // Every wagtail GET path is a GraphQL entry; only the media upload and files stream.
     const streams = ROUTES.filter((r) => r.kind === 'stream').map((r) => `${r.method} ${r.path}`);
-    expect(streams).toEqual(['POST /wagtail/media', 'GET /wagtail/media/files/{tenant}/{asset}/{filename}']);
+    expect(streams).toEqual(['POST /wagtail/media', 'GET /wagtail/media/files/{tenant}/{asset}/{filename*}']);
   });
 });

@@ -73,7 +73,7 @@ function errorResponses(route: RestRoute) {
     if (hasInput) responses['400'] = errorResponse('Bad request (unknown field or parameter, bad limit, ...)', message);
     if (route.auth !== 'none') responses['401'] = errorResponse('Not authenticated', message);
     if (route.auth !== 'none') responses['403'] = errorResponse('Not allowed for your role', message);
-    if (/\{\w+\}/.test(route.path)) responses['404'] = errorResponse('Not found', message);
+    if (/\{\w+\*?\}/.test(route.path)) responses['404'] = errorResponse('Not found', message);
     if (route.target?.requestBody) {
       responses['413'] = errorResponse('The file is larger than the limit (MEDIA_MAX_BYTES)', message);
       responses['415'] = errorResponse('Not an accepted type of file (detected from the bytes)', message);
@@ -90,14 +90,14 @@ function errorResponses(route: RestRoute) {
   }
   if (route.auth !== 'none' || route.errors?.UNAUTHENTICATED?.status === 401) responses['401'] = errorResponse('Not authenticated');
   if (route.auth !== 'none') responses['403'] = errorResponse('Not allowed for your role');
-  if (/\{\w+\}/.test(route.path) || route.paginate === 'page') responses['404'] = errorResponse(route.paginate === 'page' ? 'Invalid page' : 'Not found');
+  if (/\{\w+\*?\}/.test(route.path) || route.paginate === 'page') responses['404'] = errorResponse(route.paginate === 'page' ? 'Invalid page' : 'Not found');
   responses['429'] = errorResponse('Rate limited (see Retry-After)');
   responses['503'] = errorResponse('A service behind the gateway is unavailable, or the gateway is overloaded (see Retry-After)');
   return responses;
 }
 
 function parameters(route: RestRoute) {
-  const path = [...route.path.matchAll(/\{(\w+)\}/g)].map(([, name]) => ({
+  const path = [...route.path.matchAll(/\{(\w+)\*?\}/g)].map(([, name]) => ({
     name,
     in: 'path',
     required: true,
@@ -172,7 +172,8 @@ export function openApiDocument(routes: readonly RestRoute[], prefix: string) {
   for (const route of routes) {
     if (ids.has(route.id)) throw new Error(`openapi: duplicate operation id ${route.id}`);
     ids.add(route.id);
-    (paths[`${prefix}${route.path}`] ??= {})[route.method.toLowerCase()] = operation(route, components);
+    // (`{name*}`, the rest of the path, is one parameter to OpenAPI.)
+    (paths[`${prefix}${route.path.replace(/\*\}$/, '}')}`] ??= {})[route.method.toLowerCase()] = operation(route, components);
   }
   paths[`${prefix}/openapi.json`] = {
     get: {

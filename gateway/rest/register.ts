@@ -33,12 +33,23 @@ declare module 'fastify' {
   }
 }
 
-/** `/django-crm/leads/{id}` -> Fastify's `/django-crm/leads/:id`. */
-const fastifyPath = (path: string) => path.replace(/\{(\w+)\}/g, ':$1');
+/**
+ * `/django-crm/leads/{id}` -> Fastify's `/django-crm/leads/:id`. A last `{name*}` takes the rest
+ * of the path, whatever its length, as Fastify's wildcard `*` (a `:name` parameter longer than
+ * Fastify's maxParamLength, 100 characters, is a 414: a stored media name can be longer).
+ */
+const fastifyPath = (path: string) => path.replace(/\{\w+\*\}$/, '*').replace(/\{(\w+)\}/g, ':$1');
+/** The name of a path's `{name*}` parameter, if it has one. */
+const restParam = (path: string) => /\{(\w+)\*\}$/.exec(path)?.[1];
 /** For 405: does a path of the table match this URL (any method)? */
 const pathPattern = (path: string) =>
-  new RegExp(`^${PREFIX}${path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\\?\{\w+\\?\}/g, '[^/]+')}/?$`);
-const pathParams = (path: string) => new Set([...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!));
+  new RegExp(
+    `^${PREFIX}${path
+      .replace(/[.*+?^$()|[\]\\]/g, '\\$&')
+      .replace(/\{\w+\\\*\}$/, '.+')
+      .replace(/\\?\{\w+\\?\}/g, '[^/]+')}/?$`,
+  );
+const pathParams = (path: string) => new Set([...path.matchAll(/\{(\w+)\*?\}/g)].map((m) => m[1]!));
 
 function dialectOf(request: FastifyRequest): Dialect {
   return request.routeOptions.config?.rest?.dialect ?? 'drf';
@@ -182,7 +193,9 @@ export async function registerRestShim(gateway: Pick<Gateway, 'app' | 'execute' 
             : {}),
           ...(route.body ? { body: forAjv(route.body.schema) } : {}),
         };
-        for (const url of [fastifyPath(route.path), `${fastifyPath(route.path)}/`]) {
+        // (A `{name*}` path is a wildcard, which also takes a trailing slash.)
+        const urls = restParam(route.path) ? [fastifyPath(route.path)] : [fastifyPath(route.path), `${fastifyPath(route.path)}/`];
+        for (const url of urls) {
           scope.route({
             method: route.method,
             url,
@@ -241,8 +254,14 @@ async function handle(
     if (result.errors?.length) throw graphqlError(route, result.errors, fromPath);
     return (result.data ?? {}) as Record<string, any>;
   };
+  const params = { ...(request.params as Record<string, string>) };
+  const rest = restParam(route.path);
+  if (rest && '*' in params) {
+    params[rest] = params['*']!;
+    delete params['*'];
+  }
   const call: RestCall = {
-    params: request.params as Record<string, string>,
+    params,
     query: (request.query ?? {}) as RestCall['query'],
     body: request.body,
     principal: request.principal,

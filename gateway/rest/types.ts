@@ -105,7 +105,9 @@ export interface StreamTarget {
 
 /**
  * One REST route: the legacy HTTP surface on one side, one GraphQL operation on the other.
- * Paths are relative to `/api/brain` and use `{name}` parameters (OpenAPI style).
+ * Paths are relative to `/api/brain` and use `{name}` parameters (OpenAPI style); a last
+ * `{name*}` is the rest of the path, of any length (a stored media name can be longer than the
+ * 100 characters Fastify allows a `{name}`).
  */
 export interface RestRoute {
   method: HttpMethod;

@@ -238,8 +238,10 @@ export async function registerMediaRoutes(app: FastifyInstance, deps: SubgraphDe
     }
   });
 
-  app.get<{ Params: { tenant: string; asset: string; filename: string } }>('/media/:tenant/:asset/:filename', async (request, reply) => {
-    const { tenant, asset, filename } = request.params;
+  // The file name is Fastify's wildcard, not a `:filename` parameter: a parameter longer than
+  // Fastify's maxParamLength (100 characters) would be a 414, and a stored name can be longer.
+  app.get<{ Params: { tenant: string; asset: string; '*': string } }>('/media/:tenant/:asset/*', async (request, reply) => {
+    const { tenant, asset, '*': filename } = request.params;
     if (!isUuid(tenant) || !isUuid(asset)) return problem(reply, 404, 'Not found.');
     const [row] = await db.withTenant({ tenantId: tenant.toLowerCase(), accountId: null }, (tx) => store.assetsByIds(tx, [asset.toLowerCase()]));
     if (!row || row.filename !== filename) return problem(reply, 404, 'Not found.');

@@ -274,7 +274,8 @@ const files: RestRoute = {
   ...base,
   auth: 'none',
   method: 'GET',
-  path: '/wagtail/media/files/{tenant}/{asset}/{filename}',
+  // `{filename*}`: a stored name can be longer than Fastify's 100 characters of a parameter.
+  path: '/wagtail/media/files/{tenant}/{asset}/{filename*}',
   id: 'wagtailMediaFile',
   summary: 'The bytes of an image or document (`download_url`)',
   description:
