@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import auth from '../subgraphs/auth/index.ts';
 import { DEMO_TENANTS } from '../subgraphs/auth/seed.ts';
 import cms from '../subgraphs/cms/index.ts';
+import { mediaUrl } from '../subgraphs/cms/media.ts';
 import { PDF, png, uploadForm } from './support/fixtures.ts';
 import { bearer, gql } from './support/graphql.ts';
 import { rest } from './support/rest.ts';
@@ -27,6 +28,9 @@ async function upload(file: Buffer, options: Parameters<typeof uploadForm>[1] & 
   const email = options.email === undefined ? 'editor@acme.example' : options.email;
   return rest(`${base}/media`, { method: 'POST', body: uploadForm(file, options), token: email ? await token(email) : undefined });
 }
+
+/** The CMS's own path of a media URL (the gateway's `/api/brain/wagtail/media/files/…` streams from it). */
+const cmsPath = (url: string) => url.replace(/^\/api\/brain\/wagtail\/media\/files\//, '/media/');
 
 const storedFiles = (tenant: string) => {
   const dir = join(stack.backends.config.DATA_DIR, 'media', tenant);
@@ -56,11 +60,12 @@ describe('uploads', () => {
       altText: 'A summer banner',
       tags: ['summer', 'banner'],
     });
-    expect(body.url).toMatch(new RegExp(`/media/${acme}/${body.id}/Summer-Banner\\.png$`));
+    // MEDIA_PUBLIC_URL unset: the gateway's path, never the CMS's internal address.
+    expect(body.url).toBe(`/api/brain/wagtail/media/files/${acme}/${body.id}/Summer-Banner.png`);
     expect(storedFiles(acme)).toContain(body.id);
 
     // Served back byte for byte, cacheable for a year, with the checksum as ETag.
-    const path = new URL(body.url).pathname;
+    const path = cmsPath(body.url);
     const served = await fetch(`${base}${path}`);
     expect(served.status).toBe(200);
     expect(served.headers.get('content-type')).toBe('image/png');
@@ -79,7 +84,7 @@ describe('uploads', () => {
     const { status, body } = await upload(PDF, { filename: 'price list.pdf', type: 'text/plain' });
     expect(status).toBe(201);
     expect(body).toMatchObject({ kind: 'DOCUMENT', mimeType: 'application/pdf', filename: 'price-list.pdf', width: null, height: null });
-    const served = await fetch(`${base}${new URL(body.url).pathname}`);
+    const served = await fetch(`${base}${cmsPath(body.url)}`);
     expect(served.headers.get('content-disposition')).toBe('attachment; filename="price-list.pdf"');
   });
 
@@ -140,7 +145,7 @@ describe('media metadata through GraphQL', () => {
     const deleted = await gql(graphql, DELETE, { id: asset.id }, bearer(await token('owner@acme.example')));
     expect(deleted.data!.deleteMediaAsset).toEqual({ deletedId: asset.id, errors: [] });
     expect(storedFiles(acme)).not.toContain(asset.id);
-    expect((await fetch(`${base}${new URL(asset.url).pathname}`)).status).toBe(404);
+    expect((await fetch(`${base}${cmsPath(asset.url)}`)).status).toBe(404);
   });
 
   it('image blocks use the library; published pages show the image to anonymous readers, not its tags', async () => {
@@ -183,6 +188,14 @@ describe('media metadata through GraphQL', () => {
     expect(use.data!.createContentPage.errors).toEqual([{ field: 'body.0.image.assetId', code: 'NOT_FOUND' }]);
     const edit = await gql(graphql, 'mutation($id: ID!) { updateMediaAsset(id: $id, input: { altText: "pwned" }) { errors { code } } }', { id: acmeAssets[0] }, globex);
     expect(edit.data!.updateMediaAsset.errors).toEqual([{ code: 'NOT_FOUND' }]);
+  });
+});
+
+describe('media URLs', () => {
+  it('are the gateway path by default, or under MEDIA_PUBLIC_URL (a CDN or proxy in front of the CMS /media)', () => {
+    const asset = { tenant_id: acme, id: '00000000-0000-4000-8000-0000000000a1', filename: 'a.png' };
+    expect(mediaUrl({}, asset)).toBe(`/api/brain/wagtail/media/files/${acme}/${asset.id}/a.png`);
+    expect(mediaUrl({ MEDIA_PUBLIC_URL: 'https://cdn.example/assets/' }, asset)).toBe(`https://cdn.example/assets/media/${acme}/${asset.id}/a.png`);
   });
 });
 

@@ -586,6 +586,17 @@ describe('media', () => {
     expect((await wagtail('/media', VIEWER)).body.items.map((m: any) => m.id)).not.toContain(own.body.id);
   });
 
+  it("GraphQL's MediaAsset.url is the gateway's path (MEDIA_PUBLIC_URL unset), never the CMS's internal address", async () => {
+    const { data } = await gql(stack.graphql, `query($id: ID!) { mediaAsset(id: $id) { url } }`, { id: image.id }, bearer(tokens[EDITOR]!));
+    const url: string = data!.mediaAsset.url;
+    expect(url).toBe(`/api/brain/wagtail/media/files/${acme}/${image.id}/Summer-Banner.png`);
+    expect(new URL(image.meta.download_url).pathname).toBe(url);
+    // Relative to the gateway: it serves the bytes there.
+    const served = await fetch(`${base}${url}`);
+    expect(served.status).toBe(200);
+    expect(served.headers.get('content-type')).toBe('image/png');
+  });
+
   it('downloads a file whose stored name is longer than the 100 characters Fastify allows a path parameter', async () => {
     const stem = `${'a-long-file-name-'.repeat(10)}end`.slice(0, 150); // the longest stem the CMS keeps
     const bytes = png(4, 4);

@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { fileTypeFromBuffer } from 'file-type';
 import { imageSize } from 'image-size';
 import { CacheGenerations } from '../kit/cache.ts';
-import { subgraphUrl, type Config } from '../kit/config.ts';
+import type { Config } from '../kit/config.ts';
 import type { CmsSettings } from './settings.ts';
 import type { SubgraphDeps } from '../kit/deps.ts';
 import { inputError } from '../kit/errors.ts';
@@ -63,17 +63,20 @@ export function mediaStorage(config: Pick<Config, 'DATA_DIR'>): MediaStorage {
   return storage;
 }
 
-/** Where clients fetch media: MEDIA_PUBLIC_URL, else the CMS subgraph's own address. */
-export function mediaBaseUrl(config: Pick<CmsSettings, 'MEDIA_PUBLIC_URL'>): string {
-  const base = config.MEDIA_PUBLIC_URL ?? subgraphUrl('cms', 'http://127.0.0.1:8002/graphql').replace(/\/graphql\/?$/, '');
-  return base.replace(/\/+$/, '');
+/** Where the gateway serves the bytes (the REST shim's `wagtailMediaFile`, streamed from `GET /media/...` here). */
+export const GATEWAY_MEDIA_PATH = '/api/brain/wagtail/media/files';
+
+/**
+ * Where clients fetch an asset's bytes (`MediaAsset.url`, the upload's `url`). With
+ * MEDIA_PUBLIC_URL: `<MEDIA_PUBLIC_URL>/media/<tenant>/<asset>/<file>` (a CDN or proxy in front of
+ * this subgraph's `/media`). Without: the path on the gateway, `/api/brain/wagtail/media/files/
+ * <tenant>/<asset>/<file>`, relative to the gateway's address (the one public port; this
+ * subgraph's own address is internal). The REST shim makes it absolute on the request's host.
+ */
+export function mediaUrl(config: Pick<CmsSettings, 'MEDIA_PUBLIC_URL'>, asset: Pick<store.AssetRow, 'tenant_id' | 'id' | 'filename'>): string {
+  const path = `${asset.tenant_id}/${asset.id}/${encodeURIComponent(asset.filename)}`;
+  return config.MEDIA_PUBLIC_URL ? `${config.MEDIA_PUBLIC_URL.replace(/\/+$/, '')}/media/${path}` : `${GATEWAY_MEDIA_PATH}/${path}`;
 }
-
-export const mediaPath = (asset: Pick<store.AssetRow, 'tenant_id' | 'id' | 'filename'>) =>
-  `/media/${asset.tenant_id}/${asset.id}/${encodeURIComponent(asset.filename)}`;
-
-export const mediaUrl = (config: Pick<CmsSettings, 'MEDIA_PUBLIC_URL'>, asset: Pick<store.AssetRow, 'tenant_id' | 'id' | 'filename'>) =>
-  `${mediaBaseUrl(config)}${mediaPath(asset)}`;
 
 /** The JSON the upload endpoint answers with (the GraphQL MediaAsset's fields). */
 export const assetJson = (config: Pick<CmsSettings, 'MEDIA_PUBLIC_URL'>, asset: store.AssetRow) => ({

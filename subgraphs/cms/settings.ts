@@ -7,7 +7,10 @@ import { z } from 'zod';
 export const cmsSettings = z.object({
   /** Media uploads: the largest file accepted, in bytes (default 20 MiB). */
   MEDIA_MAX_BYTES: z.coerce.number().int().min(1024).max(1024 * 1024 * 1024).default(20 * 1024 * 1024),
-  /** Public base URL of media URLs (`<base>/media/<tenant>/<asset>/<file>`). Default: the CMS subgraph's own address. */
+  /**
+   * Public base URL of media URLs (`<base>/media/<tenant>/<asset>/<file>`: a CDN or proxy in front of
+   * the CMS's `/media`). Default: the gateway's path `/api/brain/wagtail/media/files/<tenant>/<asset>/<file>`.
+   */
   MEDIA_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   /** How often the CMS publishes pages whose scheduled time has come. */
   CMS_SCHEDULER_INTERVAL_MS: z.coerce.number().int().min(50).max(3_600_000).default(5_000),

@@ -73,9 +73,12 @@ const stateOf = (call: RestCall) => states.get(call)!;
 
 // --- Media -----------------------------------------------------------------------------------
 
-/** The CMS's media URL (`.../media/<tenant>/<asset>/<file>`) -> the gateway's, on the request's host. */
+/**
+ * A media URL (`.../<tenant>/<asset>/<file>`: the gateway's path, or MEDIA_PUBLIC_URL's) -> the
+ * gateway's, on the request's host.
+ */
 function downloadUrl(call: RestCall, url: string): string {
-  const [tenant, asset, file] = new URL(url).pathname.split('/').filter(Boolean).slice(-3);
+  const [tenant, asset, file] = new URL(url, 'http://gateway.invalid').pathname.split('/').filter(Boolean).slice(-3);
   return call.url(`/wagtail/media/files/${tenant}/${asset}/${file}`);
 }
 
