@@ -416,6 +416,14 @@ describe('public reads, roles and tenants', () => {
     expect(moveUnder.data!.createContentPage.errors).toEqual([expect.objectContaining({ field: 'parentId', code: 'NOT_FOUND' })]);
     const snippetBlock = await globexOwner(CREATE, { input: { slug: 'sneaky', title: 'x', body: [{ snippet: { snippetId: acmeSnippet } }] } });
     expect(snippetBlock.data!.createContentPage.errors).toEqual([expect.objectContaining({ field: 'body.0.snippet.snippetId', code: 'NOT_FOUND' })]);
+    // An acme snippet's id is NOT_FOUND to globex, whether or not the key clashes with one of globex's own.
+    const UPDATE_SNIPPET = 'mutation($id: ID!, $key: String!) { updateSnippet(id: $id, input: { key: $key, title: "Mine", body: [] }) { snippet { id } errors { field code } } }';
+    for (const key of ['footer', 'not-taken-anywhere']) {
+      expect((await globexOwner(UPDATE_SNIPPET, { id: acmeSnippet, key })).data!.updateSnippet, key).toEqual({ snippet: null, errors: [{ field: 'id', code: 'NOT_FOUND' }] });
+    }
+    expect((await owner(UPDATE_SNIPPET, { id: '00000000-0000-4000-8000-00000000dead', key: 'footer' })).data!.updateSnippet.errors).toEqual([{ field: 'id', code: 'NOT_FOUND' }]);
+    expect((await globexOwner('mutation($id: ID!) { deleteSnippet(id: $id) { errors { field code } } }', { id: acmeSnippet })).data!.deleteSnippet.errors).toEqual([{ field: 'id', code: 'NOT_FOUND' }]);
+    expect((await editor(`{ snippet(id: "${acmeSnippet}") { key title } }`)).data!.snippet).toEqual({ key: 'footer', title: 'Footer' });
 
     // Acme's public pages are public to globex too, but not their editorial state.
     const publicPage = await globexOwner('{ publishedContentPage(site: "acme", path: "/home") { title } }');

@@ -47,7 +47,9 @@ export async function updateSnippet(ctx: CmsContext, id: string, input: SnippetI
     const snippet = await checked(input, tx);
     const row = await store.updateSnippet(tx, id, snippet, ctx.principal.accountId);
     if (row === 'missing') return reject('id', 'No such snippet.', 'NOT_FOUND');
-    if (row === 'taken') return keyTaken(snippet.key);
+    // The store looks for a clash before the row: the key of one of the tenant's snippets is not
+    // "taken" by a write to a snippet that is not there (another tenant's id, or none).
+    if (row === 'taken') return (await store.snippetsByIds(tx, [id])).length ? keyTaken(snippet.key) : reject('id', 'No such snippet.', 'NOT_FOUND');
     return row;
   });
 }
