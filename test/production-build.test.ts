@@ -1,10 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PRODUCTION_ENTRY, productionNodeFlags } from '../gateway/node-flags.ts';
 import { freePorts } from './support/ports.ts';
-import { productionBuild } from './support/production-build.ts';
+import { BUILD_SCRIPT, productionBuild } from './support/production-build.ts';
 
 // The processes as production starts them: the production build (`npm run build`) run by plain
 // node with the production flags, no TypeScript loader. Behaviour only; nothing is timed.
@@ -48,6 +49,20 @@ const isAlive = (pid: number) => {
     return false;
   }
 };
+
+describe('npm run build', () => {
+  it('builds only when build/ is missing or older than the sources: start:gateway and start:subgraph start at once when it is up to date', () => {
+    const { scripts } = JSON.parse(readFileSync('package.json', 'utf8')) as { scripts: Record<string, string> };
+    expect(scripts.build).toBe(BUILD_SCRIPT);
+    expect(scripts['prestart:gateway']).toBe('npm run build --silent');
+    expect(scripts['prestart:subgraph']).toBe('npm run build --silent');
+    // The build above is up to date: building again compiles nothing and rewrites no file.
+    const output = join(build.dir, 'gateway/index.js');
+    const before = statSync(output).mtimeMs;
+    expect(build.build()).toMatch(/is up to date/);
+    expect(statSync(output).mtimeMs).toBe(before);
+  });
+});
 
 describe('the production build', () => {
   let saleorPort: number;
