@@ -113,26 +113,26 @@ export type MembershipPayload = {
 export type Mutation = {
   __typename?: 'Mutation';
   /** Changes the password and revokes every other session of the account. */
-  changePassword: ChangePasswordPayload;
+  changePassword?: Maybe<ChangePasswordPayload>;
   /** Platform administrators only: a new tenant with the caller as its owner. */
-  createTenant: TenantPayload;
+  createTenant?: Maybe<TenantPayload>;
   /** Adds an account (created if new, with `password`) to the tenant. Admins only. */
-  inviteMember: MembershipPayload;
+  inviteMember?: Maybe<MembershipPayload>;
   /**
    * Exchanges email and password for an access token and a refresh token. Without `tenantSlug`,
    * the account's oldest membership is used. Unknown email and wrong password give the same error.
    */
-  login: AuthPayload;
+  login?: Maybe<AuthPayload>;
   /** Revokes the refresh token's family (this session). */
-  logout: LogoutPayload;
+  logout?: Maybe<LogoutPayload>;
   /** Rotates a refresh token. Presenting an already rotated token revokes its whole family. */
-  refreshSession: AuthPayload;
+  refreshSession?: Maybe<AuthPayload>;
   /** Admins only; an admin cannot remove an owner, and the last owner cannot leave. */
-  removeMember: RemoveMemberPayload;
+  removeMember?: Maybe<RemoveMemberPayload>;
   /** Issues tokens for another tenant the account belongs to. */
-  switchTenant: AuthPayload;
+  switchTenant?: Maybe<AuthPayload>;
   /** Admins only; only an owner may grant or take away the owner role. */
-  updateMemberRole: MembershipPayload;
+  updateMemberRole?: Maybe<MembershipPayload>;
 };
 
 
@@ -199,7 +199,7 @@ export type PageInfo = {
 export type Query = {
   __typename?: 'Query';
   /** Members of the token's tenant, oldest first. */
-  members: MembershipConnection;
+  members?: Maybe<MembershipConnection>;
   /** The token's tenant. */
   tenant?: Maybe<Tenant>;
   /** The logged-in account in the token's tenant; null when anonymous. */
@@ -477,15 +477,15 @@ export type MembershipPayloadResolvers<ContextType = AuthContext, ParentType ext
 }>;
 
 export type MutationResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = ResolversObject<{
-  changePassword?: Resolver<ResolversTypes['ChangePasswordPayload'], ParentType, ContextType, RequireFields<MutationChangePasswordArgs, 'currentPassword' | 'newPassword'>>;
-  createTenant?: Resolver<ResolversTypes['TenantPayload'], ParentType, ContextType, RequireFields<MutationCreateTenantArgs, 'input'>>;
-  inviteMember?: Resolver<ResolversTypes['MembershipPayload'], ParentType, ContextType, RequireFields<MutationInviteMemberArgs, 'input'>>;
-  login?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationLoginArgs, 'email' | 'password'>>;
-  logout?: Resolver<ResolversTypes['LogoutPayload'], ParentType, ContextType, RequireFields<MutationLogoutArgs, 'refreshToken'>>;
-  refreshSession?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationRefreshSessionArgs, 'refreshToken'>>;
-  removeMember?: Resolver<ResolversTypes['RemoveMemberPayload'], ParentType, ContextType, RequireFields<MutationRemoveMemberArgs, 'accountId'>>;
-  switchTenant?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationSwitchTenantArgs, 'tenantSlug'>>;
-  updateMemberRole?: Resolver<ResolversTypes['MembershipPayload'], ParentType, ContextType, RequireFields<MutationUpdateMemberRoleArgs, 'accountId' | 'role'>>;
+  changePassword?: Resolver<Maybe<ResolversTypes['ChangePasswordPayload']>, ParentType, ContextType, RequireFields<MutationChangePasswordArgs, 'currentPassword' | 'newPassword'>>;
+  createTenant?: Resolver<Maybe<ResolversTypes['TenantPayload']>, ParentType, ContextType, RequireFields<MutationCreateTenantArgs, 'input'>>;
+  inviteMember?: Resolver<Maybe<ResolversTypes['MembershipPayload']>, ParentType, ContextType, RequireFields<MutationInviteMemberArgs, 'input'>>;
+  login?: Resolver<Maybe<ResolversTypes['AuthPayload']>, ParentType, ContextType, RequireFields<MutationLoginArgs, 'email' | 'password'>>;
+  logout?: Resolver<Maybe<ResolversTypes['LogoutPayload']>, ParentType, ContextType, RequireFields<MutationLogoutArgs, 'refreshToken'>>;
+  refreshSession?: Resolver<Maybe<ResolversTypes['AuthPayload']>, ParentType, ContextType, RequireFields<MutationRefreshSessionArgs, 'refreshToken'>>;
+  removeMember?: Resolver<Maybe<ResolversTypes['RemoveMemberPayload']>, ParentType, ContextType, RequireFields<MutationRemoveMemberArgs, 'accountId'>>;
+  switchTenant?: Resolver<Maybe<ResolversTypes['AuthPayload']>, ParentType, ContextType, RequireFields<MutationSwitchTenantArgs, 'tenantSlug'>>;
+  updateMemberRole?: Resolver<Maybe<ResolversTypes['MembershipPayload']>, ParentType, ContextType, RequireFields<MutationUpdateMemberRoleArgs, 'accountId' | 'role'>>;
 }>;
 
 export type PageInfoResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = ResolversObject<{
@@ -496,7 +496,7 @@ export type PageInfoResolvers<ContextType = AuthContext, ParentType extends Reso
 }>;
 
 export type QueryResolvers<ContextType = AuthContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = ResolversObject<{
-  members?: Resolver<ResolversTypes['MembershipConnection'], ParentType, ContextType, Partial<QueryMembersArgs>>;
+  members?: Resolver<Maybe<ResolversTypes['MembershipConnection']>, ParentType, ContextType, Partial<QueryMembersArgs>>;
   tenant?: Resolver<Maybe<ResolversTypes['Tenant']>, ParentType, ContextType>;
   viewer?: Resolver<Maybe<ResolversTypes['Viewer']>, ParentType, ContextType>;
 }>;

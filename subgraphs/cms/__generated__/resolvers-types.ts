@@ -106,8 +106,8 @@ export type ContentPage = {
   createdAt: Scalars['DateTime']['output'];
   /** 0 for a top-level page. */
   depth: Scalars['Int']['output'];
-  /** Saleor products shown with the page, resolved by Saleor through the gateway. */
-  featuredProducts: Array<Product>;
+  /** Saleor products shown with the page, resolved by Saleor through the gateway; null in the place of one Saleor cannot resolve. */
+  featuredProducts: Array<Maybe<Product>>;
   firstPublishedAt?: Maybe<Scalars['DateTime']['output']>;
   /** Whether the latest revision differs from the published one. Members of the page's tenant. */
   hasUnpublishedChanges: Scalars['Boolean']['output'];
@@ -214,7 +214,7 @@ export type ContentPageRevision = {
   createdAt: Scalars['DateTime']['output'];
   /** Who saved it. */
   createdBy?: Maybe<Account>;
-  featuredProducts: Array<Product>;
+  featuredProducts: Array<Maybe<Product>>;
   id: Scalars['ID']['output'];
   isLatest: Scalars['Boolean']['output'];
   isLive: Scalars['Boolean']['output'];
@@ -390,40 +390,40 @@ export type MediaAssetUpdateInput = {
 export type Mutation = {
   __typename?: 'Mutation';
   /** Cancels a pending schedule. Editors. */
-  cancelContentPageSchedule: ContentPagePayload;
+  cancelContentPageSchedule?: Maybe<ContentPagePayload>;
   /** Creates a page (as a DRAFT, with its first revision) under `parentId`, or at the top level. Editors. */
-  createContentPage: ContentPagePayload;
-  createSnippet: SnippetPayload;
+  createContentPage?: Maybe<ContentPagePayload>;
+  createSnippet?: Maybe<SnippetPayload>;
   /** Deletes a page, its descendants and their revisions. Admins. */
-  deleteContentPage: CmsDeletePayload;
+  deleteContentPage?: Maybe<CmsDeletePayload>;
   /** Deletes the asset and its bytes. Admins. Image blocks that used it then resolve to null. */
-  deleteMediaAsset: CmsDeletePayload;
+  deleteMediaAsset?: Maybe<CmsDeletePayload>;
   /** Admins. Snippet blocks that referred to it then resolve to null. */
-  deleteSnippet: CmsDeletePayload;
+  deleteSnippet?: Maybe<CmsDeletePayload>;
   /**
    * Moves a page under `parentId` (null: top level) at `position` among its new siblings (0 is
    * first; null: last). The same parent reorders. Editors.
    */
-  moveContentPage: ContentPagePayload;
+  moveContentPage?: Maybe<ContentPagePayload>;
   /** Publishes the latest revision, or `revisionId`; cancels a pending schedule. Editors. */
-  publishContentPage: ContentPagePayload;
+  publishContentPage?: Maybe<ContentPagePayload>;
   /** Makes an old revision's content the new latest draft (a new revision). Editors. */
-  revertContentPage: ContentPagePayload;
+  revertContentPage?: Maybe<ContentPagePayload>;
   /**
    * Publishes the latest revision (or `revisionId`) at `at`, which must be in the future. The
    * schedule is kept in the database, so it fires after a restart too. Editors.
    */
-  scheduleContentPage: ContentPagePayload;
+  scheduleContentPage?: Maybe<ContentPagePayload>;
   /** Takes the page off the public site (its revisions stay); cancels a pending schedule. Editors. */
-  unpublishContentPage: ContentPagePayload;
+  unpublishContentPage?: Maybe<ContentPagePayload>;
   /** Saves a new revision of the page's content (and its slug or locale). Editors. */
-  updateContentPage: ContentPagePayload;
+  updateContentPage?: Maybe<ContentPagePayload>;
   /**
    * Changes a media asset's alt text and tags (uploads go through `POST /media` on the CMS
    * subgraph, multipart). Editors.
    */
-  updateMediaAsset: MediaAssetPayload;
-  updateSnippet: SnippetPayload;
+  updateMediaAsset?: Maybe<MediaAssetPayload>;
+  updateSnippet?: Maybe<SnippetPayload>;
 };
 
 
@@ -537,8 +537,8 @@ export type ProductBlock = ContentBlock & {
   __typename?: 'ProductBlock';
   caption?: Maybe<Scalars['String']['output']>;
   id: Scalars['ID']['output'];
-  /** A Saleor product in a channel, resolved by Saleor through the gateway. */
-  product: Product;
+  /** A Saleor product in a channel, resolved by Saleor through the gateway; null when Saleor cannot resolve it. */
+  product?: Maybe<Product>;
 };
 
 export type ProductBlockInput = {
@@ -576,12 +576,12 @@ export type Query = {
    * Pages of the token's tenant (latest draft content). Ordered by URL path, by sibling position
    * with `parentId`, by relevance with `search`; `sortBy` overrides all three.
    */
-  contentPages: ContentPageConnection;
+  contentPages?: Maybe<ContentPageConnection>;
   /** The token's tenant's site: its public site key and default Saleor channel. */
   contentSite?: Maybe<ContentSite>;
   mediaAsset?: Maybe<MediaAsset>;
   /** The media library of the token's tenant, newest first. */
-  mediaAssets: MediaAssetConnection;
+  mediaAssets?: Maybe<MediaAssetConnection>;
   /**
    * A PUBLISHED page of a site, by URL `path` or by `id` (exactly one), without logging in. `site`
    * is the tenant's site key or its tenant slug. Shows the published revision; null for drafts
@@ -589,11 +589,11 @@ export type Query = {
    */
   publishedContentPage?: Maybe<ContentPage>;
   /** The PUBLISHED pages of a site, without logging in (same ordering and filters as `contentPages`). */
-  publishedContentPages: ContentPageConnection;
+  publishedContentPages?: Maybe<ContentPageConnection>;
   /** A snippet by `id` or `key`; exactly one. */
   snippet?: Maybe<Snippet>;
   /** Reusable content blocks of the token's tenant, by key. `key` selects the one snippet with that exact key. */
-  snippets: SnippetConnection;
+  snippets?: Maybe<SnippetConnection>;
 };
 
 
@@ -987,7 +987,7 @@ export type ContentPageResolvers<ContextType = CmsContext, ParentType extends Re
   children?: Resolver<ResolversTypes['ContentPageConnection'], ParentType, ContextType, Partial<ContentPageChildrenArgs>>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   depth?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
-  featuredProducts?: Resolver<Array<ResolversTypes['Product']>, ParentType, ContextType>;
+  featuredProducts?: Resolver<Array<Maybe<ResolversTypes['Product']>>, ParentType, ContextType>;
   firstPublishedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   hasUnpublishedChanges?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
@@ -1029,7 +1029,7 @@ export type ContentPageRevisionResolvers<ContextType = CmsContext, ParentType ex
   body?: Resolver<Array<ResolversTypes['ContentBlock']>, ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   createdBy?: Resolver<Maybe<ResolversTypes['Account']>, ParentType, ContextType>;
-  featuredProducts?: Resolver<Array<ResolversTypes['Product']>, ParentType, ContextType>;
+  featuredProducts?: Resolver<Array<Maybe<ResolversTypes['Product']>>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   isLatest?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   isLive?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
@@ -1117,20 +1117,20 @@ export type MediaAssetPayloadResolvers<ContextType = CmsContext, ParentType exte
 }>;
 
 export type MutationResolvers<ContextType = CmsContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = ResolversObject<{
-  cancelContentPageSchedule?: Resolver<ResolversTypes['ContentPagePayload'], ParentType, ContextType, RequireFields<MutationCancelContentPageScheduleArgs, 'id'>>;
-  createContentPage?: Resolver<ResolversTypes['ContentPagePayload'], ParentType, ContextType, RequireFields<MutationCreateContentPageArgs, 'input'>>;
-  createSnippet?: Resolver<ResolversTypes['SnippetPayload'], ParentType, ContextType, RequireFields<MutationCreateSnippetArgs, 'input'>>;
-  deleteContentPage?: Resolver<ResolversTypes['CmsDeletePayload'], ParentType, ContextType, RequireFields<MutationDeleteContentPageArgs, 'id'>>;
-  deleteMediaAsset?: Resolver<ResolversTypes['CmsDeletePayload'], ParentType, ContextType, RequireFields<MutationDeleteMediaAssetArgs, 'id'>>;
-  deleteSnippet?: Resolver<ResolversTypes['CmsDeletePayload'], ParentType, ContextType, RequireFields<MutationDeleteSnippetArgs, 'id'>>;
-  moveContentPage?: Resolver<ResolversTypes['ContentPagePayload'], ParentType, ContextType, RequireFields<MutationMoveContentPageArgs, 'id'>>;
-  publishContentPage?: Resolver<ResolversTypes['ContentPagePayload'], ParentType, ContextType, RequireFields<MutationPublishContentPageArgs, 'id'>>;
-  revertContentPage?: Resolver<ResolversTypes['ContentPagePayload'], ParentType, ContextType, RequireFields<MutationRevertContentPageArgs, 'id' | 'revisionId'>>;
-  scheduleContentPage?: Resolver<ResolversTypes['ContentPagePayload'], ParentType, ContextType, RequireFields<MutationScheduleContentPageArgs, 'at' | 'id'>>;
-  unpublishContentPage?: Resolver<ResolversTypes['ContentPagePayload'], ParentType, ContextType, RequireFields<MutationUnpublishContentPageArgs, 'id'>>;
-  updateContentPage?: Resolver<ResolversTypes['ContentPagePayload'], ParentType, ContextType, RequireFields<MutationUpdateContentPageArgs, 'id' | 'input'>>;
-  updateMediaAsset?: Resolver<ResolversTypes['MediaAssetPayload'], ParentType, ContextType, RequireFields<MutationUpdateMediaAssetArgs, 'id' | 'input'>>;
-  updateSnippet?: Resolver<ResolversTypes['SnippetPayload'], ParentType, ContextType, RequireFields<MutationUpdateSnippetArgs, 'id' | 'input'>>;
+  cancelContentPageSchedule?: Resolver<Maybe<ResolversTypes['ContentPagePayload']>, ParentType, ContextType, RequireFields<MutationCancelContentPageScheduleArgs, 'id'>>;
+  createContentPage?: Resolver<Maybe<ResolversTypes['ContentPagePayload']>, ParentType, ContextType, RequireFields<MutationCreateContentPageArgs, 'input'>>;
+  createSnippet?: Resolver<Maybe<ResolversTypes['SnippetPayload']>, ParentType, ContextType, RequireFields<MutationCreateSnippetArgs, 'input'>>;
+  deleteContentPage?: Resolver<Maybe<ResolversTypes['CmsDeletePayload']>, ParentType, ContextType, RequireFields<MutationDeleteContentPageArgs, 'id'>>;
+  deleteMediaAsset?: Resolver<Maybe<ResolversTypes['CmsDeletePayload']>, ParentType, ContextType, RequireFields<MutationDeleteMediaAssetArgs, 'id'>>;
+  deleteSnippet?: Resolver<Maybe<ResolversTypes['CmsDeletePayload']>, ParentType, ContextType, RequireFields<MutationDeleteSnippetArgs, 'id'>>;
+  moveContentPage?: Resolver<Maybe<ResolversTypes['ContentPagePayload']>, ParentType, ContextType, RequireFields<MutationMoveContentPageArgs, 'id'>>;
+  publishContentPage?: Resolver<Maybe<ResolversTypes['ContentPagePayload']>, ParentType, ContextType, RequireFields<MutationPublishContentPageArgs, 'id'>>;
+  revertContentPage?: Resolver<Maybe<ResolversTypes['ContentPagePayload']>, ParentType, ContextType, RequireFields<MutationRevertContentPageArgs, 'id' | 'revisionId'>>;
+  scheduleContentPage?: Resolver<Maybe<ResolversTypes['ContentPagePayload']>, ParentType, ContextType, RequireFields<MutationScheduleContentPageArgs, 'at' | 'id'>>;
+  unpublishContentPage?: Resolver<Maybe<ResolversTypes['ContentPagePayload']>, ParentType, ContextType, RequireFields<MutationUnpublishContentPageArgs, 'id'>>;
+  updateContentPage?: Resolver<Maybe<ResolversTypes['ContentPagePayload']>, ParentType, ContextType, RequireFields<MutationUpdateContentPageArgs, 'id' | 'input'>>;
+  updateMediaAsset?: Resolver<Maybe<ResolversTypes['MediaAssetPayload']>, ParentType, ContextType, RequireFields<MutationUpdateMediaAssetArgs, 'id' | 'input'>>;
+  updateSnippet?: Resolver<Maybe<ResolversTypes['SnippetPayload']>, ParentType, ContextType, RequireFields<MutationUpdateSnippetArgs, 'id' | 'input'>>;
 }>;
 
 export type PageInfoResolvers<ContextType = CmsContext, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = ResolversObject<{
@@ -1155,20 +1155,20 @@ export type ProductResolvers<ContextType = CmsContext, ParentType extends Resolv
 export type ProductBlockResolvers<ContextType = CmsContext, ParentType extends ResolversParentTypes['ProductBlock'] = ResolversParentTypes['ProductBlock']> = ResolversObject<{
   caption?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
-  product?: Resolver<ResolversTypes['Product'], ParentType, ContextType>;
+  product?: Resolver<Maybe<ResolversTypes['Product']>, ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 }>;
 
 export type QueryResolvers<ContextType = CmsContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = ResolversObject<{
   contentPage?: Resolver<Maybe<ResolversTypes['ContentPage']>, ParentType, ContextType, Partial<QueryContentPageArgs>>;
-  contentPages?: Resolver<ResolversTypes['ContentPageConnection'], ParentType, ContextType, Partial<QueryContentPagesArgs>>;
+  contentPages?: Resolver<Maybe<ResolversTypes['ContentPageConnection']>, ParentType, ContextType, Partial<QueryContentPagesArgs>>;
   contentSite?: Resolver<Maybe<ResolversTypes['ContentSite']>, ParentType, ContextType>;
   mediaAsset?: Resolver<Maybe<ResolversTypes['MediaAsset']>, ParentType, ContextType, RequireFields<QueryMediaAssetArgs, 'id'>>;
-  mediaAssets?: Resolver<ResolversTypes['MediaAssetConnection'], ParentType, ContextType, Partial<QueryMediaAssetsArgs>>;
+  mediaAssets?: Resolver<Maybe<ResolversTypes['MediaAssetConnection']>, ParentType, ContextType, Partial<QueryMediaAssetsArgs>>;
   publishedContentPage?: Resolver<Maybe<ResolversTypes['ContentPage']>, ParentType, ContextType, RequireFields<QueryPublishedContentPageArgs, 'site'>>;
-  publishedContentPages?: Resolver<ResolversTypes['ContentPageConnection'], ParentType, ContextType, RequireFields<QueryPublishedContentPagesArgs, 'site'>>;
+  publishedContentPages?: Resolver<Maybe<ResolversTypes['ContentPageConnection']>, ParentType, ContextType, RequireFields<QueryPublishedContentPagesArgs, 'site'>>;
   snippet?: Resolver<Maybe<ResolversTypes['Snippet']>, ParentType, ContextType, Partial<QuerySnippetArgs>>;
-  snippets?: Resolver<ResolversTypes['SnippetConnection'], ParentType, ContextType, Partial<QuerySnippetsArgs>>;
+  snippets?: Resolver<Maybe<ResolversTypes['SnippetConnection']>, ParentType, ContextType, Partial<QuerySnippetsArgs>>;
 }>;
 
 export type QuoteBlockResolvers<ContextType = CmsContext, ParentType extends ResolversParentTypes['QuoteBlock'] = ResolversParentTypes['QuoteBlock']> = ResolversObject<{

@@ -22,7 +22,7 @@ export type Scalars = {
 export type Account = {
   __typename?: 'Account';
   /** Leads this account owns in the caller's tenant, newest first. */
-  assignedLeads: LeadConnection;
+  assignedLeads?: Maybe<LeadConnection>;
   id: Scalars['ID']['output'];
 };
 
@@ -289,8 +289,8 @@ export type Deal = {
   owner?: Maybe<Account>;
   /** Chance of winning, 0 to 100 (the stage's default unless set). */
   probability: Scalars['Int']['output'];
-  /** Saleor products of the deal, each in its channel. */
-  products: Array<Product>;
+  /** Saleor products of the deal, each in its channel; null in the place of one Saleor cannot resolve. */
+  products: Array<Maybe<Product>>;
   stage: PipelineStage;
   tags: Array<Scalars['String']['output']>;
   title: Scalars['String']['output'];
@@ -587,55 +587,55 @@ export type LogActivityInput = {
 export type Mutation = {
   __typename?: 'Mutation';
   /** Gives the lead to a member of the tenant; `ownerId: null` unassigns it. */
-  assignLead: LeadPayload;
+  assignLead?: Maybe<LeadPayload>;
   /** Marks an activity done (or, with `done: false`, open again). */
-  completeActivity: ActivityPayload;
+  completeActivity?: Maybe<ActivityPayload>;
   /**
    * Turns a lead into a contact (and, with `input.deal`, a deal for that contact) in one
    * transaction, and marks the lead CONVERTED. On any error nothing is written.
    */
-  convertLead: ConvertLeadPayload;
-  createContact: ContactPayload;
+  convertLead?: Maybe<ConvertLeadPayload>;
+  createContact?: Maybe<ContactPayload>;
   /** A new deal; without `stageId` it starts in the first open stage. */
-  createDeal: DealPayload;
-  createLead: LeadPayload;
+  createDeal?: Maybe<DealPayload>;
+  createLead?: Maybe<LeadPayload>;
   /** Admins only. Creates a lead-capture form; the payload's `formKey` is shown only this once. */
-  createLeadForm: LeadFormPayload;
+  createLeadForm?: Maybe<LeadFormPayload>;
   /** Admins only. */
-  createPipelineStage: PipelineStagePayload;
+  createPipelineStage?: Maybe<PipelineStagePayload>;
   /** Admins only. */
-  deleteActivity: CrmDeletePayload;
+  deleteActivity?: Maybe<CrmDeletePayload>;
   /** Admins only. Deletes the contact and its activities; its deals keep going without a contact. */
-  deleteContact: CrmDeletePayload;
+  deleteContact?: Maybe<CrmDeletePayload>;
   /** Admins only. Deletes the deal and its activities. */
-  deleteDeal: CrmDeletePayload;
+  deleteDeal?: Maybe<CrmDeletePayload>;
   /** Admins only. Deletes the lead and its activities. */
-  deleteLead: CrmDeletePayload;
+  deleteLead?: Maybe<CrmDeletePayload>;
   /** Admins only. The form's key stops working at once. */
-  deleteLeadForm: CrmDeletePayload;
+  deleteLeadForm?: Maybe<CrmDeletePayload>;
   /** Admins only. A stage with deals needs `moveDealsTo`, the stage that takes them over. */
-  deletePipelineStage: CrmDeletePayload;
+  deletePipelineStage?: Maybe<CrmDeletePayload>;
   /** Records a call, email, meeting, note or task on exactly one lead, contact or deal. */
-  logActivity: ActivityPayload;
+  logActivity?: Maybe<ActivityPayload>;
   /**
    * Moves a deal to another stage of the pipeline: its probability becomes the stage's, it is
    * closed in a WON or LOST stage, and the change is recorded as an activity on the deal.
    */
-  moveDeal: DealPayload;
+  moveDeal?: Maybe<DealPayload>;
   /**
    * The public lead-capture endpoint marketing sites post to, no login needed: `formKey` selects
    * the tenant (and the form's source, owner and tags). Rate-limited per form key and per client
    * IP (RATE_LIMITED error); oversized or malformed input comes back in `errors`.
    */
-  submitLeadForm: SubmitLeadFormPayload;
-  updateActivity: ActivityPayload;
-  updateContact: ContactPayload;
+  submitLeadForm?: Maybe<SubmitLeadFormPayload>;
+  updateActivity?: Maybe<ActivityPayload>;
+  updateContact?: Maybe<ContactPayload>;
   /** Changes the deal's fields (the stage changes only through `moveDeal`). */
-  updateDeal: DealPayload;
+  updateDeal?: Maybe<DealPayload>;
   /** Changes the given fields; a field left out is unchanged, a field set to null is cleared. */
-  updateLead: LeadPayload;
+  updateLead?: Maybe<LeadPayload>;
   /** Admins only. */
-  updatePipelineStage: PipelineStagePayload;
+  updatePipelineStage?: Maybe<PipelineStagePayload>;
 };
 
 
@@ -835,20 +835,20 @@ export type Product = {
 export type Query = {
   __typename?: 'Query';
   /** Activities, by default newest first. */
-  activities: ActivityConnection;
+  activities?: Maybe<ActivityConnection>;
   activity?: Maybe<Activity>;
   contact?: Maybe<Contact>;
-  contacts: ContactConnection;
+  contacts?: Maybe<ContactConnection>;
   deal?: Maybe<Deal>;
-  deals: DealConnection;
+  deals?: Maybe<DealConnection>;
   /** One lead; null (and a NOT_FOUND error) when it does not exist in the token's tenant. */
   lead?: Maybe<Lead>;
   /** Lead-capture forms of the tenant (admins only). Keys are shown once, when a form is created. */
-  leadForms: LeadFormConnection;
+  leadForms?: Maybe<LeadFormConnection>;
   /** Leads of the token's tenant. Default order: newest first (by relevance when `filter.search` is set). */
-  leads: LeadConnection;
+  leads?: Maybe<LeadConnection>;
   /** The tenant's pipeline: its stages in order, with the number and amounts of the deals in each. */
-  pipeline: Pipeline;
+  pipeline?: Maybe<Pipeline>;
 };
 
 
@@ -1183,7 +1183,7 @@ export type ResolversParentTypes = ResolversObject<{
 
 export type AccountResolvers<ContextType = CrmContext, ParentType extends ResolversParentTypes['Account'] = ResolversParentTypes['Account'], FederationReferenceType extends FederationReferenceTypes['Account'] = FederationReferenceTypes['Account']> = ResolversObject<{
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Account']> | FederationReferenceType, FederationReferenceType, ContextType>;
-  assignedLeads?: Resolver<ResolversTypes['LeadConnection'], ParentType, ContextType, Partial<AccountAssignedLeadsArgs>>;
+  assignedLeads?: Resolver<Maybe<ResolversTypes['LeadConnection']>, ParentType, ContextType, Partial<AccountAssignedLeadsArgs>>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
 }>;
 
@@ -1299,7 +1299,7 @@ export type DealResolvers<ContextType = CrmContext, ParentType extends Resolvers
   notes?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   owner?: Resolver<Maybe<ResolversTypes['Account']>, ParentType, ContextType>;
   probability?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
-  products?: Resolver<Array<ResolversTypes['Product']>, ParentType, ContextType>;
+  products?: Resolver<Array<Maybe<ResolversTypes['Product']>>, ParentType, ContextType>;
   stage?: Resolver<ResolversTypes['PipelineStage'], ParentType, ContextType>;
   tags?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   title?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -1389,28 +1389,28 @@ export type LeadPayloadResolvers<ContextType = CrmContext, ParentType extends Re
 }>;
 
 export type MutationResolvers<ContextType = CrmContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = ResolversObject<{
-  assignLead?: Resolver<ResolversTypes['LeadPayload'], ParentType, ContextType, RequireFields<MutationAssignLeadArgs, 'id'>>;
-  completeActivity?: Resolver<ResolversTypes['ActivityPayload'], ParentType, ContextType, RequireFields<MutationCompleteActivityArgs, 'done' | 'id'>>;
-  convertLead?: Resolver<ResolversTypes['ConvertLeadPayload'], ParentType, ContextType, RequireFields<MutationConvertLeadArgs, 'id'>>;
-  createContact?: Resolver<ResolversTypes['ContactPayload'], ParentType, ContextType, RequireFields<MutationCreateContactArgs, 'input'>>;
-  createDeal?: Resolver<ResolversTypes['DealPayload'], ParentType, ContextType, RequireFields<MutationCreateDealArgs, 'input'>>;
-  createLead?: Resolver<ResolversTypes['LeadPayload'], ParentType, ContextType, RequireFields<MutationCreateLeadArgs, 'input'>>;
-  createLeadForm?: Resolver<ResolversTypes['LeadFormPayload'], ParentType, ContextType, RequireFields<MutationCreateLeadFormArgs, 'input'>>;
-  createPipelineStage?: Resolver<ResolversTypes['PipelineStagePayload'], ParentType, ContextType, RequireFields<MutationCreatePipelineStageArgs, 'input'>>;
-  deleteActivity?: Resolver<ResolversTypes['CrmDeletePayload'], ParentType, ContextType, RequireFields<MutationDeleteActivityArgs, 'id'>>;
-  deleteContact?: Resolver<ResolversTypes['CrmDeletePayload'], ParentType, ContextType, RequireFields<MutationDeleteContactArgs, 'id'>>;
-  deleteDeal?: Resolver<ResolversTypes['CrmDeletePayload'], ParentType, ContextType, RequireFields<MutationDeleteDealArgs, 'id'>>;
-  deleteLead?: Resolver<ResolversTypes['CrmDeletePayload'], ParentType, ContextType, RequireFields<MutationDeleteLeadArgs, 'id'>>;
-  deleteLeadForm?: Resolver<ResolversTypes['CrmDeletePayload'], ParentType, ContextType, RequireFields<MutationDeleteLeadFormArgs, 'id'>>;
-  deletePipelineStage?: Resolver<ResolversTypes['CrmDeletePayload'], ParentType, ContextType, RequireFields<MutationDeletePipelineStageArgs, 'id'>>;
-  logActivity?: Resolver<ResolversTypes['ActivityPayload'], ParentType, ContextType, RequireFields<MutationLogActivityArgs, 'input'>>;
-  moveDeal?: Resolver<ResolversTypes['DealPayload'], ParentType, ContextType, RequireFields<MutationMoveDealArgs, 'id' | 'stageId'>>;
-  submitLeadForm?: Resolver<ResolversTypes['SubmitLeadFormPayload'], ParentType, ContextType, RequireFields<MutationSubmitLeadFormArgs, 'formKey' | 'input'>>;
-  updateActivity?: Resolver<ResolversTypes['ActivityPayload'], ParentType, ContextType, RequireFields<MutationUpdateActivityArgs, 'id' | 'input'>>;
-  updateContact?: Resolver<ResolversTypes['ContactPayload'], ParentType, ContextType, RequireFields<MutationUpdateContactArgs, 'id' | 'input'>>;
-  updateDeal?: Resolver<ResolversTypes['DealPayload'], ParentType, ContextType, RequireFields<MutationUpdateDealArgs, 'id' | 'input'>>;
-  updateLead?: Resolver<ResolversTypes['LeadPayload'], ParentType, ContextType, RequireFields<MutationUpdateLeadArgs, 'id' | 'input'>>;
-  updatePipelineStage?: Resolver<ResolversTypes['PipelineStagePayload'], ParentType, ContextType, RequireFields<MutationUpdatePipelineStageArgs, 'id' | 'input'>>;
+  assignLead?: Resolver<Maybe<ResolversTypes['LeadPayload']>, ParentType, ContextType, RequireFields<MutationAssignLeadArgs, 'id'>>;
+  completeActivity?: Resolver<Maybe<ResolversTypes['ActivityPayload']>, ParentType, ContextType, RequireFields<MutationCompleteActivityArgs, 'done' | 'id'>>;
+  convertLead?: Resolver<Maybe<ResolversTypes['ConvertLeadPayload']>, ParentType, ContextType, RequireFields<MutationConvertLeadArgs, 'id'>>;
+  createContact?: Resolver<Maybe<ResolversTypes['ContactPayload']>, ParentType, ContextType, RequireFields<MutationCreateContactArgs, 'input'>>;
+  createDeal?: Resolver<Maybe<ResolversTypes['DealPayload']>, ParentType, ContextType, RequireFields<MutationCreateDealArgs, 'input'>>;
+  createLead?: Resolver<Maybe<ResolversTypes['LeadPayload']>, ParentType, ContextType, RequireFields<MutationCreateLeadArgs, 'input'>>;
+  createLeadForm?: Resolver<Maybe<ResolversTypes['LeadFormPayload']>, ParentType, ContextType, RequireFields<MutationCreateLeadFormArgs, 'input'>>;
+  createPipelineStage?: Resolver<Maybe<ResolversTypes['PipelineStagePayload']>, ParentType, ContextType, RequireFields<MutationCreatePipelineStageArgs, 'input'>>;
+  deleteActivity?: Resolver<Maybe<ResolversTypes['CrmDeletePayload']>, ParentType, ContextType, RequireFields<MutationDeleteActivityArgs, 'id'>>;
+  deleteContact?: Resolver<Maybe<ResolversTypes['CrmDeletePayload']>, ParentType, ContextType, RequireFields<MutationDeleteContactArgs, 'id'>>;
+  deleteDeal?: Resolver<Maybe<ResolversTypes['CrmDeletePayload']>, ParentType, ContextType, RequireFields<MutationDeleteDealArgs, 'id'>>;
+  deleteLead?: Resolver<Maybe<ResolversTypes['CrmDeletePayload']>, ParentType, ContextType, RequireFields<MutationDeleteLeadArgs, 'id'>>;
+  deleteLeadForm?: Resolver<Maybe<ResolversTypes['CrmDeletePayload']>, ParentType, ContextType, RequireFields<MutationDeleteLeadFormArgs, 'id'>>;
+  deletePipelineStage?: Resolver<Maybe<ResolversTypes['CrmDeletePayload']>, ParentType, ContextType, RequireFields<MutationDeletePipelineStageArgs, 'id'>>;
+  logActivity?: Resolver<Maybe<ResolversTypes['ActivityPayload']>, ParentType, ContextType, RequireFields<MutationLogActivityArgs, 'input'>>;
+  moveDeal?: Resolver<Maybe<ResolversTypes['DealPayload']>, ParentType, ContextType, RequireFields<MutationMoveDealArgs, 'id' | 'stageId'>>;
+  submitLeadForm?: Resolver<Maybe<ResolversTypes['SubmitLeadFormPayload']>, ParentType, ContextType, RequireFields<MutationSubmitLeadFormArgs, 'formKey' | 'input'>>;
+  updateActivity?: Resolver<Maybe<ResolversTypes['ActivityPayload']>, ParentType, ContextType, RequireFields<MutationUpdateActivityArgs, 'id' | 'input'>>;
+  updateContact?: Resolver<Maybe<ResolversTypes['ContactPayload']>, ParentType, ContextType, RequireFields<MutationUpdateContactArgs, 'id' | 'input'>>;
+  updateDeal?: Resolver<Maybe<ResolversTypes['DealPayload']>, ParentType, ContextType, RequireFields<MutationUpdateDealArgs, 'id' | 'input'>>;
+  updateLead?: Resolver<Maybe<ResolversTypes['LeadPayload']>, ParentType, ContextType, RequireFields<MutationUpdateLeadArgs, 'id' | 'input'>>;
+  updatePipelineStage?: Resolver<Maybe<ResolversTypes['PipelineStagePayload']>, ParentType, ContextType, RequireFields<MutationUpdatePipelineStageArgs, 'id' | 'input'>>;
 }>;
 
 export type PageInfoResolvers<ContextType = CrmContext, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = ResolversObject<{
@@ -1453,16 +1453,16 @@ export type ProductResolvers<ContextType = CrmContext, ParentType extends Resolv
 }>;
 
 export type QueryResolvers<ContextType = CrmContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = ResolversObject<{
-  activities?: Resolver<ResolversTypes['ActivityConnection'], ParentType, ContextType, Partial<QueryActivitiesArgs>>;
+  activities?: Resolver<Maybe<ResolversTypes['ActivityConnection']>, ParentType, ContextType, Partial<QueryActivitiesArgs>>;
   activity?: Resolver<Maybe<ResolversTypes['Activity']>, ParentType, ContextType, RequireFields<QueryActivityArgs, 'id'>>;
   contact?: Resolver<Maybe<ResolversTypes['Contact']>, ParentType, ContextType, RequireFields<QueryContactArgs, 'id'>>;
-  contacts?: Resolver<ResolversTypes['ContactConnection'], ParentType, ContextType, Partial<QueryContactsArgs>>;
+  contacts?: Resolver<Maybe<ResolversTypes['ContactConnection']>, ParentType, ContextType, Partial<QueryContactsArgs>>;
   deal?: Resolver<Maybe<ResolversTypes['Deal']>, ParentType, ContextType, RequireFields<QueryDealArgs, 'id'>>;
-  deals?: Resolver<ResolversTypes['DealConnection'], ParentType, ContextType, Partial<QueryDealsArgs>>;
+  deals?: Resolver<Maybe<ResolversTypes['DealConnection']>, ParentType, ContextType, Partial<QueryDealsArgs>>;
   lead?: Resolver<Maybe<ResolversTypes['Lead']>, ParentType, ContextType, RequireFields<QueryLeadArgs, 'id'>>;
-  leadForms?: Resolver<ResolversTypes['LeadFormConnection'], ParentType, ContextType, Partial<QueryLeadFormsArgs>>;
-  leads?: Resolver<ResolversTypes['LeadConnection'], ParentType, ContextType, Partial<QueryLeadsArgs>>;
-  pipeline?: Resolver<ResolversTypes['Pipeline'], ParentType, ContextType>;
+  leadForms?: Resolver<Maybe<ResolversTypes['LeadFormConnection']>, ParentType, ContextType, Partial<QueryLeadFormsArgs>>;
+  leads?: Resolver<Maybe<ResolversTypes['LeadConnection']>, ParentType, ContextType, Partial<QueryLeadsArgs>>;
+  pipeline?: Resolver<Maybe<ResolversTypes['Pipeline']>, ParentType, ContextType>;
 }>;
 
 export type SubmitLeadFormPayloadResolvers<ContextType = CrmContext, ParentType extends ResolversParentTypes['SubmitLeadFormPayload'] = ResolversParentTypes['SubmitLeadFormPayload']> = ResolversObject<{
