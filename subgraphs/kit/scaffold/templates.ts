@@ -39,16 +39,17 @@ const schema = ({ name, type: T, field: f }: ScaffoldNames) => `extend schema
 
 # ${name}: notes stand for this subgraph's own data (rename them). Ids are UUIDs. Every member of
 # the tenant reads; editors and above write. Lists are Relay connections (\`first\` at most 100).
+# Root fields, and fields holding another subgraph's objects, are nullable (ARCHITECTURE.md).
 type Query {
   "Notes of the token's tenant, newest first."
-  ${f}Notes(first: Int, after: String, last: Int, before: String): ${T}NoteConnection!
+  ${f}Notes(first: Int, after: String, last: Int, before: String): ${T}NoteConnection
   "One note; null (and a NOT_FOUND error) when it does not exist in the token's tenant."
   ${f}Note(id: ID!): ${T}Note
 }
 
 type Mutation {
   "Bad input is reported in \`errors\` (nothing is written), not as a GraphQL error."
-  create${T}Note(input: ${T}NoteInput!): ${T}NotePayload!
+  create${T}Note(input: ${T}NoteInput!): ${T}NotePayload
 }
 
 "An ISO 8601 date and time."
