@@ -48,7 +48,7 @@ export interface ListQuery {
  *
  *   const p = new Params();
  *   const where = filter.ownerId ? [`owner_id = ${p.add(filter.ownerId)}`] : [];
- *   return readList<LeadRow>(tx, { columns: LEAD_COLUMNS, from: 'crm.leads', where, orderBy: 'created_at DESC, id DESC', values: p.values }, page);
+ *   return readList<LeadRow>(tx, { columns: LEADS.columns, from: LEADS.name, where, orderBy: 'created_at DESC, id DESC', values: p.values }, page);
  */
 export function readList<R>(tx: Tx, query: ListQuery, page: ListRequest): Promise<ListPage<R>> {
   const where = query.where.length ? ` WHERE ${query.where.join(' AND ')}` : '';
