@@ -1,6 +1,6 @@
 import type { GatewayConfig as Config } from './config.ts';
 import type { Principal } from '../subgraphs/kit/principal.ts';
-import { addEach, type Counter, type WindowCount } from '../subgraphs/kit/rate-limit.ts';
+import { addEachAndRead, type Counter, type WindowCount } from '../subgraphs/kit/rate-limit.ts';
 import { tenantKey, type RedisClient } from '../subgraphs/kit/redis.ts';
 
 const WINDOW_SECONDS = 60;
@@ -19,6 +19,12 @@ export type RateLimitConfig = Pick<
 export interface RateLimiter {
   /** Null when allowed, else the seconds to wait. */
   check(ip: string, principal: Principal): Promise<number | null>;
+  /**
+   * `check`, counted in Redis now (with this process's unsynced hits of its counters) and with
+   * `keys` read in the same round trip (one MGET: keys of one hash tag). `values`: null when
+   * Redis did not answer.
+   */
+  checkAndRead(ip: string, principal: Principal, keys: readonly string[]): Promise<{ retryAfter: number | null; values: (string | null)[] | null }>;
   /** Stops the sync timer and adds the hits not yet synced. */
   close(): Promise<void>;
 }
@@ -89,14 +95,17 @@ export function createRateLimiter(redis: RedisClient, config: RateLimitConfig): 
     }
   };
 
-  /** Adds hits to Redis and, where hits are counted locally, learns the counts it answers. */
-  const add = async (additions: { key: string; hits: number }[]) => {
-    const counts = await addEach(redis, additions, WINDOW_SECONDS);
+  /**
+   * Adds hits to Redis and, where hits are counted locally, learns the counts it answers; reads
+   * `reads` in the same pipeline.
+   */
+  const add = async (additions: { key: string; hits: number }[], reads: readonly string[] = []) => {
+    const { counts, values } = await addEachAndRead(redis, additions, WINDOW_SECONDS, reads);
     const answered = Date.now();
     if (syncMs > 0) {
       additions.forEach(({ key }, i) => learn(key, counts[i]!, answered));
     }
-    return counts;
+    return { counts, values };
   };
 
   /** Adds every counter's unsynced hits to Redis; forgets counters whose window has ended. */
@@ -114,6 +123,26 @@ export function createRateLimiter(redis: RedisClient, config: RateLimitConfig): 
     if (additions.length) await add(additions);
   };
 
+  /**
+   * Counted in Redis now, with this process's unsynced hits of the same counters before it: the
+   * count Redis returns is this request's place in the window.
+   */
+  const countInRedis = async (counters: Counter[], reads: readonly string[]) => {
+    const additions = counters.map(({ key }) => {
+      const counted = local.get(key);
+      const hits = 1 + (counted?.pending ?? 0);
+      if (counted) counted.pending = 0;
+      return { key, hits };
+    });
+    const { counts, values } = await add(additions, reads);
+    let retryAfter: number | null = null;
+    counters.forEach(({ limit }, i) => {
+      const counted = counts[i]!;
+      if (counted.count > limit) retryAfter = Math.max(retryAfter ?? 0, counted.secondsLeft);
+    });
+    return { retryAfter, values };
+  };
+
   return {
     async check(ip, principal) {
       const counters = countersOf(ip, principal);
@@ -123,22 +152,10 @@ export function createRateLimiter(redis: RedisClient, config: RateLimitConfig): 
         timer ??= setInterval(() => void sync(), syncMs).unref();
         return null;
       }
-      // Counted in Redis now, with this process's unsynced hits of the same counters before it:
-      // the count Redis returns is this request's place in the window.
-      const additions = counters.map(({ key }) => {
-        const counted = local.get(key);
-        const hits = 1 + (counted?.pending ?? 0);
-        if (counted) counted.pending = 0;
-        return { key, hits };
-      });
-      const counts = await add(additions);
-      let retryAfter: number | null = null;
-      counters.forEach(({ limit }, i) => {
-        const counted = counts[i]!;
-        if (counted.count > limit) retryAfter = Math.max(retryAfter ?? 0, counted.secondsLeft);
-      });
-      return retryAfter;
+      return (await countInRedis(counters, [])).retryAfter;
     },
+    // A round trip is made anyway: the counters go along and learn Redis's counts.
+    checkAndRead: (ip, principal, keys) => countInRedis(countersOf(ip, principal), keys),
     async close() {
       if (timer) clearInterval(timer);
       timer = undefined;

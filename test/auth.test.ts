@@ -35,7 +35,10 @@ describe('login and tokens', () => {
     const [header, payload] = data!.login.accessToken.split('.').slice(0, 2).map((p: string) => JSON.parse(Buffer.from(p, 'base64url').toString()));
     expect(header.alg).toBe('EdDSA');
     expect(payload).toMatchObject({ sub: account('owner@acme.example').id, tid: acme, roles: ['owner'], aud: 'bizosaas-supergraph' });
-    expect(payload.exp - payload.iat).toBe(900);
+    // `iat` in milliseconds (revocation stamps compare with it), `exp` in whole seconds.
+    expect(payload.exp - Math.floor(payload.iat)).toBe(900);
+    expect(Math.abs(payload.iat * 1000 - Date.now())).toBeLessThan(60_000);
+    expect(payload.sid).toMatch(/^[0-9a-f-]{36}$/); // the session: its refresh-token family
     expect(payload.jti).toBeTruthy();
     expect(data!.login.refreshToken).toMatch(new RegExp(`^${acme}\\.`));
   });

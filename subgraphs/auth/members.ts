@@ -7,6 +7,7 @@ import type { Role } from '../kit/principal.ts';
 import type { AuthErrorCode } from './__generated__/resolvers-types.ts';
 import type { AuthContext } from './loaders.ts';
 import { hashPassword, passwordProblem, verifyPassword } from './passwords.ts';
+import { revokeAccess, revokeAccountEverywhere } from './sessions.ts';
 import * as store from './store.ts';
 
 // Member management and account changes. Bad input and broken rules come back as payload
@@ -66,7 +67,7 @@ export async function updateMemberRole(
   role: Role,
 ): Promise<Outcome<store.MembershipRow, AuthErrorCode>> {
   const callerIsOwner = ctx.principal.roles.includes('owner');
-  return write(ctx.tx, async (tx) => {
+  const updated = await write(ctx.tx, async (tx) => {
     const target = await lockedMember(tx, accountId);
     if ((target.role === 'owner' || role === 'owner') && !callerIsOwner) {
       reject('role', 'Only an owner can grant or take away the owner role.', 'NOT_ALLOWED');
@@ -76,17 +77,22 @@ export async function updateMemberRole(
     }
     return (await store.updateRole(tx, accountId, role))!;
   });
+  // Tokens carry roles: the member's end now, and a refresh gives one with the new role.
+  if (updated.value) await revokeAccess(ctx, [{ tenantId: ctx.principal.tenantId!, accountId }]);
+  return updated;
 }
 
 export async function removeMember(ctx: AuthContext, accountId: string): Promise<Outcome<string, AuthErrorCode>> {
   const callerIsOwner = ctx.principal.roles.includes('owner');
-  return write(ctx.tx, async (tx) => {
+  const removed = await write(ctx.tx, async (tx) => {
     const target = await lockedMember(tx, accountId);
     if (target.role === 'owner' && !callerIsOwner) reject('accountId', 'An admin cannot remove an owner.', 'NOT_ALLOWED');
     if (target.role === 'owner' && target.owners <= 1) reject('accountId', 'The last owner cannot leave the tenant.', 'LAST_OWNER');
     await store.deleteMembership(tx, accountId);
     return accountId;
   });
+  if (removed.value) await revokeAccess(ctx, [{ tenantId: ctx.principal.tenantId!, accountId }]);
+  return removed;
 }
 
 export async function changePassword(
@@ -102,11 +108,13 @@ export async function changePassword(
     return fail('currentPassword', 'The current password is not correct.', 'INVALID');
   }
   const hash = await hashPassword(newPassword);
-  return write(ctx.tx, async (tx) => {
+  const changed = await write(ctx.tx, async (tx) => {
     await store.updatePassword(tx, accountId, hash);
     await store.revokeMySessions(tx);
     return true as const;
   });
+  if (changed.value) await revokeAccountEverywhere(ctx);
+  return changed;
 }
 
 /** Platform administrators create tenants; the creator becomes the first owner. */

@@ -4,6 +4,7 @@ import { hit, peek, reset } from '../kit/rate-limit.ts';
 import { tenantKey } from '../kit/redis.ts';
 import { rateLimited, unauthenticated } from '../kit/errors.ts';
 import type { Role } from '../kit/principal.ts';
+import { revokeAccessTokens, type Revocation } from '../kit/revocation.ts';
 import type { AuthContext } from './loaders.ts';
 import type { SigningKey } from './signing-keys.ts';
 import { verifyPassword } from './passwords.ts';
@@ -29,17 +30,43 @@ async function issue(
 ): Promise<Session> {
   const { settings } = ctx.deps;
   const refresh = newRefreshToken(grant.tenantId);
+  const familyId = grant.familyId ?? randomUUID();
   await ctx.deps.db.withTenant({ tenantId: grant.tenantId, accountId: grant.accountId }, (tx) =>
     store.insertRefreshToken(tx, {
       tenantId: grant.tenantId,
-      familyId: grant.familyId ?? randomUUID(),
+      familyId,
       accountId: grant.accountId,
       hash: refresh.hash,
       ttlSeconds: settings.REFRESH_TOKEN_TTL_SECONDS,
     }),
   );
-  const access = await signAccessToken(ctx.deps, key, { accountId: grant.accountId, tenantId: grant.tenantId, roles: [grant.role] });
+  const access = await signAccessToken(ctx.deps, key, {
+    accountId: grant.accountId,
+    tenantId: grant.tenantId,
+    roles: [grant.role],
+    sessionId: familyId,
+  });
   return { accessToken: access.token, refreshToken: refresh.token, tokenType: 'Bearer', expiresIn: access.expiresIn, errors: [] };
+}
+
+/**
+ * Ends access tokens before they expire: the gateway and the subgraphs refuse them within about
+ * half a second (kit/revocation.ts). Called once the revocation in PostgreSQL has committed.
+ */
+export async function revokeAccess(ctx: AuthContext, revocations: readonly Revocation[]): Promise<void> {
+  await revokeAccessTokens(
+    ctx.deps.redis,
+    { prefix: ctx.deps.config.REDIS_PREFIX, accessTokenTtlSeconds: ctx.deps.settings.ACCESS_TOKEN_TTL_SECONDS, log: ctx.log },
+    revocations,
+  );
+}
+
+/** Ends the caller's access tokens in every tenant of its account (a new password). */
+export async function revokeAccountEverywhere(ctx: AuthContext): Promise<void> {
+  const accountId = ctx.principal.accountId!;
+  const memberships = await ctx.tx((tx) => store.myMemberships(tx));
+  const tenants = new Set([ctx.principal.tenantId!, ...memberships.map((m) => m.tenant_id)]);
+  await revokeAccess(ctx, [...tenants].map((tenantId) => ({ tenantId, accountId })));
 }
 
 /**
@@ -86,7 +113,7 @@ export async function refreshSession(ctx: AuthContext, key: SigningKey, refreshT
     if (!row) return null;
     if (row.rotated_at || row.revoked_at) {
       await store.revokeFamily(tx, row.family_id);
-      return 'reused' as const;
+      return { kind: 'revoked' as const, familyId: row.family_id, reused: true };
     }
     if (row.expires_at.getTime() <= Date.now()) return null;
     await store.markRotated(tx, row.id);
@@ -94,26 +121,33 @@ export async function refreshSession(ctx: AuthContext, key: SigningKey, refreshT
     const membership = await store.membershipsByAccountIds(tx, [row.account_id]);
     if (!membership[0]) {
       await store.revokeFamily(tx, row.family_id);
-      return null;
+      return { kind: 'revoked' as const, familyId: row.family_id, reused: false };
     }
-    return { accountId: row.account_id, tenantId, role: membership[0].role, familyId: row.family_id };
+    return { kind: 'granted' as const, accountId: row.account_id, tenantId, role: membership[0].role, familyId: row.family_id };
   });
-  if (grant === 'reused') {
-    ctx.log.warn({ requestId: ctx.requestId, tenant: tenantId }, 'refresh token reuse: family revoked');
+  if (grant?.kind === 'revoked') {
+    // The family's access tokens too: a thief's (or the victim's) end with the refresh tokens.
+    await revokeAccess(ctx, [{ tenantId, sessionId: grant.familyId }]);
+    if (grant.reused) ctx.log.warn({ requestId: ctx.requestId, tenant: tenantId }, 'refresh token reuse: family revoked');
     throw unauthenticated(INVALID_REFRESH);
   }
   if (!grant) throw unauthenticated(INVALID_REFRESH);
   return issue(ctx, key, grant);
 }
 
-/** Revokes the refresh token's family. Unknown tokens are not an error (idempotent logout). */
+/**
+ * Revokes the refresh token's family and its access tokens. Unknown tokens are not an error
+ * (idempotent logout).
+ */
 export async function logout(ctx: AuthContext, refreshToken: string): Promise<void> {
   const tenantId = tenantOfRefreshToken(refreshToken);
   if (!tenantId) return;
-  await ctx.deps.db.withTenant({ tenantId, accountId: null }, async (tx) => {
+  const familyId = await ctx.deps.db.withTenant({ tenantId, accountId: null }, async (tx) => {
     const row = await store.refreshTokenForUpdate(tx, hashRefreshToken(refreshToken));
     if (row) await store.revokeFamily(tx, row.family_id);
+    return row?.family_id ?? null;
   });
+  if (familyId) await revokeAccess(ctx, [{ tenantId, sessionId: familyId }]);
 }
 
 /** New tokens for another tenant of the same account (membership checked under that tenant). */

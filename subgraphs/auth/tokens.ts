@@ -11,19 +11,25 @@ export interface IssuedAccessToken {
   expiresIn: number;
 }
 
-/** A 15-minute access token for one tenant: claims iss, aud, sub, tid, roles, iat, exp, jti. */
+/**
+ * A 15-minute access token for one tenant: claims iss, aud, sub, tid, roles, sid (the session:
+ * its refresh-token family), iat, exp, jti. `iat` carries milliseconds (a JSON number, as RFC
+ * 7519 allows): revocation stamps (kit/revocation.ts) void the tokens issued before a moment,
+ * and the token a refresh or login issues right after one must not be among them.
+ */
 export async function signAccessToken(
   { config, settings }: Pick<SubgraphDeps<AuthSettings>, 'config' | 'settings'>,
   key: SigningKey,
-  claims: { accountId: string; tenantId: string; roles: Role[] },
+  claims: { accountId: string; tenantId: string; roles: Role[]; sessionId: string },
 ): Promise<IssuedAccessToken> {
-  const token = await new SignJWT({ tid: claims.tenantId, roles: claims.roles })
+  const issuedAt = Date.now() / 1000;
+  const token = await new SignJWT({ tid: claims.tenantId, roles: claims.roles, sid: claims.sessionId })
     .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' })
     .setIssuer(config.AUTH_ISSUER)
     .setAudience(config.AUTH_AUDIENCE)
     .setSubject(claims.accountId)
-    .setIssuedAt()
-    .setExpirationTime(`${settings.ACCESS_TOKEN_TTL_SECONDS}s`)
+    .setIssuedAt(issuedAt)
+    .setExpirationTime(Math.floor(issuedAt) + settings.ACCESS_TOKEN_TTL_SECONDS)
     .setJti(randomUUID())
     .sign(key.key);
   return { token, expiresIn: settings.ACCESS_TOKEN_TTL_SECONDS };

@@ -9,6 +9,7 @@ import { startEmbeddedPostgres } from './db/embedded.ts';
 import { migrate, migrateUrl, type MigrationTarget } from './db/migrate.ts';
 import { createRedis, type RedisClient } from './redis.ts';
 import { createTokenVerifier, type TokenVerifier } from './principal.ts';
+import { checkingRevocation } from './revocation.ts';
 import { subgraphMetrics } from './metrics.ts';
 
 /** What a subgraph server needs from the outside world; tests build their own. */
@@ -21,6 +22,7 @@ export interface SubgraphDeps<TSettings = unknown> {
   db: Database;
   redis: RedisClient;
   log: Logger;
+  /** Verifies the access token and refuses a revoked one (both as anonymous). */
   verifyToken: TokenVerifier;
   /**
    * A transaction as the owner role, for demo seeding and operator tasks only (never for a
@@ -52,7 +54,12 @@ export function sharedDeps(config: Config): Promise<Omit<SubgraphDeps, 'log'>> {
     const { db } = await openDatabase(config);
     const redis = createRedis(config, log);
     const jwks = config.AUTH_JWKS_URL ?? `http://127.0.0.1:${process.env.AUTH_PORT ?? 8007}/.well-known/jwks.json`;
-    const verifyToken = createTokenVerifier({ issuer: config.AUTH_ISSUER, audience: config.AUTH_AUDIENCE, keys: jwks });
+    const verifyToken = checkingRevocation(
+      createTokenVerifier({ issuer: config.AUTH_ISSUER, audience: config.AUTH_AUDIENCE, keys: jwks }),
+      redis,
+      config.REDIS_PREFIX,
+      log,
+    );
     return {
       config,
       env: process.env,

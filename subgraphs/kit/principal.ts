@@ -11,9 +11,22 @@ export interface Principal {
   tenantId: string | null;
   roles: readonly Role[];
   tokenId: string | null;
+  /** The token's session (its refresh-token family, claim `sid`); null for a token without one. */
+  sessionId: string | null;
+  /** When the token was issued and when it expires (ms epoch; 0 when anonymous). */
+  issuedAt: number;
+  expiresAt: number;
 }
 
-export const ANONYMOUS: Principal = Object.freeze({ accountId: null, tenantId: null, roles: [], tokenId: null });
+export const ANONYMOUS: Principal = Object.freeze({
+  accountId: null,
+  tenantId: null,
+  roles: [],
+  tokenId: null,
+  sessionId: null,
+  issuedAt: 0,
+  expiresAt: 0,
+});
 
 export interface TokenVerifierOptions {
   issuer: string;
@@ -39,6 +52,7 @@ export type TokenVerifier = (authorization: string | undefined) => Promise<Princ
  * already-verified tokens valid until they expire, at most the access-token lifetime; jose's
  * JWKS cache already keeps a key that long.) Failures are not remembered, so the cache cannot be
  * filled with garbage that pushes out real callers any faster than valid tokens could.
+ * Whether a valid token has been revoked since is checked apart (kit/revocation.ts).
  */
 export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
   const getKey: JWTVerifyGetKey =
@@ -64,7 +78,16 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
         ? payload.roles.filter((r): r is Role => (ROLES as readonly string[]).includes(r as string))
         : [];
       if (!isUuid(payload.sub) || !isUuid(payload.tid)) return ANONYMOUS;
-      const principal: Principal = Object.freeze({ accountId: payload.sub, tenantId: payload.tid, roles: Object.freeze(roles), tokenId: String(payload.jti) });
+      const principal: Principal = Object.freeze({
+        accountId: payload.sub,
+        tenantId: payload.tid,
+        roles: Object.freeze(roles),
+        tokenId: String(payload.jti),
+        sessionId: isUuid(payload.sid) ? payload.sid : null,
+        // `iat` carries milliseconds (auth/tokens.ts): revocation stamps compare with it.
+        issuedAt: Math.round((payload.iat as number) * 1000),
+        expiresAt: (payload.exp as number) * 1000,
+      });
       // Until `exp` (required above), never longer: lru-cache drops the entry at its ttl.
       const ttl = (payload.exp as number) * 1000 - Date.now();
       if (verified && ttl > 0) verified.set(token, principal, { ttl });

@@ -6,6 +6,7 @@ import type { Database } from '../../subgraphs/kit/db/database.ts';
 import { migrate, migrateUrl, type MigrationTarget } from '../../subgraphs/kit/db/migrate.ts';
 import { createRedis } from '../../subgraphs/kit/redis.ts';
 import { createTokenVerifier, type Role, type TokenVerifier } from '../../subgraphs/kit/principal.ts';
+import { checkingRevocation } from '../../subgraphs/kit/revocation.ts';
 import { createLogger } from '../../subgraphs/kit/logger.ts';
 import { openDatabase, ownerRunner, type SubgraphDeps } from '../../subgraphs/kit/deps.ts';
 import { createTestDatabase, redisReachable, REDIS_URL, uniqueSuffix, type TestDatabase } from './services.ts';
@@ -53,7 +54,11 @@ export interface TestBackends {
   database: TestDatabase;
   db: Database;
   keys: TestKeys;
-  /** Verifies tokens signed with `keys` (what a gateway or subgraph of these backends checks). */
+  /**
+   * Verifies tokens signed with `keys`, without looking at revocation (what a gateway is given: it
+   * checks revocation itself); `deps(name).verifyToken` is a subgraph's, which also refuses
+   * revoked tokens.
+   */
   verifyToken: TokenVerifier;
   /** Builds the deps one subgraph server needs (shared pool, Redis and keys). */
   deps(name: string): SubgraphDeps;
@@ -90,6 +95,7 @@ export async function createTestBackends(
     audience: config.AUTH_AUDIENCE,
     keys: createLocalJWKSet(keys.publicJwks),
   });
+  const subgraphVerifyToken = checkingRevocation(verifyToken, redis, config.REDIS_PREFIX);
   return {
     config,
     env,
@@ -104,7 +110,7 @@ export async function createTestBackends(
       db,
       redis,
       log: createLogger(config, name),
-      verifyToken,
+      verifyToken: subgraphVerifyToken,
       asOwner: ownerRunner(database.ownerUrl ?? db),
       embedded: { postgres: !config.DATABASE_URL, redis: !config.REDIS_URL },
     }),

@@ -80,7 +80,8 @@ export async function startSupergraph(env: Record<string, string> = {}): Promise
       config: { ...config, ...options.config },
       subgraphUrls: options.subgraphUrls ?? subgraphs.urls,
       redis: deps.redis,
-      verifyToken: deps.verifyToken,
+      // As in production: the gateway verifies tokens and checks revocation itself.
+      verifyToken: subgraphs.backends.verifyToken,
     });
     return { gateway, base: await gateway.listen(0, '127.0.0.1') };
   };
