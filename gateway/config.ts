@@ -29,11 +29,18 @@ export const gatewayConfigSchema = configSchema.extend({
     .pipe(z.array(z.url({ protocol: /^https?$/ }))),
   /**
    * Admission control (gateway/admission.ts): operations run at once, adapting between MIN (the
-   * CPU is saturated) and MAX (it is not); past QUEUE_MAX waiting ones the gateway answers 503.
+   * CPU is saturated, or operations slow down as more run) and MAX; past QUEUE_MAX waiting ones
+   * the gateway answers 503.
    */
   GATEWAY_CONCURRENCY_MIN: z.coerce.number().int().min(1).max(10_000).default(2),
   GATEWAY_CONCURRENCY_MAX: z.coerce.number().int().min(1).max(10_000).default(512),
   GATEWAY_QUEUE_MAX: z.coerce.number().int().min(0).max(100_000).default(2048),
+  /**
+   * The longest an operation waits for admission, ms: past it, 503 OVERLOADED. An operation whose
+   * predicted wait is over it (over a tenth of it while the gateway is overloaded) is refused on
+   * arrival instead.
+   */
+  GATEWAY_QUEUE_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
   SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   /**
    * The most keep-alive connections the gateway opens to one subgraph; fetches past it wait in

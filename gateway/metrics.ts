@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { createRegistry, LATENCY_BUCKETS } from '../subgraphs/kit/metrics.ts';
+import { SHED_REASONS, type ShedReason } from './admission.ts';
 import type { FetchOutcome } from './subgraph-client.ts';
 
 /** Operation names are chosen by clients: past this many distinct ones, new names count as "other". */
@@ -9,8 +10,12 @@ export interface GatewayMetrics {
   registry: Registry;
   observeRequest(operation: string, status: number, seconds: number): void;
   observeSubgraph(subgraph: string, seconds: number, outcome: FetchOutcome): void;
-  /** Gauges of the admission control's current limit, running and waiting operations. */
-  watchAdmission(admission: { limit: number; active: number; waiting: number }): void;
+  /** Gauges of the admission control's current limit, running and waiting operations, and its service-time estimate. */
+  watchAdmission(admission: { limit: number; active: number; waiting: number; serviceMs: number }): void;
+  /** An operation refused by admission control (503 OVERLOADED), by reason. */
+  observeShed(reason: ShedReason): void;
+  /** An operation admitted after waiting `ms` for its slot. */
+  observeAdmissionWait(ms: number): void;
 }
 
 /**
@@ -36,6 +41,19 @@ export function createMetrics(): GatewayMetrics {
     buckets: LATENCY_BUCKETS,
     registers: [registry],
   });
+  const shed = new Counter({
+    name: 'gateway_admission_shed_total',
+    help: 'Operations refused by admission control (503 OVERLOADED) by reason: queue_timeout (waited GATEWAY_QUEUE_TIMEOUT_MS), predicted_wait (refused on arrival), queue_full (GATEWAY_QUEUE_MAX)',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+  });
+  for (const reason of SHED_REASONS) shed.inc({ reason }, 0); // every reason shows, at 0, from the start
+  const wait = new Histogram({
+    name: 'gateway_admission_wait_seconds',
+    help: 'How long admitted operations waited for a slot (at most GATEWAY_QUEUE_TIMEOUT_MS)',
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
   const seen = new Set<string>();
   const bounded = (operation: string) => {
     if (seen.has(operation)) return operation;
@@ -59,6 +77,15 @@ export function createMetrics(): GatewayMetrics {
       gauge('gateway_admission_limit', 'Operations the gateway runs at once now (adaptive, GATEWAY_CONCURRENCY_MIN..MAX)', () => admission.limit);
       gauge('gateway_admission_active', 'Operations running', () => admission.active);
       gauge('gateway_admission_waiting', 'Operations waiting for a slot', () => admission.waiting);
+      gauge('gateway_admission_service_seconds', 'Recent mean operation time admission control predicts waits with (0 until operations have ended)', () =>
+        Number.isNaN(admission.serviceMs) ? 0 : admission.serviceMs / 1000,
+      );
+    },
+    observeShed(reason) {
+      shed.inc({ reason });
+    },
+    observeAdmissionWait(ms) {
+      wait.observe(ms / 1000);
     },
   };
 }

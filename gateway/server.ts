@@ -159,10 +159,16 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     min: config.GATEWAY_CONCURRENCY_MIN,
     max: config.GATEWAY_CONCURRENCY_MAX,
     maxQueue: config.GATEWAY_QUEUE_MAX,
+    queueTimeoutMs: config.GATEWAY_QUEUE_TIMEOUT_MS,
     windowMs: 100,
+    onShed: metrics.observeShed,
+    onStart: metrics.observeAdmissionWait,
   });
   metrics.watchAdmission(admission);
   const agent = createSubgraphAgent(config.GATEWAY_SUBGRAPH_CONNECTIONS);
+  // /ready's checks get connections of their own: on the fetches' pool they would queue behind
+  // GraphQL fetches whenever a slow subgraph holds all of its connections.
+  const healthAgent = createSubgraphAgent(2);
 
   const gateway = new ApolloGateway({
     supergraphSdl: supergraphSource(options, urls),
@@ -308,7 +314,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       return admission.run(async () => graphql.call(this, request, reply), () => clientGone(request));
     },
   });
-  registerHealthRoutes(app, urls, agent);
+  registerHealthRoutes(app, urls, healthAgent);
   app.get('/metrics', async (_request, reply) => {
     void reply.header('content-type', metrics.registry.contentType);
     return metrics.registry.metrics();
@@ -338,6 +344,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       admission.close();
       await apollo.stop();
       await agent.close();
+      await healthAgent.close();
       await rateLimiter.close(); // the hits counted since the last sync
       if (ownRedis) redis.disconnect();
       metrics.registry.clear();
