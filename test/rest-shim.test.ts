@@ -2,6 +2,7 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import { buildClientSchema, getIntrospectionQuery, parse, validate, type IntrospectionQuery } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROUTES } from '../gateway/rest/routes.ts';
+import { openApiPath } from '../gateway/rest/openapi.ts';
 import { DEMO_PASSWORD, gql } from './support/graphql.ts';
 import { expectDocumented, rest } from './support/rest.ts';
 import { startSupergraph, type RunningSupergraph } from './support/stack.ts';
@@ -230,7 +231,7 @@ describe('the shim as a whole', () => {
     expect(result.errors ?? []).toEqual([]);
     expect(result.valid).toBe(true);
     for (const route of ROUTES) {
-      const operation = body.paths[`/api/brain${route.path}`]?.[route.method.toLowerCase()];
+      const operation = body.paths[`/api/brain${openApiPath(route.path)}`]?.[route.method.toLowerCase()];
       expect(operation?.operationId, `${route.method} ${route.path}`).toBe(route.id);
     }
   });

@@ -165,6 +165,9 @@ function operation(route: RestRoute, components: Record<string, JsonSchema>) {
   };
 }
 
+/** A route's path as OpenAPI writes it: `{name*}` (the rest of the path) is one parameter, `{name}`. */
+export const openApiPath = (path: string) => path.replace(/\*\}$/, '}');
+
 export function openApiDocument(routes: readonly RestRoute[], prefix: string) {
   const components: Record<string, JsonSchema> = { Detail: DETAIL, Message: MESSAGE, ValidationError: DRF_VALIDATION, HTTPValidationError: FASTAPI_VALIDATION };
   const paths: Record<string, Record<string, unknown>> = {};
@@ -172,8 +175,7 @@ export function openApiDocument(routes: readonly RestRoute[], prefix: string) {
   for (const route of routes) {
     if (ids.has(route.id)) throw new Error(`openapi: duplicate operation id ${route.id}`);
     ids.add(route.id);
-    // (`{name*}`, the rest of the path, is one parameter to OpenAPI.)
-    (paths[`${prefix}${route.path.replace(/\*\}$/, '}')}`] ??= {})[route.method.toLowerCase()] = operation(route, components);
+    (paths[`${prefix}${openApiPath(route.path)}`] ??= {})[route.method.toLowerCase()] = operation(route, components);
   }
   paths[`${prefix}/openapi.json`] = {
     get: {
