@@ -9,6 +9,7 @@ import type { Config } from '../kit/config.ts';
 import type { CmsSettings } from './settings.ts';
 import type { SubgraphDeps } from '../kit/deps.ts';
 import { inputError } from '../kit/errors.ts';
+import { jsonLimitsOf, multipartJsonFieldsProblem } from '../kit/json-limits.ts';
 import type { Role } from '../kit/principal.ts';
 import { isUuid } from '../kit/formats.ts';
 import type { CmsInputError } from './blocks.ts';
@@ -138,6 +139,12 @@ export async function registerMediaRoutes(app: FastifyInstance, deps: SubgraphDe
 
     const part = await request.file();
     if (!part) return problem(reply, 400, 'No file in the upload.');
+    // A field sent as application/json (@fastify/multipart parses it) gets a JSON body's limits.
+    const jsonProblem = multipartJsonFieldsProblem(part.fields, jsonLimitsOf(config));
+    if (jsonProblem) {
+      for await (const chunk of part.file) void chunk; // discard the file, so the request completes
+      return problem(reply, 400, jsonProblem);
+    }
     const query = request.query as Record<string, string | string[] | undefined>;
     const field = (name: string) => {
       const value = part.fields[name];

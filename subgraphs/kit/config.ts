@@ -76,6 +76,34 @@ export const configSchema = z.object({
   SALEOR_APP_TOKEN: z.string().min(1).default('dev-saleor-app-token'),
 
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(50 * 1024 * 1024).default(1024 * 1024),
+  /**
+   * JSON a process accepts (bodies, GET `variables`, GraphQL variables; kit/json-limits.ts):
+   * arrays and objects nested at most this deep, scanned before JSON.parse. A GraphQL body nests
+   * its variables two levels down; an entity fetch's representations four.
+   */
+  JSON_MAX_DEPTH: z.coerce.number().int().min(4).max(1_000).default(32),
+  /**
+   * Elements of one JSON array or members of one object, scanned before JSON.parse. Subgraphs
+   * need room for the gateway's entity fetches (one representation per distinct entity: a page
+   * of 100 rows each referencing 50 products is 5,000).
+   */
+  JSON_MAX_ITEMS: z.coerce.number().int().min(100).max(1_000_000).default(10_000),
+  /** Names in a GraphQL operation's `variables` (a subgraph gets the client's plus `representations`). */
+  MAX_VARIABLES: z.coerce.number().int().min(1).max(10_000).default(100),
+  /** Characters of one string anywhere in a GraphQL operation's variables. */
+  MAX_VARIABLE_STRING_LENGTH: z.coerce.number().int().min(256).max(50 * 1024 * 1024).default(65_536),
+  /**
+   * Brackets (`{ ( [`) nested in a GraphQL document, scanned before it is parsed (the parser
+   * recurses; the gateway's MAX_DEPTH counts fields after parsing). Planned subgraph fetches nest
+   * deeper than the client's operation (inline fragments, entity fetches), hence the room.
+   */
+  GRAPHQL_MAX_NESTING: z.coerce.number().int().min(8).max(1_000).default(64),
+  /**
+   * Tokens of a document a subgraph parses (the gateway has its own MAX_TOKENS for clients'). A
+   * planned fetch can be larger than the client's operation; this bounds what a caller that
+   * reaches a subgraph directly can make it parse and validate.
+   */
+  SUBGRAPH_MAX_TOKENS: z.coerce.number().int().min(1_000).max(10_000_000).default(20_000),
   INTROSPECTION: bool.optional(),
 
   DEMO_PASSWORD: z.string().min(8).default('bizosaas-demo-2026'),

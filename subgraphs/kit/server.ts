@@ -15,6 +15,7 @@ import { clientIp, fastifyTrustProxy } from './client-ip.ts';
 import type { Context } from './context.ts';
 import { withSettings, type SubgraphDeps } from './deps.ts';
 import { redactError } from './errors.ts';
+import { graphqlRequestHook, graphqlRequestLimitsOf, jsonLimitsOf, useBoundedJsonParser, variableLimits, variableLimitsOf } from './json-limits.ts';
 import type { MigrationTarget } from './db/migrate.ts';
 import { sharedReads } from './db/shared-reads.ts';
 import { subgraphMetrics } from './metrics.ts';
@@ -152,6 +153,9 @@ export async function createSubgraphServer<TLoaders, TSettings>(
   const cacheOn = definition.responseCache !== false && config.CACHE_TTL_SECONDS > 0;
   const apollo = new ApolloServer<Context>({
     schema,
+    // Apollo's own messages ("Unexpected error processing request") as JSON lines, not console text.
+    logger: log,
+    parseOptions: { maxTokens: config.SUBGRAPH_MAX_TOKENS },
     introspection: config.INTROSPECTION ?? !isProduction(config),
     includeStacktraceInErrorResponses: false,
     csrfPrevention: true,
@@ -170,12 +174,17 @@ export async function createSubgraphServer<TLoaders, TSettings>(
           ]
         : [ApolloServerPluginCacheControlDisabled()]),
       invalidateOnWrite(generations),
+      // Before the response cache keys on the variables and before they are coerced.
+      variableLimits(variableLimitsOf(config)),
       requestLog(),
     ],
   });
   await apollo.start();
 
   const app = Fastify({ bodyLimit: config.BODY_LIMIT_BYTES, logger: false, trustProxy: fastifyTrustProxy(config.TRUST_PROXY) });
+  // JSON bodies past JSON_MAX_DEPTH / JSON_MAX_ITEMS fail before JSON.parse (a 400 in microseconds).
+  const jsonLimits = jsonLimitsOf(config);
+  useBoundedJsonParser(app, jsonLimits);
   const handler = fastifyApolloHandler(apollo, {
     context: async (request) => {
       const principal = await deps.verifyToken(request.headers.authorization);
@@ -201,7 +210,7 @@ export async function createSubgraphServer<TLoaders, TSettings>(
       return full as Context;
     },
   });
-  app.route({ method: ['GET', 'POST', 'OPTIONS'], url: '/graphql', handler });
+  app.route({ method: ['GET', 'POST', 'OPTIONS'], url: '/graphql', preValidation: graphqlRequestHook(graphqlRequestLimitsOf(config)), handler });
   const metrics = subgraphMetrics();
   app.addHook('onResponse', (request, reply, done) => {
     // Routes as registered (not raw URLs: bounded labels); unmatched paths count under "-".
@@ -221,10 +230,16 @@ export async function createSubgraphServer<TLoaders, TSettings>(
     }
   });
   await definition.routes?.(app, deps);
-  app.setErrorHandler((error: Error & { statusCode?: number }, _request, reply) => {
+  app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
     const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
-    if (status === 500) log.error({ err: error }, 'http error');
-    void reply.code(status).send({ error: status === 500 ? 'Internal server error' : error.message });
+    if (status === 500) log.error({ route: request.routeOptions.url, err: error }, 'http error');
+    const message = status === 500 ? 'Internal server error' : error.message;
+    // A body refused on /graphql (too large, not JSON, past a JSON limit) in the GraphQL shape.
+    if (request.routeOptions.url === '/graphql') {
+      const code = status === 500 ? 'INTERNAL_SERVER_ERROR' : status === 413 ? 'PAYLOAD_TOO_LARGE' : 'BAD_REQUEST';
+      return reply.code(status).send({ errors: [{ message, extensions: { code } }] });
+    }
+    return reply.code(status).send({ error: message });
   });
 
   let background: BackgroundTask | undefined;
