@@ -26,25 +26,28 @@ import { performance } from 'node:perf_hooks';
  *   the bottleneck; shrink the limit by a quarter, down to `min`.
  * - Latency, once per round: a round is the operations started under the current limit, and it
  *   ends when as many of them have ended as ran at once when it began (one round trip of the
- *   limit; judging sooner would double the limit again and again before its first effect shows).
- *   Its median operation time is compared with a baseline, the lowest round median of the last
- *   BASELINE_MS (never under LATENCY_FLOOR_MS: a 2 ms operation taking 5 ms is noise, not
- *   congestion). Operations that take longer when more of them run are queueing behind something
- *   (a saturated subgraph, its database, the gateway's connections to it, the machine's CPUs):
- *   past TOLERANCE times the baseline the limit is divided by that ratio (at most halved), which
- *   aims at the concurrency that ran without queueing; the round after a decrease is not judged
- *   (its operations still queue behind those admitted before). While operations wait at the
- *   gateway and the latency is near the baseline the limit doubles (a subgraph turning fast again
- *   gets the limit back to `max` within a few rounds: 2 to 512 in 8); between the two it grows by
- *   its square root. When every slot is busy and nothing ended for longer than the latency
- *   tolerated, the oldest running operation's age stands in for the round (a stuck subgraph).
+ *   limit: judging sooner would double the limit again and again before its first effect
+ *   shows), and at least MIN_ROUND of them (or the limit, when lower). Its median operation time
+ *   is compared with a baseline, the lowest round median of the last BASELINE_MS (never under
+ *   LATENCY_FLOOR_MS: a 2 ms operation taking 5 ms is noise, not congestion). Operations that
+ *   take longer when more of them run are queueing behind something (a saturated subgraph, its
+ *   database, the gateway's connections to it): past TOLERANCE times the baseline the limit is
+ *   divided by that ratio (at most halved), which aims at the concurrency that ran without
+ *   queueing; the round after a decrease is not judged (its operations still queue behind those
+ *   admitted before). While operations wait at the gateway and the latency is near the baseline
+ *   the limit doubles (a subgraph turning fast again gets it back to `max` within a few rounds:
+ *   2 to 512 in 8); between the two it grows by its square root.
+ *   A decrease that did not bring the latency down (judged in the round after the next), or
+ *   latency past the tolerance with the limit already at `min`, means that it is not this
+ *   gateway's concurrency that makes operations slow (a busy machine, a heavier mix): that
+ *   latency becomes the baseline, and the limit is free to grow again.
  *   This is additive increase and multiplicative decrease on a delay signal, as TCP Vegas,
- *   Netflix's concurrency-limits (Gradient2, Vegas) and Envoy's adaptive concurrency do it: the
+ *   Netflix's concurrency-limits (Gradient2, Vegas) and Envoy's adaptive concurrency do it. The
  *   decrease brings the latency back near its no-queue level every cycle, so the windowed minimum
  *   keeps finding the real baseline under sustained overload (a baseline that drifted up with the
- *   samples would let latency grow without end), and learns within BASELINE_MS that operations
- *   got slower for good (a colder cache, a heavier mix) instead of shedding against a stale one.
- *
+ *   samples would let latency grow without end), and learns within BASELINE_MS, or at once by
+ *   the test above, that operations got slower for good instead of shedding against a stale one.
+
  * The queue (first in, first out) is bounded three ways, each counted in the metrics by reason:
  * - queue_timeout: an operation still waiting `queueTimeoutMs` after it arrived is refused then
  *   (never started later).
@@ -52,12 +55,12 @@ import { performance } from 'node:perf_hooks';
  *   (waiting + 1) x service time / limit (Little's law: with the limit reached, operations end at
  *   limit / service time a second); past a target it is refused at once. The target is
  *   `queueTimeoutMs` itself for a burst (it would be refused at its deadline anyway: better now),
- *   and a tenth of it while the gateway is overloaded, meaning the queue has
- *   not emptied for that long or an operation was refused within that long (CoDel's
- *   distinction, as Facebook's servers apply it to their queues: a queue that absorbs a burst is
- *   good, a standing one only adds latency; under sustained overload the queue only has to keep
- *   the slots busy). The service time is the mean time of recent operations (or the age of the
- *   oldest running one when that is longer and nothing ends: stuck operations predict a long wait).
+ *   and a tenth of it while the gateway is overloaded, meaning that the queue has not emptied for
+ *   that long or that an operation was refused within that long (CoDel's distinction, as
+ *   Facebook's servers apply it to their queues: a queue that absorbs a burst is good, a standing
+ *   one only adds latency; under sustained overload the queue only has to keep the slots busy).
+ *   The service time is the mean time of recent operations (or the age of the oldest running
+ *   one when every slot is busy and nothing ends: stuck operations predict a long wait).
  * - queue_full: past `maxQueue` waiting operations (a memory bound, whatever the estimate says).
  * An operation whose client hung up while it waited is dropped when its turn comes (a client that
  * gave up under overload must not cost the CPU the others are queueing for).
@@ -72,6 +75,11 @@ export const NEAR_BASELINE = 1.25;
 export const LATENCY_FLOOR_MS = 10;
 /** The baseline is the lowest round median of this many ms. */
 export const BASELINE_MS = 10_000;
+/**
+ * A round counts at least this many operations: a median of a few would follow the mix (two
+ * slow queries in a round of four fast ones) rather than the load.
+ */
+export const MIN_ROUND = 8;
 
 export interface AdmissionOptions {
   /** Lowest concurrency the limit shrinks to (and starts at). */
@@ -240,7 +248,13 @@ export function createAdmission(options: AdmissionOptions): Admission {
    * of them have ended (those that ran at once when it began: one round trip of the limit), their
    * median time is the latency the limit is judged by, and the next round begins.
    */
-  let round = { id: 0, size: 1, times: [] as number[], waited: false, judged: true };
+  let round: { id: number; size: number; times: number[]; waited: boolean; judged: boolean; decreasedFrom?: number } = {
+    id: 0,
+    size: 1,
+    times: [],
+    waited: false,
+    judged: true,
+  };
   /** Round medians of the last BASELINE_MS. */
   const medians: { at: number; ms: number }[] = [];
   /** The running operations, oldest first (a Set keeps insertion order). */
@@ -249,8 +263,9 @@ export function createAdmission(options: AdmissionOptions): Admission {
   let expiry: NodeJS.Timeout | null = null;
   // After a decrease the first round is not judged: its operations still queue behind those
   // admitted under the higher limit (and judged, they would cut the limit twice for one excess).
-  const nextRound = (judged: boolean) => {
-    round = { id: round.id + 1, size: Math.max(1, Math.min(limit, running.size + queue.size)), times: [], waited: queue.size > 0, judged };
+  // The round after it is, and carries the latency that caused the decrease (`decreasedFrom`).
+  const nextRound = (judged: boolean, decreasedFrom?: number) => {
+    round = { id: round.id + 1, size: Math.max(1, Math.min(limit, Math.max(MIN_ROUND, running.size + queue.size))), times: [], waited: queue.size > 0, judged, decreasedFrom };
   };
 
   const shed = (reason: ShedReason) => {
@@ -329,26 +344,37 @@ export function createAdmission(options: AdmissionOptions): Admission {
     const waiting = round.waited || queue.size > 0;
     let next = limit;
     let judged = false;
+    let sample = NaN;
     if (utilization >= BUSY) {
       next = nextLimit(limit, utilization, waiting, options);
     } else if (round.times.length >= round.size) {
       // The round is complete: judge the limit by its operations' median time.
-      const sample = median(round.times);
-      if (round.judged) next = nextLimit(limit, utilization, waiting, options, ratio(sample));
+      sample = median(round.times);
+      let latency = ratio(sample);
+      if (latency > TOLERANCE && ((round.decreasedFrom !== undefined && sample > 0.8 * round.decreasedFrom) || limit <= options.min)) {
+        // The last decrease did not bring the latency down (or the limit cannot go lower): it is
+        // not this gateway's concurrency that makes operations slow (a busy machine, a heavier
+        // mix). That is the baseline now; shrinking further would only cost throughput.
+        medians.length = 0;
+        latency = 1;
+      }
+      if (round.judged) next = nextLimit(limit, utilization, waiting, options, latency);
       medians.push({ at, ms: sample });
       judged = true;
-    } else if (running.size >= limit && running.size > 0 && at - endedAt > TOLERANCE * baseline(Infinity)) {
-      // Every slot busy and nothing ended for longer than the latency tolerated: the oldest
-      // running operation's age is a lower bound of its time (a stuck subgraph shows here before
-      // any operation ends).
+    } else if (running.size >= limit && running.size > 0 && at - endedAt > TOLERANCE * Math.max(serviceMs || 0, options.windowMs)) {
+      // Every slot busy and nothing ended for a while: the oldest running operation's age is a
+      // lower bound of the time operations take now (a stuck subgraph shows here before any
+      // operation ends), and the wait predicted behind them. (Not the limit: fewer slots would
+      // not make the running operations end sooner.)
       const age = at - running.values().next().value!.startedAt;
       if (!(age <= serviceMs)) serviceMs = age;
-      if (ratio(age) > TOLERANCE) next = nextLimit(limit, utilization, waiting, options, ratio(age));
     }
     if (next !== limit || judged) {
       const decreased = next < limit;
       limit = next;
-      nextRound(!decreased);
+      if (decreased) nextRound(false, judged ? sample : undefined);
+      else if (!round.judged) nextRound(true, round.decreasedFrom); // the round after a decrease ended
+      else nextRound(true);
       pump();
     }
   }, options.windowMs);
