@@ -1,11 +1,16 @@
 import cluster, { type Worker } from 'node:cluster';
+import { logFatalErrors } from '../subgraphs/kit/crash.ts';
+import { createLogger } from '../subgraphs/kit/logger.ts';
 import { loadGatewayConfig } from './config.ts';
 import { createGateway } from './server.ts';
+import { warmUpGateway } from './warm-up.ts';
 
 // `npm run start:gateway`: the gateway on GATEWAY_PORT (8001); SIGINT/SIGTERM drain and exit.
 // GATEWAY_WORKERS=n (or `auto`, one per core) runs n gateway processes on the same port
 // (node:cluster): the primary only forks, restarts a worker that dies and, on SIGTERM, drains them all.
 const config = loadGatewayConfig();
+const log = createLogger(config, 'gateway');
+logFatalErrors(log);
 /** A worker that dies sooner than this after its start is restarted after a pause (no crash loop). */
 const RESTART_PAUSE_MS = 1_000;
 
@@ -28,7 +33,7 @@ if (config.GATEWAY_WORKERS > 1 && cluster.isPrimary) {
       if (started.size === 0) process.exit(0);
       return;
     }
-    process.stderr.write(`gateway worker ${worker.process.pid} exited (${signal ?? code}); starting another\n`);
+    log.error({ worker: worker.process.pid, code, signal }, `gateway worker ${worker.process.pid} exited (${signal ?? code}); starting another`);
     if (Date.now() - since < RESTART_PAUSE_MS) setTimeout(fork, RESTART_PAUSE_MS).unref();
     else fork();
   });
@@ -41,7 +46,9 @@ if (config.GATEWAY_WORKERS > 1 && cluster.isPrimary) {
     });
   }
 } else {
-  const gateway = await createGateway({ config });
+  const gateway = await createGateway({ config, log });
+  // Before it listens, so /health and /ready answer once what its first requests would build is built.
+  await warmUpGateway(gateway, log, config.AUTH_JWKS_URL);
   const url = await gateway.listen();
   if (cluster.isPrimary) process.stdout.write(`gateway ready at ${url}/graphql\n`);
   // (A worker can get both: Ctrl-C reaches the whole process group, and the primary passes SIGTERM on.)

@@ -1,15 +1,21 @@
 import { resolve } from 'node:path';
 import { demoDataEnabled, exitOnConfigError, orExit, subgraphPort } from '../subgraphs/kit/config.ts';
+import { logFatalErrors } from '../subgraphs/kit/crash.ts';
+import { createLogger } from '../subgraphs/kit/logger.ts';
 import { loadGatewayConfig } from './config.ts';
 import { createDeps, migrateDatabase, parseSettings, seedDemoData, sharedDeps } from '../subgraphs/kit/deps.ts';
 import { loadSubgraphs } from '../subgraphs/kit/registry.ts';
 import { createSubgraphServer, type SubgraphServer } from '../subgraphs/kit/server.ts';
 import { DEMO_ACCOUNTS } from '../subgraphs/auth/seed.ts';
 import { createGateway } from './server.ts';
+import { warmUpGateway } from './warm-up.ts';
+import { warmUpSubgraph } from '../subgraphs/kit/warm-up.ts';
 
 // `npm start`: every subgraph and the gateway in one process. With no DATABASE_URL / REDIS_URL
 // it runs on embedded PGlite (data in DATA_DIR, kept across restarts) and in-memory Redis.
 const config = loadGatewayConfig();
+const log = createLogger(config, 'supergraph');
+logFatalErrors(log);
 const shared = await sharedDeps(config);
 // In dependency order; a cycle or an unknown name in dependsOn stops here, in one line.
 const subgraphs = (await loadSubgraphs().catch(exitOnConfigError)).filter((s) => !(s.name === 'saleor' && config.SALEOR_API_URL));
@@ -23,16 +29,21 @@ await seedDemoData(config, subgraphs);
 const servers: SubgraphServer[] = [];
 const lines: string[] = [];
 for (const subgraph of subgraphs) {
-  const server = await createSubgraphServer(subgraph, await createDeps(config, subgraph.name));
+  const deps = await createDeps(config, subgraph.name);
+  // A setting a server checks when built (auth's AUTH_PRIVATE_JWK) is one line and exit 1 too.
+  const server = await createSubgraphServer(subgraph, deps).catch(exitOnConfigError);
+  // Before it listens (see subgraphs/kit/warm-up.ts).
+  await warmUpSubgraph(server, subgraph, deps);
   try {
     lines.push(`  ${subgraph.name.padEnd(8)} ${await server.listen(subgraphPort(subgraph.name, subgraph.port), config.HOST)}`);
   } catch (error) {
-    console.error(`Cannot start the ${subgraph.name} subgraph: ${(error as Error).message}`);
+    log.fatal({ subgraph: subgraph.name, err: error }, `cannot start the ${subgraph.name} subgraph`);
     process.exit(1);
   }
   servers.push(server);
 }
 const gateway = await createGateway({ config, redis: shared.redis });
+await warmUpGateway(gateway, createLogger(config, 'gateway'), config.AUTH_JWKS_URL);
 const base = await gateway.listen(config.GATEWAY_PORT, config.HOST);
 
 const where = shared.embedded.postgres ? `embedded PGlite in ${resolve(config.DATA_DIR, 'pglite')}` : 'PostgreSQL (DATABASE_URL)';

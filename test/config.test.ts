@@ -70,6 +70,18 @@ describe('configuration', () => {
     expect(result.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^Invalid configuration: LOGIN_WINDOW_SECONDS: /)]);
   });
 
+  it('the auth subgraph in production without AUTH_PRIVATE_JWK stops with exit 1 and one line naming it (found when its server is built)', () => {
+    const result = spawnSync(process.execPath, ['--import', 'tsx', 'subgraphs/kit/start-subgraph.ts', 'auth'], {
+      // A DATABASE_URL nothing listens on (never connected to: the key is checked first), so no embedded database starts.
+      env: { PATH: process.env.PATH, NODE_ENV: 'production', DATABASE_URL: 'postgresql://bizosaas_app@127.0.0.1:1/bizosaas' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim().split('\n')).toEqual(['Invalid configuration: AUTH_PRIVATE_JWK: required when NODE_ENV=production']);
+    expect(result.stdout).toBe('');
+  });
+
   it('a bad value stops a process with exit 1 and one clear line on stderr', () => {
     const result = spawnSync(process.execPath, ['--import', 'tsx', 'gateway/index.ts'], {
       env: { PATH: process.env.PATH, GATEWAY_PORT: 'eighty' },

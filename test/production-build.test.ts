@@ -32,7 +32,7 @@ function start(args: string[], env: Record<string, string>): ChildProcess {
 const gatewayArgs = () => [...productionNodeFlags(), join(build.dir, PRODUCTION_ENTRY.replace(/^build\//, ''))];
 
 const waitFor = async (child: ChildProcess, pattern: RegExp, from = 0): Promise<RegExpMatchArray> => {
-  for (let i = 0; i < 600; i++) {
+  for (let i = 0; i < 1800; i++) { // 90 s: processes warm up before they listen, and the machine may be busy
     const match = output.slice(from).match(pattern);
     if (match) return match;
     if (child.exitCode !== null) throw new Error(`process exited:\n${output}`);
@@ -70,7 +70,7 @@ describe('the production build', () => {
     [saleorPort] = await freePorts(1);
     const saleor = start([join(build.dir, 'subgraphs/kit/start-subgraph.js'), 'saleor'], { SALEOR_PORT: String(saleorPort) });
     await waitFor(saleor, /saleor subgraph listening/);
-  }, 60_000);
+  }, 180_000);
 
   it('runs a subgraph (found by the registry in build/) and the gateway in front of it', async () => {
     const [port] = await freePorts(1);
@@ -86,7 +86,7 @@ describe('the production build', () => {
     expect(body.data!.products.edges).toHaveLength(2);
     expect(body.data!.products.edges.every((edge) => edge.node.channel === 'acme-channel' && edge.node.name)).toBe(true);
     gateway.kill('SIGTERM');
-  }, 60_000);
+  }, 180_000);
 
   // GATEWAY_WORKERS: two cluster workers on one port.
   it('forks the gateway workers on one port, restarts one that dies, and drains them all on SIGTERM', async () => {
@@ -113,5 +113,5 @@ describe('the production build', () => {
     expect(await exited).toBe(0);
     expect(isAlive(second!)).toBe(false);
     expect(isAlive(replacement)).toBe(false);
-  }, 60_000);
+  }, 180_000);
 });
