@@ -82,8 +82,12 @@ const { values: flags } = parseArgs({
     types: { type: 'string' },
     // Scenarios B and D: scenario A's CPU layout (gateway alone on one CPU) instead of none.
     pin: { type: 'boolean', default: false },
-    // Scenario D only: open connections (its total rate is --rate, default 500).
+    // Scenario D only: open connections (its total rate is --rate, default 500), the load
+    // generator's client timeout (ms), and a git revision whose gateway/admission.ts a second
+    // gateway runs, loaded in turn with this tree's (an overload before/after within one run).
     'open-connections': { type: 'string', default: '1000' },
+    'client-timeout': { type: 'string', default: '30000' },
+    'compare-admission': { type: 'string' },
   },
 });
 
@@ -424,7 +428,15 @@ async function mainB(d: boolean) {
     rate: rateFlag ?? (d ? 500 : 200),
     loginRate: Number(flags['login-rate']),
     models: settings.models,
-    manyConnections: d ? { connections: Number(flags['open-connections']), rate: rateFlag ?? 500, types: flags.types ? flags.types.split(',').map((t) => t.trim()) : D_REQUEST_TYPES } : null,
+    manyConnections: d
+      ? {
+          connections: Number(flags['open-connections']),
+          rate: rateFlag ?? 500,
+          types: flags.types ? flags.types.split(',').map((t) => t.trim()) : D_REQUEST_TYPES,
+          timeoutMs: Number(flags['client-timeout']),
+          compareAdmission: flags['compare-admission'] ?? null,
+        }
+      : null,
     caches: (d && !process.argv.some((a) => a.startsWith('--cache')) ? 'warm' : flags.cache).split(',').map((c) => c.trim()) as ('warm' | 'cold')[],
     types: flags.types ? flags.types.split(',').map((t) => t.trim()) : null,
     profile: flags.profile ? flags.profile.split(',').map((t) => t.trim()) : [],

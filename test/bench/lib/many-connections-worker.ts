@@ -9,6 +9,10 @@
  * connection stays open and carries a request every connections/rate seconds. Latency is
  * measured from each request's scheduled instant (a late send counts against the target).
  * Every response is checked by the given request type's checker (scenarios/b-supergraph.ts).
+ * Under overload (a rate past what the gateway serves) the gateway's refusals, 503 OVERLOADED with
+ * Retry-After, are counted (and timed) apart from the answers it served, and a request unanswered
+ * `timeoutMs` (default 30 s) after it was sent is a timeout (the client gives up and closes its
+ * connection, as a client with a timeout does).
  *
  *   node tmp/bench-build-<pid>/test/bench/lib/many-connections-worker.js JOB.json RESULT.json
  */
@@ -25,7 +29,11 @@ export interface ManyConnectionsJob {
   rate: number;
   warmupSeconds: number;
   seconds: number;
+  /** A request unanswered after this long is a timeout (default 30 000). */
+  timeoutMs?: number;
 }
+
+type Latencies = { count: number; p50: number; p99: number; max: number };
 
 export interface ManyConnectionsResult {
   connections: number;
@@ -36,6 +44,9 @@ export interface ManyConnectionsResult {
   latencyMs: { p50: number; p95: number; p99: number; max: number };
   perType: Record<string, { responses: number; p99: number }>;
   errors: { total: number; connection: number; timeouts: number; non200: number; wrongBody: number };
+  /** Answered 200 with the expected body, and refused with 503 OVERLOADED (part of `non200`). */
+  served: Latencies;
+  overloaded: Latencies;
   firstError: string | null;
   openSockets: { min: number; max: number };
   warmupErrors: number;
@@ -48,24 +59,31 @@ const job = JSON.parse(readFileSync(jobFile!, 'utf8')) as ManyConnectionsJob;
 const target = new URL(job.url);
 const agent = new Agent({ keepAlive: true, maxSockets: job.connections, maxFreeSockets: job.connections, scheduling: 'fifo', keepAliveMsecs: 1_000 });
 
-type Outcome = { ok: true } | { ok: false; kind: 'connection' | 'timeouts' | 'non200' | 'wrongBody'; detail: string };
+type Outcome = { ok: true } | { ok: false; kind: 'connection' | 'timeouts' | 'non200' | 'wrongBody'; detail: string; overloaded?: boolean };
 function send(spec: ManyConnectionsJob['requests'][number]): Promise<Outcome> {
-  return new Promise((resolve) => {
+  return new Promise((settle) => {
+    // The client timeout counts from the send, as a client's does: waiting for a free connection
+    // in the agent included, not only a socket's silence.
+    const deadline = setTimeout(() => req.destroy(new Error('timeout')), job.timeoutMs ?? 30_000);
+    const resolve = (outcome: Outcome) => {
+      clearTimeout(deadline);
+      settle(outcome);
+    };
     const req = request(
-      { host: target.hostname, port: target.port, method: spec.method, path: spec.path, headers: spec.headers, agent, timeout: 30_000 },
+      { host: target.hostname, port: target.port, method: spec.method, path: spec.path, headers: spec.headers, agent },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => {
           const body = Buffer.concat(chunks).toString();
-          if (res.statusCode !== 200) resolve({ ok: false, kind: 'non200', detail: `${res.statusCode} ${body.slice(0, 300)}` });
+          const overloaded = res.statusCode === 503 && res.headers['retry-after'] !== undefined && /OVERLOADED|overloaded/.test(body);
+          if (res.statusCode !== 200) resolve({ ok: false, kind: 'non200', detail: `${res.statusCode} ${body.slice(0, 300)}`, overloaded });
           else if (classify(body) !== spec.type) resolve({ ok: false, kind: 'wrongBody', detail: `${spec.type}: ${body.slice(0, 300)}` });
           else resolve({ ok: true });
         });
-        res.on('error', (e) => resolve({ ok: false, kind: 'connection', detail: e.message }));
+        res.on('error', (e) => resolve({ ok: false, kind: e.message === 'timeout' ? 'timeouts' : 'connection', detail: e.message }));
       },
     );
-    req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', (e) => resolve({ ok: false, kind: e.message === 'timeout' ? 'timeouts' : 'connection', detail: e.message }));
     if (spec.body) req.end(spec.body);
     else req.end();
@@ -83,6 +101,8 @@ const openingSeconds = (performance.now() - opening) / 1000;
 
 // 2. Evenly spaced sends for warm-up + window; only the window counts.
 const latencies: number[] = [];
+const served: number[] = [];
+const overloaded: number[] = [];
 const perType: Record<string, number[]> = {};
 const errors = { connection: 0, timeouts: 0, non200: 0, wrongBody: 0 };
 let firstError: string | null = null;
@@ -118,9 +138,11 @@ for (let i = 0; i < total; i++) {
       const latency = performance.now() - scheduled;
       latencies.push(latency);
       (perType[spec.type] ??= []).push(latency);
-      if (!outcome.ok) {
+      if (outcome.ok) served.push(latency);
+      else {
         errors[outcome.kind]++;
-        firstError ??= outcome.detail;
+        if (outcome.overloaded) overloaded.push(latency);
+        else firstError ??= outcome.detail;
       }
     }),
   );
@@ -132,6 +154,10 @@ clearInterval(sampler);
 agent.destroy();
 
 latencies.sort((a, b) => a - b);
+const summary = (l: number[]): Latencies => {
+  l.sort((a, b) => a - b);
+  return { count: l.length, p50: percentile(l, 0.5), p99: percentile(l, 0.99), max: l.at(-1) ?? NaN };
+};
 const result: ManyConnectionsResult = {
   connections: job.connections,
   rate: job.rate,
@@ -146,7 +172,9 @@ const result: ManyConnectionsResult = {
     }),
   ),
   errors: { total: errors.connection + errors.timeouts + errors.non200 + errors.wrongBody, ...errors },
-  firstError,
+  served: summary(served),
+  overloaded: summary(overloaded),
+  firstError: firstError ?? (overloaded.length ? '503 OVERLOADED' : null),
   openSockets: { min: Math.min(...socketSamples), max: Math.max(...socketSamples) },
   warmupErrors,
   openingSeconds,

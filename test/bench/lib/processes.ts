@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { cpSync, existsSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { REPO_ROOT } from '../../../subgraphs/kit/paths.ts';
 import { compileInto } from '../../support/production-build.ts';
 import { gitRevision } from './machine.ts';
@@ -17,13 +17,30 @@ export const ROOT = REPO_ROOT;
  */
 const BUILD_DIR = join(ROOT, `tmp/bench-build-${process.pid}`);
 let built = false;
-function compiled(script: string): string {
+function compiled(script: string, buildDir = BUILD_DIR): string {
   if (!built) {
     gitRevision(); // the revision of the tree being compiled, for the report
     process.once('exit', compileInto('test/bench/tsconfig.json', BUILD_DIR));
     built = true;
   }
-  return join(BUILD_DIR, relative(ROOT, script)).replace(/\.ts$/, '.js');
+  return join(buildDir, relative(ROOT, script)).replace(/\.ts$/, '.js');
+}
+
+/**
+ * A copy of this run's build with some compiled files replaced (`files`: repository path of the
+ * .ts file -> its JavaScript), for a variant of a target within one run (`SpawnOptions.build`).
+ */
+export function variantBuild(name: string, files: Record<string, string>): string {
+  compiled(join(ROOT, 'package.json'));
+  const dir = `${BUILD_DIR}-${name}`;
+  cpSync(BUILD_DIR, dir, { recursive: true });
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  for (const [path, code] of Object.entries(files)) {
+    const target = compiled(join(ROOT, path), dir);
+    if (!existsSync(dirname(target))) throw new Error(`variant ${name}: ${path} is not part of the build`);
+    writeFileSync(target, code);
+  }
+  return dir;
 }
 
 /**
@@ -56,13 +73,15 @@ export interface SpawnOptions {
   nodeFlags?: string[];
   /** IPC channel (the load worker). */
   ipc?: boolean;
+  /** A build directory other than this run's (variantBuild). */
+  build?: string;
 }
 
 const live = new Set<Child>();
 
 /** Spawns `node <compiled script>` pinned to one CPU; stdout and stderr are kept as a short tail. */
 export function spawnNode(options: SpawnOptions): Child {
-  const nodeArgs = [...(options.nodeFlags ?? []), compiled(options.script), ...(options.args ?? [])];
+  const nodeArgs = [...(options.nodeFlags ?? []), compiled(options.script, options.build), ...(options.args ?? [])];
   const [command, args] =
     HAS_TASKSET && options.cpu !== null
       ? ['taskset', ['-c', String(options.cpu), process.execPath, ...nodeArgs]]

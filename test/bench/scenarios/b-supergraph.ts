@@ -36,7 +36,8 @@ import type { LoadResult } from '../lib/load-worker.ts';
 import type { ManyConnectionsJob, ManyConnectionsResult } from '../lib/many-connections-worker.ts';
 import { gitRevision, loadAverage, machineInfo, packageVersions } from '../lib/machine.ts';
 import { cpuMeter, peakRssMiB } from '../lib/proc-stats.ts';
-import { GATEWAY_CPU, HAS_TASKSET, spawnNode, SUPPORT_CPU, waitUntil, type Child } from '../lib/processes.ts';
+import { execFileSync } from 'node:child_process';
+import { GATEWAY_CPU, HAS_TASKSET, spawnNode, SUPPORT_CPU, variantBuild, waitUntil, type Child } from '../lib/processes.ts';
 import { productionNodeFlags } from '../../../gateway/node-flags.ts';
 import { findProfile, renderProfile, summariseProfile } from '../lib/profile.ts';
 import { deleteRedisKeys } from '../lib/redis-keys.ts';
@@ -192,8 +193,13 @@ export interface ScenarioBOptions {
   pin: boolean;
   /** Processes to run under `node --cpu-prof` ('subgraphs', 'gateway'); a summary is printed at the end. */
   profile?: string[];
-  /** Scenario D instead of B's per-type runs: many open connections at a total rate of B's mix. */
-  manyConnections?: { connections: number; rate: number; types: string[] } | null;
+  /**
+   * Scenario D instead of B's per-type runs: many open connections at a total rate of B's mix.
+   * `timeoutMs`: the load generator's client timeout. `compareAdmission`: a git revision; a second
+   * gateway runs this tree with that revision's gateway/admission.ts, and each round loads both,
+   * in turn (a before/after of admission control within one run).
+   */
+  manyConnections?: { connections: number; rate: number; types: string[]; timeoutMs?: number; compareAdmission?: string | null } | null;
 }
 
 export interface BMeasurement {
@@ -223,7 +229,7 @@ export async function runScenarioB(options: ScenarioBOptions): Promise<number> {
   const keys = await createTestKeys();
   const { subgraphNames } = await import('../../../subgraphs/kit/registry.ts');
   const names = subgraphNames();
-  const ports = await freePorts(names.length + 1);
+  const ports = await freePorts(names.length + 2);
   const subgraphPorts = Object.fromEntries(names.map((n, i) => [n, ports[i]!]));
   const gatewayPort = ports[names.length]!;
   const base = `http://127.0.0.1:${gatewayPort}`;
@@ -241,6 +247,8 @@ export async function runScenarioB(options: ScenarioBOptions): Promise<number> {
   let subgraphs: Child[] = [];
   let previousCache = '';
   let gateway: Child | null = null;
+  /** --compare-admission: the same gateway with another revision's admission control. */
+  let compared: { child: Child; base: string; label: string } | null = null;
   let generator: LoadGenerator | null = null;
   const measurements: BMeasurement[] = [];
   // --pin: the layout of scenario A (gateway alone on one CPU, the rest on the other); default:
@@ -340,20 +348,45 @@ export async function runScenarioB(options: ScenarioBOptions): Promise<number> {
           nodeFlags: [...productionNodeFlags(), ...profileFlags('gateway')],
         });
       }
+      const rev = options.manyConnections?.compareAdmission;
+      if (rev && !compared) {
+        const comparedPort = ports[names.length + 1]!;
+        compared = {
+          child: spawnNode({
+            name: `gateway (admission of ${rev})`,
+            script: targetScript('supergraph-gateway'),
+            build: variantBuild(`admission-${rev}`, { 'gateway/admission.ts': await admissionOf(rev) }),
+            args: ['--port', String(comparedPort), '--subgraphs', JSON.stringify(started.urls)],
+            env: { ...common, CACHE_TTL_SECONDS: '0' },
+            cpu: cpuOf('gateway'),
+            nodeFlags: productionNodeFlags(),
+          }),
+          base: `http://127.0.0.1:${comparedPort}`,
+          label: `admission of ${rev}`,
+        };
+      }
       let token = '';
       await waitUntil(gateway, async () => ((token = await login()), true), 120_000);
       log(`gateway up (pid ${gateway.pid}), logged in as ${DEMO_EMAIL}`);
+      if (compared) {
+        const { child } = compared;
+        await waitUntil(child, async () => (await fetch(`${compared!.base}/health`)).ok, 120_000);
+        log(`${child.name} up (pid ${child.pid})`);
+      }
+      // Both gateways, when two are compared: [label, base, process].
+      const gateways: [string, string, Child][] = [[compared ? 'this tree' : 'ours', base, gateway], ...(compared ? [[compared.label, compared.base, compared.child] as [string, string, Child]] : [])];
       const typeIds = options.manyConnections?.types ?? options.types;
       const types = typeIds ? typeIds.map((id) => REQUEST_TYPES.find((t) => t.id === id) ?? raise(`unknown request type ${id}`)) : REQUEST_TYPES;
       // Freshly started processes run interpreted code and fill their connection pools: offered
       // 200 requests/s at once they fall behind, and the backlog takes tens of seconds to drain
       // (a first run measured p99 1.7 s). So every type first runs at a quarter of the rate,
       // not counted: the numbers below are the steady state.
+      for (const [label, url] of gateways)
       for (const type of types) {
         if (type.id === 'login') continue;
         const request = spec(type, token);
         const warm = await generator.run({
-          url: base,
+          url,
           requests: [type.method === 'GET' ? { ...request, body: undefined as unknown as string } : request],
           scenario: 'B',
           model: 'open',
@@ -361,12 +394,15 @@ export async function runScenarioB(options: ScenarioBOptions): Promise<number> {
           seconds: options.warmupSeconds,
           rate: Math.max(1, Math.round(options.rate / 4)),
         });
-        log(`warm-up ${cache} ${type.id} at ${Math.round(options.rate / 4)}/s: p99 ${warm.latencyMs.p99} ms, errors ${warm.errors.total}`);
+        log(`warm-up ${cache} ${type.id}${compared ? ` (${label})` : ''} at ${Math.round(options.rate / 4)}/s: p99 ${warm.latencyMs.p99} ms, errors ${warm.errors.total}`);
       }
       if (options.manyConnections) {
         const d = options.manyConnections;
+        // Rounds, each loading every gateway once; the order alternates from round to round.
+        for (let round = 0; round < options.rounds; round++)
+        for (const [label, url, target] of round % 2 ? [...gateways].reverse() : gateways) {
         const job: ManyConnectionsJob = {
-          url: base,
+          url,
           requests: d.types.map((id) => {
             const type = REQUEST_TYPES.find((t) => t.id === id)!;
             const { body, ...rest } = spec(type, token);
@@ -376,12 +412,13 @@ export async function runScenarioB(options: ScenarioBOptions): Promise<number> {
           rate: d.rate,
           warmupSeconds: options.warmupSeconds,
           seconds: options.seconds,
+          timeoutMs: d.timeoutMs,
         };
-        const jobFile = join(workDir, `d-${cache}.json`);
-        const resultFile = join(workDir, `d-${cache}-result.json`);
+        const jobFile = join(workDir, `d-${cache}-${round}-${gateways.findIndex((g) => g[1] === url)}.json`);
+        const resultFile = jobFile.replace(/\.json$/, '-result.json');
         writeFileSync(jobFile, JSON.stringify(job));
         // The whole worker run (connections opened, warm-up, window): its CPU and profile samples.
-        const meter = cpuMeter({ gateway: gateway.pid, ...subgraphPids() }, [], ['postgres', 'redis-server']);
+        const meter = cpuMeter({ gateway: target.pid, ...subgraphPids() }, [], ['postgres', 'redis-server']);
         windows.push({ from: Date.now(), to: Infinity });
         const worker = spawnNode({ name: 'many-connections load generator', script: fileURLToPath(new URL('../lib/many-connections-worker.ts', import.meta.url)), args: [jobFile, resultFile], cpu: cpuOf('support') });
         await new Promise<void>((resolve) => worker.process.once('exit', () => resolve()));
@@ -389,9 +426,10 @@ export async function runScenarioB(options: ScenarioBOptions): Promise<number> {
         windows[windows.length - 1]!.to = Date.now();
         if (!existsSync(resultFile)) throw new Error(`many-connections load generator failed:\n${worker.tail()}`);
         const result = JSON.parse(readFileSync(resultFile, 'utf8')) as ManyConnectionsResult;
-        dResults.push({ cache, result, gatewayCpu: cpu.gateway!, subgraphCpu: sumSubgraphs(cpu), postgresCpu: cpu.postgres!, redisCpu: cpu['redis-server']!, gatewayPeakRssMiB: peakRssMiB(gateway.pid) });
+        dResults.push({ cache, ...(compared ? { gateway: label } : {}), result, gatewayCpu: cpu.gateway!, subgraphCpu: sumSubgraphs(cpu), postgresCpu: cpu.postgres!, redisCpu: cpu['redis-server']!, gatewayPeakRssMiB: peakRssMiB(target.pid) });
         if (result.errors.total) exitCode = 1;
-        log(`D ${cache}: ${JSON.stringify(result)}`);
+        log(`D ${cache}${compared ? ` ${label}` : ''}: ${JSON.stringify(result)}`);
+        }
         continue;
       }
       // In the order of --types when given (so any type can go first after a start).
@@ -455,6 +493,7 @@ export async function runScenarioB(options: ScenarioBOptions): Promise<number> {
   } finally {
     await generator?.stop();
     await gateway?.stop();
+    await compared?.child.stop();
     profiles.push({ id: 'gateway', endedAtMs: Date.now() });
     await stopSubgraphs();
     const deleted = await deleteRedisKeys(options.redisUrl, prefix).catch(() => -1);
@@ -498,8 +537,23 @@ export async function runScenarioB(options: ScenarioBOptions): Promise<number> {
 
 export const SCENARIO_D_TITLE = 'Scenario D: 1000 open connections on our supergraph (B\'s mix, PostgreSQL and Redis)';
 
+/**
+ * A revision's gateway/admission.ts as JavaScript, for a gateway of this tree (--compare-admission):
+ * exports this tree's gateway imports and the revision lacks are added (inert).
+ */
+async function admissionOf(rev: string): Promise<string> {
+  // (Loaded here only: the load generator imports this module too.)
+  const { default: ts } = await import('typescript');
+  const source = execFileSync('git', ['show', `${rev}:gateway/admission.ts`], { encoding: 'utf8' });
+  const { outputText } = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } });
+  const missing = /export const SHED_REASONS\b/.test(source) ? '' : "\nexport const SHED_REASONS = ['queue_full', 'predicted_wait', 'queue_timeout'];\n";
+  return outputText + missing;
+}
+
 interface DResult {
   cache: 'warm' | 'cold';
+  /** With --compare-admission: which gateway. */
+  gateway?: string;
   result: ManyConnectionsResult;
   gatewayCpu: number;
   subgraphCpu: number;
@@ -515,20 +569,22 @@ function renderD(results: DResult[], info: RunInfoB, options: ScenarioBOptions):
   const d = options.manyConnections!;
   const lines = [
     `${info.date.slice(0, 16).replace('T', ' ')} UTC, ${info.machine.cpus} vCPU ${info.machine.model}, ${info.machine.memoryGiB} GiB, Node ${info.machine.node.slice(1)}, git ${info.git}.`,
-    `${d.connections} keep-alive connections opened first (one request each, not counted), then ${d.rate} requests/s in total, evenly spaced, each on the least recently used connection (lib/many-connections-worker.ts, node:http Agent, FIFO), ${options.warmupSeconds} s warm-up then ${options.seconds} s measured. ` +
+    `${d.connections} keep-alive connections opened first (one request each, not counted), then ${d.rate} requests/s in total, evenly spaced, each on the least recently used connection (lib/many-connections-worker.ts, node:http Agent, FIFO), ${options.warmupSeconds} s warm-up then ${options.seconds} s measured; client timeout ${((d.timeoutMs ?? 30_000) / 1000).toFixed(0)} s. ` +
+      (d.compareAdmission ? `Two gateways, loaded in turn (${options.rounds} round${options.rounds > 1 ? 's' : ''}, alternating order): this tree, and this tree with gateway/admission.ts of ${d.compareAdmission}. ` : '') +
       `Mix, in turn: ${d.types.join(', ')} (B's request types; login left out: argon2 bounds it to a few per second). Latency from each request's scheduled instant. ${info.pinning} Same setup as scenario B. Load average before: ${info.loadAverage.before.join(' / ')}.`,
     '',
     '```sh',
     info.command,
     '```',
     '',
-    `| cache | connections (open during the window, min-max) | offered req/s | achieved RPS | p50 ms | p95 ms | p99 ms | max ms | p99 per type ms | errors | gateway CPU cores | subgraphs CPU cores | PostgreSQL CPU cores | Redis CPU cores | gateway peak RSS MiB | opening all connections s |`,
-    '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+    `| cache |${results.some((r) => r.gateway) ? ' gateway |' : ''} connections (open during the window, min-max) | offered req/s | achieved RPS | p50 ms | p95 ms | p99 ms | max ms | p99 per type ms | errors | served 200: count, p50 / p99 ms | refused 503 OVERLOADED: count, p50 / p99 ms | timeouts | gateway CPU cores | subgraphs CPU cores | PostgreSQL CPU cores | Redis CPU cores | gateway peak RSS MiB | opening all connections s |`,
+    `|---|${results.some((r) => r.gateway) ? '---|' : ''}---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|`,
   ];
+  const split = (l: ManyConnectionsResult['served'] | undefined) => (l ? `${l.count.toLocaleString('en-US')}: ${ms(l.p50)} / ${ms(l.p99)}` : '-');
   for (const r of results) {
     const x = r.result;
     lines.push(
-      `| ${r.cache} | ${x.connections} (${x.openSockets.min}-${x.openSockets.max}) | ${x.rate} | ${ms(x.rps)} | ${ms(x.latencyMs.p50)} | ${ms(x.latencyMs.p95)} | ${ms(x.latencyMs.p99)} | ${ms(x.latencyMs.max)} | ${Object.entries(x.perType).map(([t, v]) => `${t} ${ms(v.p99)}`).join(', ')} | ${x.errors.total}${x.warmupErrors ? ` (+${x.warmupErrors} before the window)` : ''} | ${r.gatewayCpu.toFixed(2)} | ${r.subgraphCpu.toFixed(2)} | ${r.postgresCpu?.toFixed(2) ?? '-'} | ${r.redisCpu?.toFixed(2) ?? '-'} | ${Math.round(r.gatewayPeakRssMiB)} | ${x.openingSeconds.toFixed(1)} |`,
+      `| ${r.cache} |${results.some((y) => y.gateway) ? ` ${r.gateway ?? ''} |` : ''} ${x.connections} (${x.openSockets.min}-${x.openSockets.max}) | ${x.rate} | ${ms(x.rps)} | ${ms(x.latencyMs.p50)} | ${ms(x.latencyMs.p95)} | ${ms(x.latencyMs.p99)} | ${ms(x.latencyMs.max)} | ${Object.entries(x.perType).map(([t, v]) => `${t} ${ms(v.p99)}`).join(', ')} | ${x.errors.total}${x.warmupErrors ? ` (+${x.warmupErrors} before the window)` : ''} | ${split(x.served)} | ${split(x.overloaded)} | ${x.errors.timeouts} | ${r.gatewayCpu.toFixed(2)} | ${r.subgraphCpu.toFixed(2)} | ${r.postgresCpu?.toFixed(2) ?? '-'} | ${r.redisCpu?.toFixed(2) ?? '-'} | ${Math.round(r.gatewayPeakRssMiB)} | ${x.openingSeconds.toFixed(1)} |`,
     );
   }
   lines.push('', `Every response checked (status 200, no \`errors\`, expected shape of its type): ${results.reduce((n, r) => n + r.result.responses, 0).toLocaleString('en-US')}, errors ${results.reduce((n, r) => n + r.result.errors.total, 0)}.`);
