@@ -156,6 +156,11 @@ export interface Admission {
    * ClientGoneError, without running it, when `abandoned()` says so once its turn comes.
    */
   run<T>(operation: () => Promise<T>, abandoned?: () => boolean): Promise<T>;
+  /**
+   * The OverloadedError an operation arriving now would get at once (counted as refused), or
+   * null: for refusing a request before anything is spent on it (run checks again).
+   */
+  refuse(): OverloadedError | null;
   readonly limit: number;
   readonly active: number;
   readonly waiting: number;
@@ -329,6 +334,19 @@ export function createAdmission(options: AdmissionOptions): Admission {
     expiry.unref();
   };
 
+  /** Why an operation arriving now, with every slot busy, is refused; null: it may wait. */
+  const refusal = (at: number): ShedReason | null => {
+    round.waited = true;
+    if (queue.size >= options.maxQueue) return 'queue_full';
+    if (queue.size === 0) emptyAt = at;
+    // Overloaded (the queue has not emptied for a while, or an operation was refused just now:
+    // refused callers retry, and refill a queue that emptied for a moment): the queue only has
+    // to keep the slots busy, so it is kept short.
+    const standing = at - emptyAt > standingTargetMs || at - shedAt < standingTargetMs;
+    if (predictedWaitMs(queue.size, serviceMs, limit) > (standing ? standingTargetMs : burstTargetMs)) return 'predicted_wait';
+    return null;
+  };
+
   const timer = setInterval(() => {
     const at = now();
     const utilization = saturation();
@@ -383,19 +401,18 @@ export function createAdmission(options: AdmissionOptions): Admission {
   return {
     run<T>(operation: () => Promise<T>, abandoned?: () => boolean): Promise<T> {
       if (running.size < limit && queue.size === 0) return start(operation);
-      round.waited = true;
-      if (queue.size >= options.maxQueue) return Promise.reject(shed('queue_full'));
       const at = now();
-      if (queue.size === 0) emptyAt = at;
-      // Overloaded (the queue has not emptied for a while, or an operation was refused just now:
-      // refused callers retry, and refill a queue that emptied for a moment): the queue only has
-      // to keep the slots busy, so it is kept short.
-      const standing = at - emptyAt > standingTargetMs || at - shedAt < standingTargetMs;
-      if (predictedWaitMs(queue.size, serviceMs, limit) > (standing ? standingTargetMs : burstTargetMs)) return Promise.reject(shed('predicted_wait'));
+      const refused = refusal(at);
+      if (refused) return Promise.reject(shed(refused));
       return new Promise<T>((resolve, reject) => {
         queue.push({ operation, arrivedAt: at, abandoned, resolve: resolve as (value: unknown) => void, reject, deadline: at + options.queueTimeoutMs });
         arm();
       });
+    },
+    refuse() {
+      if (running.size < limit && queue.size === 0) return null;
+      const refused = refusal(now());
+      return refused ? shed(refused) : null;
     },
     get limit() {
       return limit;

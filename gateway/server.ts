@@ -240,6 +240,13 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     void reply.header('x-request-id', request.id);
     request.principal = ANONYMOUS;
     if (OPS_ROUTES.has(request.routeOptions.url ?? '') || request.method === 'OPTIONS') return;
+    // Under overload a GraphQL request is refused before its token is verified, its rate limit
+    // counted or its body read: a refusal must cost next to nothing (admission.ts; the handler's
+    // admission.run checks again).
+    if (request.routeOptions.url === '/graphql') {
+      const refused = admission.refuse();
+      if (refused) throw refused;
+    }
     const authorization = request.headers.authorization;
     request.principal = await verifyToken(authorization);
     const retryAfter = await rateLimiter.check(clientIp(request), request.principal);
