@@ -12,19 +12,22 @@ import {
 import { fastifyApolloHandler } from '@as-integrations/fastify';
 import cors from '@fastify/cors';
 import Fastify, { type FastifyInstance, type FastifyRequest, type RouteHandlerMethod } from 'fastify';
-import type { FormattedExecutionResult } from 'graphql';
+import { GraphQLError, type FormattedExecutionResult } from 'graphql';
 import { isProduction } from '../subgraphs/kit/config.ts';
 import type { GatewayConfig as Config } from './config.ts';
 import { clientIp, fastifyTrustProxy } from '../subgraphs/kit/client-ip.ts';
 import { CLIENT_ERROR_CODES } from '../subgraphs/kit/errors.ts';
+import { graphqlRequestHook, graphqlRequestLimitsOf, jsonLimitsOf, useBoundedJsonParser, variableLimits, variableLimitsOf } from '../subgraphs/kit/json-limits.ts';
 import { createLogger, type Logger } from '../subgraphs/kit/logger.ts';
 import { ANONYMOUS, createTokenVerifier, type Principal, type TokenVerifier } from '../subgraphs/kit/principal.ts';
 import { createRedis, type RedisClient } from '../subgraphs/kit/redis.ts';
 import { ClientGoneError, createAdmission, OverloadedError } from './admission.ts';
+import { createAuthenticate } from './auth.ts';
 import type { GatewayContext } from './context.ts';
 import { errorBody, formatGatewayError, rootCause } from './errors.ts';
 import { registerHealthRoutes } from './health.ts';
 import { registerRestShim } from './rest/register.ts';
+import { saleorAccess } from './saleor-access.ts';
 import { createIde } from './ide.ts';
 import { queryLimits } from './limits.ts';
 import { createMetrics, type GatewayMetrics } from './metrics.ts';
@@ -97,8 +100,17 @@ function requestPlugin(log: Logger): ApolloServerPlugin<GatewayContext> {
   return {
     async requestDidStart() {
       return {
-        async didResolveOperation({ operationName, contextValue }) {
+        async didResolveOperation({ operation, operationName, contextValue, request }) {
           contextValue.trace.operationName = operationName ?? null;
+          // No operation of the document is the one asked for: the client's mistake, a 400 (Apollo
+          // Gateway's own error for it, code INVALID_GRAPHQL, came out as a redacted 500).
+          if (!operation) {
+            const name = request.operationName;
+            throw new GraphQLError(
+              name ? `Unknown operation named "${name.slice(0, 100)}".` : 'Must provide operation name if query contains multiple operations.',
+              { extensions: { code: 'OPERATION_RESOLUTION_FAILURE', http: { status: 400 } } },
+            );
+          }
         },
         async didEncounterErrors({ errors, contextValue }) {
           for (const error of errors) {
@@ -154,6 +166,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     options.verifyToken ??
     createTokenVerifier({ issuer: config.AUTH_ISSUER, audience: config.AUTH_AUDIENCE, keys: jwksUrl(config, urls) });
   const rateLimiter = createRateLimiter(redis, config);
+  const authenticate = createAuthenticate({ verifyToken, rateLimiter, redisPrefix: config.REDIS_PREFIX, log });
   const metrics = createMetrics();
   const admission = createAdmission({
     min: config.GATEWAY_CONCURRENCY_MIN,
@@ -201,11 +214,14 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     parseOptions: limits.parseOptions,
     plugins: [
       ...limits.plugins,
+      variableLimits(variableLimitsOf(config)),
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginUsageReportingDisabled(),
       ApolloServerPluginSchemaReportingDisabled(),
       ApolloServerPluginInlineTraceDisabled(),
       requestPlugin(log),
+      // Saleor's App-only root fields: platform administrators only (before planning).
+      saleorAccess(gateway),
     ],
   });
   await apollo.start();
@@ -233,6 +249,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       maxAge: 600,
     });
   }
+  // JSON bodies past JSON_MAX_DEPTH / JSON_MAX_ITEMS fail before JSON.parse (a 400 in microseconds).
+  const jsonLimits = jsonLimitsOf(config);
+  useBoundedJsonParser(app, jsonLimits);
   app.decorateRequest('principal', null as unknown as Principal);
   app.decorateRequest('gatewayContext', null);
 
@@ -247,9 +266,10 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       const refused = admission.refuse();
       if (refused) throw refused;
     }
-    const authorization = request.headers.authorization;
-    request.principal = await verifyToken(authorization);
-    const retryAfter = await rateLimiter.check(clientIp(request), request.principal);
+    const { principal, revoked, retryAfter } = await authenticate(request.headers.authorization, clientIp(request));
+    request.principal = principal;
+    // A revoked token goes no further: no subgraph (nor the CMS's media routes) sees it.
+    if (revoked) delete request.headers.authorization;
     if (retryAfter !== null) {
       return reply
         .code(429)
@@ -315,6 +335,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   app.route({
     method: ['GET', 'POST', 'OPTIONS'],
     url: '/graphql',
+    preValidation: graphqlRequestHook(graphqlRequestLimitsOf(config)),
     handler(request, reply) {
       if (ide && request.method === 'GET' && ide.wants(request)) return ide.send(request, reply);
       if (request.method === 'OPTIONS') return graphql.call(this, request, reply);
@@ -357,6 +378,6 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       metrics.registry.clear();
     },
   };
-  await registerRestShim(gatewayApi, { log, streamTimeoutMs: config.SUBGRAPH_TIMEOUT_MS }); // the legacy REST paths, /api/brain/* (gateway/rest/routes.ts)
+  await registerRestShim(gatewayApi, { log, streamTimeoutMs: config.SUBGRAPH_TIMEOUT_MS, jsonLimits }); // the legacy REST paths, /api/brain/* (gateway/rest/routes.ts)
   return gatewayApi;
 }

@@ -1,6 +1,7 @@
 import formbody from '@fastify/formbody';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { FormattedExecutionResult } from 'graphql';
+import { useBoundedJsonParser, type JsonLimits } from '../../subgraphs/kit/json-limits.ts';
 import type { Logger } from '../../subgraphs/kit/logger.ts';
 import type { Gateway } from '../server.ts';
 import {
@@ -100,6 +101,8 @@ export interface RestShimOptions {
    * passes SUBGRAPH_TIMEOUT_MS.
    */
   streamTimeoutMs: number;
+  /** JSON bodies past these fail before they are parsed, as on /graphql (JSON_MAX_DEPTH, JSON_MAX_ITEMS). */
+  jsonLimits: JsonLimits;
 }
 
 /** A route table entry that cannot work is a start-up error, not a 500 on first use. */
@@ -146,13 +149,9 @@ export async function registerRestShim(gateway: Pick<Gateway, 'app' | 'execute' 
       await shim.register(formbody);
       // JSON and forms only (DRF's parsers): anything else, text/plain included, is a 415.
       shim.removeContentTypeParser('text/plain');
-      // An empty JSON body is "no body" (DELETE and logout clients send the header anyway).
-      const json = shim.getDefaultJsonParser('error', 'error');
-      shim.removeContentTypeParser('application/json');
-      shim.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-        if (typeof body === 'string' && body.trim() === '') return done(null, undefined);
-        json(request, body as string, done);
-      });
+      // An empty JSON body is "no body" (DELETE and logout clients send the header anyway); the
+      // same depth and width limits as /graphql, checked before parsing.
+      useBoundedJsonParser(shim, options.jsonLimits, { emptyIsNoBody: true });
 
       shim.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
         const mapped = httpError(error, dialectOf(request), bodyLimit, request);

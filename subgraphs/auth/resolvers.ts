@@ -71,7 +71,13 @@ export const resolvers: Resolvers = {
       const membership = await ctx.loaders.membership.load(account.id);
       return membership ? toGraphQLRole(membership.role) : null;
     },
-    saleorUser: (account) => ({ email: account.email }),
+    // Saleor answers the gateway with its App's rights: the link to a Saleor customer (and so to
+    // their orders) is the caller's own, or any for a platform administrator; null otherwise.
+    // Per account in the response cache (PRIVATE), as it depends on who asks.
+    saleorUser: (account, _args, ctx, info) => {
+      setCacheHint(info, { scope: 'PRIVATE' });
+      return account.id === ctx.principal.accountId || ctx.principal.platformAdmin ? { email: account.email } : null;
+    },
   },
 
   Tenant: {

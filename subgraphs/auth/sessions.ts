@@ -31,20 +31,23 @@ async function issue(
   const { settings } = ctx.deps;
   const refresh = newRefreshToken(grant.tenantId);
   const familyId = grant.familyId ?? randomUUID();
-  await ctx.deps.db.withTenant({ tenantId: grant.tenantId, accountId: grant.accountId }, (tx) =>
-    store.insertRefreshToken(tx, {
+  const account = await ctx.deps.db.withTenant({ tenantId: grant.tenantId, accountId: grant.accountId }, async (tx) => {
+    await store.insertRefreshToken(tx, {
       tenantId: grant.tenantId,
       familyId,
       accountId: grant.accountId,
       hash: refresh.hash,
       ttlSeconds: settings.REFRESH_TOKEN_TTL_SECONDS,
-    }),
-  );
+    });
+    // The platform-admin flag goes into the token: the gateway decides on it (Saleor's App-only data).
+    return store.ownAccount(tx, grant.accountId);
+  });
   const access = await signAccessToken(ctx.deps, key, {
     accountId: grant.accountId,
     tenantId: grant.tenantId,
     roles: [grant.role],
     sessionId: familyId,
+    platformAdmin: account?.is_platform_admin === true,
   });
   return { accessToken: access.token, refreshToken: refresh.token, tokenType: 'Bearer', expiresIn: access.expiresIn, errors: [] };
 }

@@ -13,17 +13,22 @@ export interface IssuedAccessToken {
 
 /**
  * A 15-minute access token for one tenant: claims iss, aud, sub, tid, roles, sid (the session:
- * its refresh-token family), iat, exp, jti. `iat` carries milliseconds (a JSON number, as RFC
+ * its refresh-token family), platform_admin (only when true), iat, exp, jti. `iat` carries milliseconds (a JSON number, as RFC
  * 7519 allows): revocation stamps (kit/revocation.ts) void the tokens issued before a moment,
  * and the token a refresh or login issues right after one must not be among them.
  */
 export async function signAccessToken(
   { config, settings }: Pick<SubgraphDeps<AuthSettings>, 'config' | 'settings'>,
   key: SigningKey,
-  claims: { accountId: string; tenantId: string; roles: Role[]; sessionId: string },
+  claims: { accountId: string; tenantId: string; roles: Role[]; sessionId: string; platformAdmin: boolean },
 ): Promise<IssuedAccessToken> {
   const issuedAt = Date.now() / 1000;
-  const token = await new SignJWT({ tid: claims.tenantId, roles: claims.roles, sid: claims.sessionId })
+  const token = await new SignJWT({
+    tid: claims.tenantId,
+    roles: claims.roles,
+    sid: claims.sessionId,
+    ...(claims.platformAdmin ? { platform_admin: true } : {}),
+  })
     .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' })
     .setIssuer(config.AUTH_ISSUER)
     .setAudience(config.AUTH_AUDIENCE)

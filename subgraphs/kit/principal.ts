@@ -16,6 +16,8 @@ export interface Principal {
   /** When the token was issued and when it expires (ms epoch; 0 when anonymous). */
   issuedAt: number;
   expiresAt: number;
+  /** The account is a platform administrator (claim `platform_admin`, set when the token was issued). */
+  platformAdmin: boolean;
 }
 
 export const ANONYMOUS: Principal = Object.freeze({
@@ -26,6 +28,7 @@ export const ANONYMOUS: Principal = Object.freeze({
   sessionId: null,
   issuedAt: 0,
   expiresAt: 0,
+  platformAdmin: false,
 });
 
 export interface TokenVerifierOptions {
@@ -87,6 +90,7 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
         // `iat` carries milliseconds (auth/tokens.ts): revocation stamps compare with it.
         issuedAt: Math.round((payload.iat as number) * 1000),
         expiresAt: (payload.exp as number) * 1000,
+        platformAdmin: payload.platform_admin === true,
       });
       // Until `exp` (required above), never longer: lru-cache drops the entry at its ttl.
       const ttl = (payload.exp as number) * 1000 - Date.now();

@@ -539,15 +539,20 @@ export const SCENARIO_D_TITLE = 'Scenario D: 1000 open connections on our superg
 
 /**
  * A revision's gateway/admission.ts as JavaScript, for a gateway of this tree (--compare-admission):
- * exports this tree's gateway imports and the revision lacks are added (inert).
+ * what this tree's gateway uses and the revision lacks is added, inert (SHED_REASONS, refuse()).
  */
 async function admissionOf(rev: string): Promise<string> {
   // (Loaded here only: the load generator imports this module too.)
   const { default: ts } = await import('typescript');
   const source = execFileSync('git', ['show', `${rev}:gateway/admission.ts`], { encoding: 'utf8' });
-  const { outputText } = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } });
-  const missing = /export const SHED_REASONS\b/.test(source) ? '' : "\nexport const SHED_REASONS = ['queue_full', 'predicted_wait', 'queue_timeout'];\n";
-  return outputText + missing;
+  let { outputText: code } = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } });
+  if (!/export const SHED_REASONS\b/.test(source)) code += "\nexport const SHED_REASONS = ['queue_full', 'predicted_wait', 'queue_timeout'];\n";
+  if (!/\brefuse\(\)/.test(source)) {
+    // (The early refusal in onRequest asks it; an admission control without one never refuses there.)
+    code = code.replace('export function createAdmission(', 'function createAdmissionOf(');
+    code += '\nexport function createAdmission(options) {\n  const admission = createAdmissionOf(options);\n  admission.refuse = () => null;\n  return admission;\n}\n';
+  }
+  return code;
 }
 
 interface DResult {
