@@ -1,6 +1,7 @@
 import type { Logger } from '../subgraphs/kit/logger.ts';
 import { ANONYMOUS, type Principal, type TokenVerifier } from '../subgraphs/kit/principal.ts';
-import { RevocationCache } from '../subgraphs/kit/revocation.ts';
+import type { RedisClient } from '../subgraphs/kit/redis.ts';
+import { batchedStampReader, RevocationCache, type StampReader } from '../subgraphs/kit/revocation.ts';
 import type { RateLimiter } from './rate-limit.ts';
 
 export interface Caller {
@@ -16,11 +17,12 @@ export type Authenticate = (authorization: string | undefined, ip: string) => Pr
 
 /**
  * Who calls, and whether they may now: the access token verified (against the auth subgraph's
- * keys), checked against revocation, and the rate limits counted, with at most one Redis round
- * trip. A token whose revocation state this process learned less than FRESH_MS ago
- * (kit/revocation.ts) costs none beyond what the rate limiter needs (usually none: it counts far
- * from the limits locally and syncs); otherwise its stamps are read in the same pipeline as the
- * rate-limit counters, and concurrent requests with the same token share that read.
+ * keys), checked against revocation, and the rate limits counted. A token whose revocation state
+ * this process learned less than FRESH_MS ago (kit/revocation.ts) costs no Redis round trip
+ * beyond what the rate limiter needs (usually none: it counts far from the limits locally and
+ * syncs); otherwise its stamps are read, together with those of the other requests of the same
+ * event-loop turn (one MGET per tenant), and concurrent requests with the same token share that
+ * read.
  *
  * A revoked token makes the request anonymous, as an expired token does: fields that need a
  * member answer `UNAUTHENTICATED`, public ones still answer, and login works for a client that
@@ -31,30 +33,22 @@ export function createAuthenticate(options: {
   verifyToken: TokenVerifier;
   rateLimiter: RateLimiter;
   redisPrefix: string;
+  /** Where revocation stamps are read: `redis`, batched (batchedStampReader), unless `readStamps` is given. */
+  redis?: RedisClient;
+  readStamps?: StampReader;
   log?: Pick<Logger, 'warn'>;
 }): Authenticate {
   const { verifyToken, rateLimiter } = options;
   const revocations = new RevocationCache(options.redisPrefix, { log: options.log });
+  const readStamps = options.readStamps ?? batchedStampReader(options.redis!);
   return async (authorization, ip) => {
     const principal = await verifyToken(authorization);
     if (!principal.tokenId) return { principal, revoked: false, retryAfter: await rateLimiter.check(ip, principal) };
     const cached = revocations.cached(principal);
     if (cached === true) return { principal: ANONYMOUS, revoked: true, retryAfter: await rateLimiter.check(ip, ANONYMOUS) };
-    if (cached === null) {
-      let retryAfter: number | null = null;
-      let counted = false;
-      const revoked = await revocations.read(principal, async (keys) => {
-        const answer = await rateLimiter.checkAndRead(ip, principal, keys);
-        retryAfter = answer.retryAfter;
-        counted = true;
-        return answer.values;
-      });
-      // (When another request's read was in flight, this one is counted on its own.)
-      if (!counted) retryAfter = await rateLimiter.check(ip, revoked ? ANONYMOUS : principal);
-      return { principal: revoked ? ANONYMOUS : principal, revoked, retryAfter };
-    }
     if (cached === false) return { principal, revoked: false, retryAfter: await rateLimiter.check(ip, principal) };
-    const [revoked, retryAfter] = await Promise.all([cached, rateLimiter.check(ip, principal)]);
+    // Not known now: read (or join the read in flight) while the rate limits are counted.
+    const [revoked, retryAfter] = await Promise.all([cached ?? revocations.read(principal, readStamps), rateLimiter.check(ip, principal)]);
     return { principal: revoked ? ANONYMOUS : principal, revoked, retryAfter };
   };
 }

@@ -1,6 +1,6 @@
 import type { GatewayConfig as Config } from './config.ts';
 import type { Principal } from '../subgraphs/kit/principal.ts';
-import { addEachAndRead, type Counter, type WindowCount } from '../subgraphs/kit/rate-limit.ts';
+import { addEach, type Counter, type WindowCount } from '../subgraphs/kit/rate-limit.ts';
 import { tenantKey, type RedisClient } from '../subgraphs/kit/redis.ts';
 
 const WINDOW_SECONDS = 60;
@@ -19,12 +19,6 @@ export type RateLimitConfig = Pick<
 export interface RateLimiter {
   /** Null when allowed, else the seconds to wait. */
   check(ip: string, principal: Principal): Promise<number | null>;
-  /**
-   * `check`, counted in Redis now (with this process's unsynced hits of its counters) and with
-   * `keys` read in the same round trip (one MGET: keys of one hash tag). `values`: null when
-   * Redis did not answer.
-   */
-  checkAndRead(ip: string, principal: Principal, keys: readonly string[]): Promise<{ retryAfter: number | null; values: (string | null)[] | null }>;
   /** Stops the sync timer and adds the hits not yet synced. */
   close(): Promise<void>;
 }
@@ -96,16 +90,15 @@ export function createRateLimiter(redis: RedisClient, config: RateLimitConfig): 
   };
 
   /**
-   * Adds hits to Redis and, where hits are counted locally, learns the counts it answers; reads
-   * `reads` in the same pipeline.
+   * Adds hits to Redis and, where hits are counted locally, learns the counts it answers.
    */
-  const add = async (additions: { key: string; hits: number }[], reads: readonly string[] = []) => {
-    const { counts, values } = await addEachAndRead(redis, additions, WINDOW_SECONDS, reads);
+  const add = async (additions: { key: string; hits: number }[]) => {
+    const counts = await addEach(redis, additions, WINDOW_SECONDS);
     const answered = Date.now();
     if (syncMs > 0) {
       additions.forEach(({ key }, i) => learn(key, counts[i]!, answered));
     }
-    return { counts, values };
+    return { counts };
   };
 
   /** Adds every counter's unsynced hits to Redis; forgets counters whose window has ended. */
@@ -127,20 +120,20 @@ export function createRateLimiter(redis: RedisClient, config: RateLimitConfig): 
    * Counted in Redis now, with this process's unsynced hits of the same counters before it: the
    * count Redis returns is this request's place in the window.
    */
-  const countInRedis = async (counters: Counter[], reads: readonly string[]) => {
+  const countInRedis = async (counters: Counter[]) => {
     const additions = counters.map(({ key }) => {
       const counted = local.get(key);
       const hits = 1 + (counted?.pending ?? 0);
       if (counted) counted.pending = 0;
       return { key, hits };
     });
-    const { counts, values } = await add(additions, reads);
+    const { counts } = await add(additions);
     let retryAfter: number | null = null;
     counters.forEach(({ limit }, i) => {
       const counted = counts[i]!;
       if (counted.count > limit) retryAfter = Math.max(retryAfter ?? 0, counted.secondsLeft);
     });
-    return { retryAfter, values };
+    return retryAfter;
   };
 
   return {
@@ -152,10 +145,8 @@ export function createRateLimiter(redis: RedisClient, config: RateLimitConfig): 
         timer ??= setInterval(() => void sync(), syncMs).unref();
         return null;
       }
-      return (await countInRedis(counters, [])).retryAfter;
+      return countInRedis(counters);
     },
-    // A round trip is made anyway: the counters go along and learn Redis's counts.
-    checkAndRead: (ip, principal, keys) => countInRedis(countersOf(ip, principal), keys),
     async close() {
       if (timer) clearInterval(timer);
       timer = undefined;

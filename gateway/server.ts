@@ -166,7 +166,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     options.verifyToken ??
     createTokenVerifier({ issuer: config.AUTH_ISSUER, audience: config.AUTH_AUDIENCE, keys: jwksUrl(config, urls) });
   const rateLimiter = createRateLimiter(redis, config);
-  const authenticate = createAuthenticate({ verifyToken, rateLimiter, redisPrefix: config.REDIS_PREFIX, log });
+  const authenticate = createAuthenticate({ verifyToken, rateLimiter, redis, redisPrefix: config.REDIS_PREFIX, log });
   const metrics = createMetrics();
   const admission = createAdmission({
     min: config.GATEWAY_CONCURRENCY_MIN,

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthenticate } from '../gateway/auth.ts';
 import type { RateLimiter } from '../gateway/rate-limit.ts';
 import { ANONYMOUS, type Principal } from '../subgraphs/kit/principal.ts';
-import { accountStampKey, revokeAccessTokens, sessionStampKey } from '../subgraphs/kit/revocation.ts';
+import { accountStampKey, batchedStampReader, revokeAccessTokens, sessionStampKey } from '../subgraphs/kit/revocation.ts';
 import { signToken } from './support/deps.ts';
 import { AUTH_SDL, startFakeGateway, startFakeSubgraph } from './support/gateway-fakes.ts';
 import { bearer, DEMO_PASSWORD, gql } from './support/graphql.ts';
@@ -209,20 +209,18 @@ describe('while Redis does not answer (fail open)', () => {
     const stamps = new Map<string, string>();
     let up = true;
     let reads = 0;
-    // The rate limiter's round trip, with Redis up or down (its own fallback is tested elsewhere).
-    const limiter: RateLimiter = {
-      check: async () => null,
-      checkAndRead: async (_ip, _principal, keys) => {
-        reads++;
-        return { retryAfter: null, values: up ? keys.map((key) => stamps.get(key) ?? null) : null };
-      },
-      close: async () => undefined,
+    // Stamps read from Redis up or down (the rate limiter's own fallback is tested elsewhere).
+    const limiter: RateLimiter = { check: async () => null, close: async () => undefined };
+    const readStamps = async (keys: string[]) => {
+      reads++;
+      return up ? keys.map((key) => stamps.get(key) ?? null) : null;
     };
     const alice = principal();
     const bob = principal();
     const authenticate = createAuthenticate({
       verifyToken: async (authorization) => (authorization === 'alice' ? alice : authorization === 'bob' ? bob : ANONYMOUS),
       rateLimiter: limiter,
+      readStamps,
       redisPrefix: prefix,
     });
 
@@ -289,6 +287,35 @@ describe('while Redis does not answer (fail open)', () => {
     } finally {
       await redis.del(accountStampKey(prefix, tenantId, accountId)).catch(() => undefined);
       redis.disconnect();
+    }
+  });
+});
+
+describe('stamp reads are batched', () => {
+  it('the reads of one event-loop turn are one MGET per tenant, each caller gets its own keys\' values; unanswered, every read is null', async () => {
+    const redis = stack.backends.deps('test').redis;
+    const prefix = `test:${uniqueSuffix()}:`;
+    const [acme, globex] = [randomUUID(), randomUUID()];
+    const keys = (tenant: string) => [sessionStampKey(prefix, tenant, randomUUID()), accountStampKey(prefix, tenant, randomUUID())];
+    const reads = [keys(acme), keys(acme), keys(globex), keys(acme)];
+    await redis.set(reads[1]![1]!, '111', 'EX', 60);
+    await redis.set(reads[2]![0]!, '222', 'EX', 60);
+    const mgets: string[][] = [];
+    const counting = new Proxy(redis, {
+      get: (target, name) => (name === 'mget' ? (...args: string[]) => (mgets.push(args), target.mget(...args)) : Reflect.get(target, name)),
+    });
+    const read = batchedStampReader(counting);
+    const values = await Promise.all(reads.map((k) => read(k)));
+    expect(values).toEqual([[null, null], [null, '111'], ['222', null], [null, null]]);
+    expect(mgets.map((args) => args.length).sort()).toEqual([2, 6]); // globex's 2 keys, acme's 6
+    expect(await read([])).toEqual([]);
+
+    const down = unreachableRedis();
+    try {
+      const unanswered = batchedStampReader(down);
+      expect(await Promise.all([unanswered(keys(acme)), unanswered(keys(globex))])).toEqual([null, null]);
+    } finally {
+      down.disconnect();
     }
   });
 });

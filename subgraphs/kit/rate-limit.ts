@@ -23,7 +23,6 @@ return {count, ttl}`;
 /** A pipeline with the script command (ioredis adds defined commands to pipelines too). */
 interface HitPipeline {
   rateLimitHit(key: string, windowSeconds: number, hits: number): HitPipeline;
-  mget(keys: string[]): HitPipeline;
   exec(): Promise<[Error | null, unknown][] | null>;
 }
 
@@ -113,36 +112,20 @@ export async function addEach(
   additions: readonly { key: string; hits: number }[],
   windowSeconds: number,
 ): Promise<WindowCount[]> {
-  return (await addEachAndRead(redis, additions, windowSeconds, [])).counts;
-}
-
-/**
- * `addEach`, and the values of `reads` (one MGET, so they must share a Redis Cluster slot) in the
- * same pipeline: one round trip for both. `values` is null when Redis did not answer the read.
- */
-export async function addEachAndRead(
-  redis: RedisClient,
-  additions: readonly { key: string; hits: number }[],
-  windowSeconds: number,
-  reads: readonly string[],
-): Promise<{ counts: WindowCount[]; values: (string | null)[] | null }> {
   let replies: [Error | null, unknown][] = [];
   try {
     const pipeline = hitPipeline(redis);
     for (const { key, hits } of additions) pipeline.rateLimitHit(key, windowSeconds, hits);
-    if (reads.length) pipeline.mget([...reads]);
     replies = (await pipeline.exec()) ?? [];
   } catch {
     // Unreachable: every counter is counted locally below.
   }
-  const counts = additions.map(({ key, hits }, i) => {
+  return additions.map(({ key, hits }, i) => {
     const [error, reply] = replies[i] ?? [new Error('no reply'), null];
     if (error) return localOf(redis).add(key, hits, windowSeconds);
     const [count, ttl] = reply as [number, number];
     return { count, secondsLeft: ttl > 0 ? ttl : windowSeconds };
   });
-  const [readError, values] = replies[additions.length] ?? [new Error('no reply'), null];
-  return { counts, values: reads.length && !readError ? (values as (string | null)[]) : null };
 }
 
 /** One hit on each counter (see `addEach`), each against its own limit. */
