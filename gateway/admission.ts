@@ -54,7 +54,8 @@ import { performance } from 'node:perf_hooks';
  * - predicted_wait: an operation arriving behind `waiting` others would wait about
  *   (waiting + 1) x service time / limit (Little's law: with the limit reached, operations end at
  *   limit / service time a second); past a target it is refused at once. The target is
- *   `queueTimeoutMs` itself for a burst (it would be refused at its deadline anyway: better now),
+ *   `queueTimeoutMs` itself for a burst (it would be refused at its deadline anyway: better now;
+ *   judged by the limit the controller can reach by then, since it grows while operations wait),
  *   and a tenth of it while the gateway is overloaded, meaning that the queue has not emptied for
  *   that long or that an operation was refused within that long (CoDel's distinction, as
  *   Facebook's servers apply it to their queues: a queue that absorbs a burst is good, a standing
@@ -245,6 +246,8 @@ export function createAdmission(options: AdmissionOptions): Admission {
   let serviceMs = NaN;
   /** When an operation was last refused (-Infinity: never). */
   let shedAt = -Infinity;
+  /** The last window found the gateway's own CPU saturated (the limit cannot grow then). */
+  let cpuBusy = false;
   /** Times of the operations that ended in this window (for the service time), and when the last ended. */
   let ended: number[] = [];
   let endedAt = now();
@@ -334,6 +337,20 @@ export function createAdmission(options: AdmissionOptions): Admission {
     expiry.unref();
   };
 
+  /**
+   * The limit the controller can reach within `ms` if operations keep waiting: it doubles each
+   * round (at least a window and an operation's time) while latency stays near its baseline, less
+   * one round for good measure; not at all while the gateway's CPU is saturated. A burst on a
+   * quiet gateway is judged by it: at the current limit (2 after an idle spell) 15 operations of
+   * 150 ms arriving at once predict over a second of wait, and were refused, while the limit grew
+   * to serve them within a few hundred milliseconds.
+   */
+  const reachableLimit = (ms: number) => {
+    if (cpuBusy) return limit;
+    const rounds = Math.max(0, Math.floor(ms / Math.max(options.windowMs, serviceMs || 0)) - 1);
+    return Math.min(options.max, limit * 2 ** Math.min(rounds, 16));
+  };
+
   /** Why an operation arriving now, with every slot busy, is refused; null: it may wait. */
   const refusal = (at: number): ShedReason | null => {
     round.waited = true;
@@ -343,13 +360,15 @@ export function createAdmission(options: AdmissionOptions): Admission {
     // refused callers retry, and refill a queue that emptied for a moment): the queue only has
     // to keep the slots busy, so it is kept short.
     const standing = at - emptyAt > standingTargetMs || at - shedAt < standingTargetMs;
-    if (predictedWaitMs(queue.size, serviceMs, limit) > (standing ? standingTargetMs : burstTargetMs)) return 'predicted_wait';
+    if (standing) return predictedWaitMs(queue.size, serviceMs, limit) > standingTargetMs ? 'predicted_wait' : null;
+    return predictedWaitMs(queue.size, serviceMs, reachableLimit(burstTargetMs)) > burstTargetMs ? 'predicted_wait' : null;
     return null;
   };
 
   const timer = setInterval(() => {
     const at = now();
     const utilization = saturation();
+    cpuBusy = utilization >= BUSY;
     if (ended.length) {
       const mean = ended.reduce((a, b) => a + b, 0) / ended.length;
       serviceMs = Number.isNaN(serviceMs) ? mean : (serviceMs + mean) / 2;

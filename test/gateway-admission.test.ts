@@ -146,6 +146,24 @@ describe('admission control: the queue is bounded in time', () => {
     }
   });
 
+  it('serves a burst on a quiet gateway whose limit can grow: 20 operations at once at limit 2, none refused', async () => {
+    const { counts, onShed } = shedBy();
+    const admission = createAdmission({ min: 2, max: 512, maxQueue: 100, queueTimeoutMs: 1000, windowMs: 50, onShed, saturation: () => 0 });
+    try {
+      // Operations of about 150 ms: at limit 2, the 20th would wait 9 x 150 ms > 1 s if the limit
+      // stayed; it doubles each round while they wait, so they are served within a few hundred ms.
+      await admission.run(() => sleep(150));
+      await sleep(60);
+      expect(admission.limit).toBe(2);
+      const outcomes = await Promise.all(Array.from({ length: 20 }, () => admission.run(() => sleep(150).then(() => 'ran')).catch((e: OverloadedError) => e.reason)));
+      expect(outcomes).toEqual(Array(20).fill('ran'));
+      expect(counts).toEqual({});
+      expect(admission.limit).toBeGreaterThan(2);
+    } finally {
+      admission.close();
+    }
+  });
+
   it('adapts the limit to a downstream that serves 4 at a time: serves at about its pace, refuses the rest at once', async () => {
     // A resource that serves 4 operations at a time, 100 ms each (40 a second); 30 callers that
     // retry 10 ms after a refusal offer it far more.
