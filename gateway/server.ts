@@ -28,6 +28,7 @@ import { errorBody, formatGatewayError, rootCause } from './errors.ts';
 import { registerHealthRoutes } from './health.ts';
 import { registerRestShim } from './rest/register.ts';
 import { saleorAccess } from './saleor-access.ts';
+import { registerSaleorWebhooks, SALEOR_WEBHOOK_PATH } from './saleor-webhooks.ts';
 import { createIde } from './ide.ts';
 import { queryLimits } from './limits.ts';
 import { createMetrics, type GatewayMetrics } from './metrics.ts';
@@ -272,7 +273,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     if (revoked) delete request.headers.authorization;
     if (retryAfter !== null) {
       return reply
-        .code(429)
+        // (Saleor drops a webhook answered 4xx and retries one answered 5xx.)
+        .code(request.routeOptions.url === SALEOR_WEBHOOK_PATH ? 503 : 429)
         .header('retry-after', String(retryAfter))
         .send(errorBody(`Too many requests. Try again in ${retryAfter} seconds.`, 'RATE_LIMITED', { retryAfter }));
     }
@@ -343,6 +345,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     },
   });
   registerHealthRoutes(app, urls, healthAgent);
+  await registerSaleorWebhooks(app, { urls, timeoutMs: config.SUBGRAPH_TIMEOUT_MS, maxBytes: config.BODY_LIMIT_BYTES, log }); // POST /webhooks/saleor, to bi
   app.get('/metrics', async (_request, reply) => {
     void reply.header('content-type', metrics.registry.contentType);
     return metrics.registry.metrics();

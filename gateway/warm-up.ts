@@ -21,7 +21,7 @@ const BUDGET_MS = 10_000;
 const NIL_UUID = '00000000-0000-0000-0000-000000000000';
 
 /** Values for an operation's required variables (scalars only); null when one cannot be made up. */
-function dummyVariables(query: string): Record<string, unknown> | null {
+export function dummyVariables(query: string): Record<string, unknown> | null {
   const document = parse(query);
   const operation = document.definitions.find((d) => d.kind === Kind.OPERATION_DEFINITION);
   if (!operation || operation.kind !== Kind.OPERATION_DEFINITION || operation.operation !== OperationTypeNode.QUERY) return null;

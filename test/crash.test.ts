@@ -44,7 +44,7 @@ async function crash(entry: string[], env: Record<string, string>, ready: RegExp
 const expectOneFatalLine = (result: Awaited<ReturnType<typeof crash>>, service: string, how: 'throw' | 'reject') => {
   expect(result.code).toBe(1);
   expect(result.stderr).toBe('');
-  expect(result.lines).toHaveLength(1);
+  expect(result.lines, result.lines.join("\n")).toHaveLength(1);
   const line = JSON.parse(result.lines[0]!);
   expect(line).toMatchObject({ level: 60, service, msg: 'uncaught exception: exiting', err: { type: 'Error', message: `crash test: ${how === 'throw' ? 'thrown' : 'rejected'}` } });
   expect(line.origin).toBe(how === 'throw' ? 'uncaughtException' : 'unhandledRejection');

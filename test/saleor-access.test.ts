@@ -14,11 +14,12 @@ import { startSupergraph, type RunningSupergraph } from './support/stack.ts';
 const LEAK = `{ orders(first: 3) { edges { node { id userEmail } } } user(email: "owner@globex.example") { email } }`;
 
 describe("which of Saleor's root fields are closed", () => {
-  it('in our supergraph: orders, order and user; the catalog stays open', () => {
+  it('in our supergraph: orders, order, user and the order mutations; the catalog stays open', () => {
     const sdl = readFileSync(new URL('../schema/supergraph.graphql', import.meta.url), 'utf8');
     const restricted = restrictedSaleorRootFields(sdl);
-    expect([...restricted.keys()]).toEqual(['Query']);
+    expect([...restricted.keys()].sort()).toEqual(['Mutation', 'Query']);
     expect([...restricted.get('Query')!].sort()).toEqual(['order', 'orders', 'user']);
+    expect([...restricted.get('Mutation')!].sort()).toEqual(['draftOrderComplete', 'draftOrderCreate', 'orderCancel', 'orderMarkAsPaid']);
   });
 
   it("with Saleor 3.23's real SDL: everything but the public catalog, its mutations included (deny by default)", () => {

@@ -6,7 +6,7 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import { Supergraph } from '@apollo/federation-internals';
 import { createRequire } from 'node:module';
 import { afterAll, describe, expect, it } from 'vitest';
-import { warmUpOperations } from '../gateway/warm-up.ts';
+import { dummyVariables, warmUpOperations } from '../gateway/warm-up.ts';
 import { ROUTES } from '../gateway/rest/routes.ts';
 import { loadSubgraphs } from '../subgraphs/kit/registry.ts';
 import { representativeQuery } from '../subgraphs/kit/warm-up.ts';
@@ -42,8 +42,12 @@ describe('the warm-up operations', () => {
       expect(validate(supergraph, document).map((e) => e.message), query.slice(0, 60)).toEqual([]);
     }
     const restQueries = new Set(ROUTES.filter((r) => r.operation && /^\s*query\b/.test(r.operation)).map((r) => r.operation));
-    // Every one today (their required variables are scalars the warm-up makes up).
-    expect(new Set(operations.slice(1).map((o) => o.query))).toEqual(restQueries);
+    // Every one whose required variables are scalars the warm-up can make up; today all but the
+    // chart data query of Superset's API (its `ChartInput!` is planned on first use).
+    const warmable = [...restQueries].filter((query) => dummyVariables(query!) !== null);
+    expect(new Set(operations.slice(1).map((o) => o.query))).toEqual(new Set(warmable));
+    const left = [...restQueries].filter((query) => dummyVariables(query!) === null);
+    expect(left.map((query) => /query (\w+)/.exec(query!)?.[1])).toEqual(['RestSupersetChartDataQuery']);
   });
 });
 

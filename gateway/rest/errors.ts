@@ -25,6 +25,7 @@ export const detail = (status: number, message: string, headers?: Record<string,
  * v2's own error body), rewritten here, once, when the error is sent.
  */
 export function inDialect(error: RestError, dialect: Dialect): RestError {
+  if (dialect === 'superset') return inSuperset(error);
   if (dialect !== 'wagtail') return error;
   const body = error.body as Record<string, unknown> | null;
   if (body && typeof body === 'object' && typeof body.message === 'string') return error;
@@ -41,6 +42,26 @@ export function inDialect(error: RestError, dialect: Dialect): RestError {
   return new RestError(error.status, { message }, error.headers);
 }
 
+/**
+ * Flask-AppBuilder's answers (Superset's REST API v1): `{"message": "..."}`, 404 always
+ * `{"message": "Not found"}`, and bad input as marshmallow's `{"message": {"field": ["..."]}}`
+ * (`_schema` for the input as a whole).
+ */
+function inSuperset(error: RestError): RestError {
+  const body = error.body as Record<string, unknown> | null;
+  if (error.status === 404) return new RestError(404, { message: 'Not found' }, error.headers);
+  if (body && typeof body === 'object' && 'message' in body) return error;
+  if (body && typeof body === 'object' && typeof body.detail === 'string') return new RestError(error.status, { message: body.detail }, error.headers);
+  if (body && typeof body === 'object') {
+    const fields = Object.fromEntries(Object.entries(body).map(([field, messages]) => [field === 'non_field_errors' ? '_schema' : field, messages]));
+    return new RestError(error.status, { message: fields }, error.headers);
+  }
+  return new RestError(error.status, { message: `HTTP ${error.status}` }, error.headers);
+}
+
+/** Superset's error: `{"message": "..."}`, or `{"message": {"field": ["..."]}}` for bad input. */
+export const supersetError = (status: number, message: string | Record<string, unknown>) => new RestError(status, { message });
+
 /** Wagtail API v2's error: `{"message": "..."}` (e.g. 400 `unknown fields: x`). */
 export const wagtailError = (status: number, message: string, headers?: Record<string, string>) =>
   new RestError(status, { message }, headers);
@@ -54,7 +75,9 @@ export const throttled = (seconds: number) =>
   detail(429, `Request was throttled. Expected available in ${seconds} second${seconds === 1 ? '' : 's'}.`, { 'retry-after': String(seconds) });
 /** No (valid) token where one is needed, in the dialect's words. */
 export const notAuthenticated = (dialect: Dialect) =>
-  detail(401, dialect === 'fastapi' ? 'Unauthorized' : 'Authentication credentials were not provided.', { 'www-authenticate': 'Bearer' });
+  dialect === 'superset'
+    ? new RestError(401, { message: 'Not authorized' }, { 'www-authenticate': 'Bearer' })
+    : detail(401, dialect === 'fastapi' ? 'Unauthorized' : 'Authentication credentials were not provided.', { 'www-authenticate': 'Bearer' });
 export const methodNotAllowed = (method: string, allow: string[]) =>
   detail(405, `Method "${method}" not allowed.`, { allow: allow.join(', ') });
 
@@ -71,6 +94,12 @@ export interface FieldProblem {
  * for a null field. FastAPI: 422 `{"detail": [{"type", "loc": ["body", field], "msg"}]}`.
  */
 export function badInput(dialect: Dialect, problems: FieldProblem[], location = 'body'): RestError {
+  if (dialect === 'superset') {
+    // marshmallow's wording for a missing field, which Superset's clients see.
+    const fields: Record<string, string[]> = {};
+    for (const p of problems) (fields[p.field ?? '_schema'] ??= []).push(p.type === 'missing' ? 'Missing data for required field.' : p.message);
+    return supersetError(400, fields);
+  }
   if (dialect === 'wagtail') {
     return wagtailError(400, problems.map((p) => (p.field ? `${p.field}: ${p.message}` : p.message)).join('; '));
   }

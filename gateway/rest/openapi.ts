@@ -23,6 +23,18 @@ const MESSAGE: JsonSchema = {
   description: 'A Wagtail API error: `{"message": "..."}`.',
   examples: [{ message: 'unknown fields: x' }],
 };
+const SUPERSET_MESSAGE: JsonSchema = {
+  type: 'object',
+  properties: {
+    message: {
+      type: ['string', 'object'],
+      description: 'A sentence, or for bad input the messages per field (marshmallow: `_schema` for the input as a whole).',
+    },
+  },
+  required: ['message'],
+  description: 'A Superset (Flask-AppBuilder) error: `{"message": "..."}` or `{"message": {"field": ["..."]}}`.',
+  examples: [{ message: 'Not a valid rison/json argument' }, { message: { queries: ['Missing data for required field.'] } }],
+};
 const DRF_VALIDATION: JsonSchema = {
   type: 'object',
   additionalProperties: { type: 'array', items: { type: 'string' } },
@@ -82,6 +94,16 @@ function errorResponses(route: RestRoute) {
     responses['503'] = errorResponse('A service behind the gateway is unavailable, or the gateway is overloaded (see Retry-After)', message);
     return responses;
   }
+  if (route.dialect === 'superset') {
+    const message = ref('SupersetMessage');
+    if (hasInput) responses['400'] = errorResponse('Bad request (a bad `q`, a bad query, SQL of any kind)', message);
+    if (route.auth !== 'none') responses['401'] = errorResponse('Not authorized (no valid token)', message);
+    if (route.auth !== 'none') responses['403'] = errorResponse('Not allowed for your role', message);
+    if (/\{\w+\*?\}/.test(route.path)) responses['404'] = errorResponse('Not found', message);
+    responses['429'] = errorResponse('Rate limited (see Retry-After)', message);
+    responses['503'] = errorResponse('A service behind the gateway is unavailable, or the gateway is overloaded (see Retry-After)', message);
+    return responses;
+  }
   if (route.dialect === 'drf') {
     if (hasInput || route.method !== 'GET') responses['400'] = errorResponse('Bad input', ref('ValidationError'));
   } else {
@@ -122,7 +144,9 @@ function operation(route: RestRoute, components: Record<string, JsonSchema>) {
       ? { description: 'Done (no content)' }
       : raw
         ? { description: raw.description, content: { [raw.contentType]: { schema: { type: 'string', format: 'binary' } } } }
-        : { description: 'OK', ...(route.response ? { content: json(lift(route.response, components)) } : {}) };
+        : route.contentType
+          ? { description: 'OK', content: { [route.contentType]: { schema: route.response ? lift(route.response, components) : { type: 'string' } } } }
+          : { description: 'OK', ...(route.response ? { content: json(lift(route.response, components)) } : {}) };
   const streamed = route.target?.requestBody;
   const params = parameters(route);
   return {
@@ -169,7 +193,13 @@ function operation(route: RestRoute, components: Record<string, JsonSchema>) {
 export const openApiPath = (path: string) => path.replace(/\*\}$/, '}');
 
 export function openApiDocument(routes: readonly RestRoute[], prefix: string) {
-  const components: Record<string, JsonSchema> = { Detail: DETAIL, Message: MESSAGE, ValidationError: DRF_VALIDATION, HTTPValidationError: FASTAPI_VALIDATION };
+  const components: Record<string, JsonSchema> = {
+    Detail: DETAIL,
+    Message: MESSAGE,
+    SupersetMessage: SUPERSET_MESSAGE,
+    ValidationError: DRF_VALIDATION,
+    HTTPValidationError: FASTAPI_VALIDATION,
+  };
   const paths: Record<string, Record<string, unknown>> = {};
   const ids = new Set<string>();
   for (const route of routes) {

@@ -301,9 +301,12 @@ async function handle(
       if (Array.isArray(value.errors) && value.errors.length) throw payloadError(route, value.errors, route.errorField);
     }
   }
-  const body = route.shape ? route.shape(value, call) : value;
+  const body = route.shape ? await route.shape(value, call) : value;
   const status = route.status ?? 200;
   if (status === 204) return reply.code(204).send();
+  // A document that is not JSON (a chart's SVG) is data, never a page: no scripts, no loads,
+  // even when a browser opens it directly (the renderer emits none; this holds if one slipped in).
+  if (route.contentType) void reply.type(route.contentType).header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; sandbox");
   return reply.code(status).send(body);
 }
 

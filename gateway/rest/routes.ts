@@ -1,6 +1,7 @@
 import { authRoutes } from './routes/auth.ts';
 import { crmRoutes } from './routes/crm.ts';
 import { saleorRoutes } from './routes/saleor.ts';
+import { supersetRoutes } from './routes/superset.ts';
 import { wagtailRoutes } from './routes/wagtail.ts';
 import type { RestRoute } from './types.ts';
 
@@ -16,6 +17,7 @@ import type { RestRoute } from './types.ts';
  *   django-crm  routes/crm.ts      Django REST Framework viewsets: leads, contacts, deals, activities
  *   saleor      routes/saleor.ts   Saleor catalog: products, product
  *   wagtail     routes/wagtail.ts  Wagtail API v2: pages, snippets ("content"), images and documents
+ *   superset    routes/superset.ts Superset REST API v1 (bi): dashboards, charts, chart data, datasets
  *
  * THE EXCEPTION: entries of `kind: 'stream'` run no GraphQL operation. Apollo Gateway cannot
  * carry a file, so the Wagtail media upload (`POST /wagtail/media`, multipart) and the bytes it
@@ -26,6 +28,6 @@ import type { RestRoute } from './types.ts';
  * `forward` headers travel; the body is piped, never buffered; see stream.ts. Nothing else may
  * talk to a subgraph directly.
  *
- * Next: `superset` (bi), `agents`: a routes/<service>.ts each, added here.
+ * Next: `agents`: a routes/<service>.ts, added here.
  */
-export const ROUTES: readonly RestRoute[] = [...authRoutes, ...saleorRoutes, ...crmRoutes, ...wagtailRoutes];
+export const ROUTES: readonly RestRoute[] = [...authRoutes, ...saleorRoutes, ...crmRoutes, ...wagtailRoutes, ...supersetRoutes];

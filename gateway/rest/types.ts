@@ -13,8 +13,11 @@ export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
  * - `wagtail` (Wagtail API v2): every error is `{"message": "..."}`, as Wagtail's own handler
  *   answers bad requests and 404s; its routes check their own query strings (Wagtail's messages,
  *   e.g. `limit cannot be higher than 20`), so no query schema is enforced before them.
+ * - `superset` (Superset's REST API v1, Flask-AppBuilder): every error is `{"message": ...}`, a
+ *   string (`Not found`, `Not authorized`, `Not a valid rison/json argument`) or, for bad input,
+ *   marshmallow's messages per field (`{"message": {"queries": ["Missing data for required field."]}}`).
  */
-export type Dialect = 'drf' | 'fastapi' | 'wagtail';
+export type Dialect = 'drf' | 'fastapi' | 'wagtail' | 'superset';
 
 /** GraphQL error codes the shim maps to HTTP statuses (errors.ts). */
 export type ErrorCode =
@@ -153,10 +156,18 @@ export interface RestRoute {
    * route then answers its success status with `shape(null)`). Throw a RestError for bad input.
    */
   variables?(call: RestCall): Record<string, unknown> | null | Promise<Record<string, unknown> | null>;
-  /** The root value (or `data` without `root`) -> the legacy JSON. Default: as is. */
+  /**
+   * The root value (or `data` without `root`) -> the legacy JSON. Default: as is. May be async
+   * (e.g. to read the further pages of a list with `call.graphql`).
+   */
   shape?(value: any, call: RestCall): unknown;
   /** Success status (default 200); 204 sends no body. */
   status?: number;
+  /**
+   * The success answer's content type when it is not JSON (`shape` then returns the text), e.g.
+   * `image/svg+xml` for a chart's thumbnail. Also the OpenAPI success content.
+   */
+  contentType?: string;
   /**
    * `page`: DRF page-number pagination (`?page=&page_size=`) over a Relay connection at `root`;
    * the shim adds `$first`/`$after` (the operation must declare them) and fills `call.page`.

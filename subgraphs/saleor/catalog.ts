@@ -92,7 +92,7 @@ export interface OrderLineRecord {
   taxRate: number;
 }
 
-export type OrderStatus = 'UNCONFIRMED' | 'UNFULFILLED' | 'PARTIALLY_FULFILLED' | 'FULFILLED' | 'CANCELED';
+export type OrderStatus = 'DRAFT' | 'UNCONFIRMED' | 'UNFULFILLED' | 'PARTIALLY_FULFILLED' | 'FULFILLED' | 'CANCELED';
 
 export interface OrderRecord {
   /** Saleor's order pks are UUIDs. */

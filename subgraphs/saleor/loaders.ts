@@ -1,5 +1,6 @@
 import DataLoader from 'dataloader';
 import type { Context } from '../kit/context.ts';
+import type { SaleorSettings } from './settings.ts';
 import * as store from './store.ts';
 
 /*
@@ -65,4 +66,4 @@ export function createLoaders() {
 export type SaleorLoaders = ReturnType<typeof createLoaders>;
 
 /** The context the stand-in's resolvers receive (codegen's `contextType`). */
-export type SaleorContext = Context<SaleorLoaders>;
+export type SaleorContext = Context<SaleorLoaders, SaleorSettings>;

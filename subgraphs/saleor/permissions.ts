@@ -46,6 +46,13 @@ export const permissions: Permissions = {
     order: isSaleorApp,
     user: isSaleorApp,
   },
+  // Like every Saleor mutation an App runs (MANAGE_ORDERS): the App token only.
+  Mutation: {
+    draftOrderCreate: isSaleorApp,
+    draftOrderComplete: isSaleorApp,
+    orderMarkAsPaid: isSaleorApp,
+    orderCancel: isSaleorApp,
+  },
 
   // Catalog: public, like Saleor's storefront API.
   Product: allow,

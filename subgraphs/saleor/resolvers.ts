@@ -3,6 +3,7 @@ import type { Resolvers, ThumbnailFormatEnum } from './__generated__/resolvers-t
 import { fromGlobalId, toGlobalId } from './ids.ts';
 import type { OrderLineModel, OrderModel } from './mappers.ts';
 import { scaleTaxed, sumTaxed, taxedFromGross } from './money.ts';
+import * as orders from './order-mutations.ts';
 import * as store from './store.ts';
 
 /*
@@ -88,6 +89,15 @@ export const resolvers: Resolvers = {
       if (args.id) return ctx.loaders.users.load(fromGlobalId(args.id, 'User'));
       return ctx.loaders.usersByEmail.load(args.email!);
     },
+  },
+
+  // Saleor's order mutations (order-mutations.ts); each change sends its webhooks.
+  Mutation: {
+    draftOrderCreate: (_root, args) => orders.draftOrderCreate(args.input),
+    draftOrderComplete: (_root, args, ctx) => orders.withEvents(ctx.deps, orders.draftOrderComplete(args.id), ['ORDER_CREATED']),
+    orderMarkAsPaid: (_root, args, ctx) =>
+      orders.withEvents(ctx.deps, orders.orderMarkAsPaid(args.id), ['ORDER_FULLY_PAID', 'ORDER_UPDATED']),
+    orderCancel: (_root, args, ctx) => orders.withEvents(ctx.deps, orders.orderCancel(args.id), ['ORDER_CANCELLED', 'ORDER_UPDATED']),
   },
 
   Product: {

@@ -5,7 +5,6 @@ import {
   channels,
   collections,
   DEFAULT_CHANNEL,
-  orders,
   products,
   users,
   variantPrice,
@@ -20,6 +19,7 @@ import {
   type VariantRecord,
 } from './catalog.ts';
 import { fromGlobalId, fromGlobalIds } from './ids.ts';
+import { allOrders, orderByPk } from './order-book.ts';
 import { taxedFromGross, type TaxedMoneyValue } from './money.ts';
 
 /*
@@ -40,7 +40,6 @@ const variantIndex = index(variants);
 const categoryIndex = index(categories);
 const collectionIndex = index(collections);
 const userIndex = index(users);
-const orderIndex = index(orders);
 const userByEmail = new Map(users.map((u) => [u.email.toLowerCase(), u]));
 
 /** Saleor asks for a channel where prices are involved; the stand-in falls back to its default. */
@@ -89,7 +88,8 @@ export const categoriesByPks = (pks: readonly string[]): (CategoryRecord | null)
 export const usersByPks = (pks: readonly string[]): (UserRecord | null)[] => pks.map((pk) => userIndex.get(pk) ?? null);
 export const usersByEmails = (emails: readonly string[]): (UserRecord | null)[] =>
   emails.map((email) => userByEmail.get(email.toLowerCase()) ?? null);
-export const ordersByPks = (pks: readonly string[]): (OrderRecord | null)[] => pks.map((pk) => orderIndex.get(pk) ?? null);
+/** Orders change (the order mutations): read from the order book, never from the catalog. */
+export const ordersByPks = (pks: readonly string[]): (OrderRecord | null)[] => pks.map((pk) => orderByPk(pk));
 
 export function productBySlug(channel: string, slug: string): ProductInChannel | null {
   const product = products.find((p) => p.slug === slug);
@@ -495,8 +495,10 @@ export function listOrders(query: OrderQuery, args: PageArgs): Connection<OrderR
   const tokens = searchTokens(query.search);
   const filterTokens = searchTokens(filter?.search);
   const customerTokens = searchTokens(filter?.customer);
-  const rows = orders.filter(
+  // Drafts are not orders yet: Saleor lists them under `draftOrders`, never under `orders`.
+  const rows = allOrders().filter(
     (o) =>
+      o.status !== 'DRAFT' &&
       (query.userPk === undefined || o.userPk === query.userPk) &&
       (query.channel == null || o.channel === query.channel) &&
       matchesTokens(tokens, orderHaystack(o)) &&

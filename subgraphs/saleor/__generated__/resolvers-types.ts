@@ -173,6 +173,28 @@ export type DecimalRangeInput = {
   lte?: InputMaybe<Scalars['Decimal']['input']>;
 };
 
+export type DraftOrderComplete = {
+  __typename?: 'DraftOrderComplete';
+  errors: Array<OrderError>;
+  /** Completed order. */
+  order?: Maybe<Order>;
+};
+
+export type DraftOrderCreate = {
+  __typename?: 'DraftOrderCreate';
+  errors: Array<OrderError>;
+  order?: Maybe<Order>;
+};
+
+export type DraftOrderCreateInput = {
+  /** ID of the channel associated with the order. */
+  channelId?: InputMaybe<Scalars['ID']['input']>;
+  /** Variant line input consisting of variant ID and quantity of products. */
+  lines?: InputMaybe<Array<OrderLineCreateInput>>;
+  /** Email address of the customer. */
+  userEmail?: InputMaybe<Scalars['String']['input']>;
+};
+
 export type GlobalIdFilterInput = {
   eq?: InputMaybe<Scalars['ID']['input']>;
   oneOf?: InputMaybe<Array<Scalars['ID']['input']>>;
@@ -190,6 +212,39 @@ export type Money = {
   currency: Scalars['String']['output'];
   fractionDigits: Scalars['Int']['output'];
   fractionalAmount: Scalars['Int']['output'];
+};
+
+export type Mutation = {
+  __typename?: 'Mutation';
+  /** Completes creating an order: the draft becomes UNFULFILLED and ORDER_CREATED is sent. Requires the App token. */
+  draftOrderComplete?: Maybe<DraftOrderComplete>;
+  /** Creates a new draft order (status DRAFT). Requires the App token. */
+  draftOrderCreate?: Maybe<DraftOrderCreate>;
+  /** Cancel an order: ORDER_CANCELLED and ORDER_UPDATED are sent. Requires the App token. */
+  orderCancel?: Maybe<OrderCancel>;
+  /** Mark order as manually paid: ORDER_FULLY_PAID and ORDER_UPDATED are sent. Requires the App token. */
+  orderMarkAsPaid?: Maybe<OrderMarkAsPaid>;
+};
+
+
+export type MutationDraftOrderCompleteArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type MutationDraftOrderCreateArgs = {
+  input: DraftOrderCreateInput;
+};
+
+
+export type MutationOrderCancelArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type MutationOrderMarkAsPaidArgs = {
+  id: Scalars['ID']['input'];
+  transactionReference?: InputMaybe<Scalars['String']['input']>;
 };
 
 export type Node = {
@@ -213,6 +268,13 @@ export type Order = Node & {
   userEmail?: Maybe<Scalars['String']['output']>;
 };
 
+export type OrderCancel = {
+  __typename?: 'OrderCancel';
+  errors: Array<OrderError>;
+  /** Canceled order. */
+  order?: Maybe<Order>;
+};
+
 export type OrderCountableConnection = {
   __typename?: 'OrderCountableConnection';
   edges: Array<OrderCountableEdge>;
@@ -229,6 +291,32 @@ export type OrderCountableEdge = {
 export type OrderDirection =
   | 'ASC'
   | 'DESC';
+
+export type OrderError = {
+  __typename?: 'OrderError';
+  /** The error code. */
+  code: OrderErrorCode;
+  /** Name of a field that caused the error. A value of `null` indicates that the error isn't associated with a particular field. */
+  field?: Maybe<Scalars['String']['output']>;
+  /** The error message. */
+  message?: Maybe<Scalars['String']['output']>;
+  /** List of product variants that are associated with the error */
+  variants?: Maybe<Array<Scalars['ID']['output']>>;
+};
+
+export type OrderErrorCode =
+  | 'CANNOT_CANCEL_ORDER'
+  | 'CHANNEL_INACTIVE'
+  | 'GRAPHQL_ERROR'
+  | 'INVALID'
+  | 'INVALID_QUANTITY'
+  | 'NOT_AVAILABLE_IN_CHANNEL'
+  | 'NOT_EDITABLE'
+  | 'NOT_FOUND'
+  | 'PAYMENT_ERROR'
+  | 'PRODUCT_NOT_PUBLISHED'
+  | 'REQUIRED'
+  | 'ZERO_QUANTITY';
 
 export type OrderFilterInput = {
   customer?: InputMaybe<Scalars['String']['input']>;
@@ -250,6 +338,20 @@ export type OrderLine = Node & {
   unitPrice: TaxedMoney;
   variant?: Maybe<ProductVariant>;
   variantName: Scalars['String']['output'];
+};
+
+export type OrderLineCreateInput = {
+  /** Number of variant items ordered. */
+  quantity: Scalars['Int']['input'];
+  /** Product variant ID. */
+  variantId: Scalars['ID']['input'];
+};
+
+export type OrderMarkAsPaid = {
+  __typename?: 'OrderMarkAsPaid';
+  errors: Array<OrderError>;
+  /** Order marked as paid. */
+  order?: Maybe<Order>;
 };
 
 export type OrderSortField =
@@ -747,18 +849,27 @@ export type ResolversTypes = ResolversObject<{
   Decimal: ResolverTypeWrapper<Scalars['Decimal']['output']>;
   DecimalFilterInput: DecimalFilterInput;
   DecimalRangeInput: DecimalRangeInput;
+  DraftOrderComplete: ResolverTypeWrapper<Omit<DraftOrderComplete, 'order'> & { order?: Maybe<ResolversTypes['Order']> }>;
+  DraftOrderCreate: ResolverTypeWrapper<Omit<DraftOrderCreate, 'order'> & { order?: Maybe<ResolversTypes['Order']> }>;
+  DraftOrderCreateInput: DraftOrderCreateInput;
   GlobalIDFilterInput: GlobalIdFilterInput;
   Image: ResolverTypeWrapper<Image>;
   JSONString: ResolverTypeWrapper<Scalars['JSONString']['output']>;
   Money: ResolverTypeWrapper<Money>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
+  Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Node: ResolverTypeWrapper<ResolversInterfaceTypes<ResolversTypes>['Node']>;
   Order: ResolverTypeWrapper<OrderModel>;
+  OrderCancel: ResolverTypeWrapper<Omit<OrderCancel, 'order'> & { order?: Maybe<ResolversTypes['Order']> }>;
   OrderCountableConnection: ResolverTypeWrapper<Omit<OrderCountableConnection, 'edges'> & { edges: Array<ResolversTypes['OrderCountableEdge']> }>;
   OrderCountableEdge: ResolverTypeWrapper<Omit<OrderCountableEdge, 'node'> & { node: ResolversTypes['Order'] }>;
   OrderDirection: OrderDirection;
+  OrderError: ResolverTypeWrapper<OrderError>;
+  OrderErrorCode: OrderErrorCode;
   OrderFilterInput: OrderFilterInput;
   OrderLine: ResolverTypeWrapper<OrderLineModel>;
+  OrderLineCreateInput: OrderLineCreateInput;
+  OrderMarkAsPaid: ResolverTypeWrapper<Omit<OrderMarkAsPaid, 'order'> & { order?: Maybe<ResolversTypes['Order']> }>;
   OrderSortField: OrderSortField;
   OrderSortingInput: OrderSortingInput;
   OrderStatus: OrderStatus;
@@ -808,17 +919,25 @@ export type ResolversParentTypes = ResolversObject<{
   Decimal: Scalars['Decimal']['output'];
   DecimalFilterInput: DecimalFilterInput;
   DecimalRangeInput: DecimalRangeInput;
+  DraftOrderComplete: Omit<DraftOrderComplete, 'order'> & { order?: Maybe<ResolversParentTypes['Order']> };
+  DraftOrderCreate: Omit<DraftOrderCreate, 'order'> & { order?: Maybe<ResolversParentTypes['Order']> };
+  DraftOrderCreateInput: DraftOrderCreateInput;
   GlobalIDFilterInput: GlobalIdFilterInput;
   Image: Image;
   JSONString: Scalars['JSONString']['output'];
   Money: Money;
   Float: Scalars['Float']['output'];
+  Mutation: Record<PropertyKey, never>;
   Node: ResolversInterfaceTypes<ResolversParentTypes>['Node'];
   Order: OrderModel;
+  OrderCancel: Omit<OrderCancel, 'order'> & { order?: Maybe<ResolversParentTypes['Order']> };
   OrderCountableConnection: Omit<OrderCountableConnection, 'edges'> & { edges: Array<ResolversParentTypes['OrderCountableEdge']> };
   OrderCountableEdge: Omit<OrderCountableEdge, 'node'> & { node: ResolversParentTypes['Order'] };
+  OrderError: OrderError;
   OrderFilterInput: OrderFilterInput;
   OrderLine: OrderLineModel;
+  OrderLineCreateInput: OrderLineCreateInput;
+  OrderMarkAsPaid: Omit<OrderMarkAsPaid, 'order'> & { order?: Maybe<ResolversParentTypes['Order']> };
   OrderSortingInput: OrderSortingInput;
   OrderStatusEnumFilterInput: OrderStatusEnumFilterInput;
   OrderWhereInput: OrderWhereInput;
@@ -912,6 +1031,16 @@ export interface DecimalScalarConfig extends GraphQLScalarTypeConfig<ResolversTy
   name: 'Decimal';
 }
 
+export type DraftOrderCompleteResolvers<ContextType = SaleorContext, ParentType extends ResolversParentTypes['DraftOrderComplete'] = ResolversParentTypes['DraftOrderComplete']> = ResolversObject<{
+  errors?: Resolver<Array<ResolversTypes['OrderError']>, ParentType, ContextType>;
+  order?: Resolver<Maybe<ResolversTypes['Order']>, ParentType, ContextType>;
+}>;
+
+export type DraftOrderCreateResolvers<ContextType = SaleorContext, ParentType extends ResolversParentTypes['DraftOrderCreate'] = ResolversParentTypes['DraftOrderCreate']> = ResolversObject<{
+  errors?: Resolver<Array<ResolversTypes['OrderError']>, ParentType, ContextType>;
+  order?: Resolver<Maybe<ResolversTypes['Order']>, ParentType, ContextType>;
+}>;
+
 export type ImageResolvers<ContextType = SaleorContext, ParentType extends ResolversParentTypes['Image'] = ResolversParentTypes['Image']> = ResolversObject<{
   alt?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   url?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -926,6 +1055,13 @@ export type MoneyResolvers<ContextType = SaleorContext, ParentType extends Resol
   currency?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   fractionDigits?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   fractionalAmount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
+export type MutationResolvers<ContextType = SaleorContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = ResolversObject<{
+  draftOrderComplete?: Resolver<Maybe<ResolversTypes['DraftOrderComplete']>, ParentType, ContextType, RequireFields<MutationDraftOrderCompleteArgs, 'id'>>;
+  draftOrderCreate?: Resolver<Maybe<ResolversTypes['DraftOrderCreate']>, ParentType, ContextType, RequireFields<MutationDraftOrderCreateArgs, 'input'>>;
+  orderCancel?: Resolver<Maybe<ResolversTypes['OrderCancel']>, ParentType, ContextType, RequireFields<MutationOrderCancelArgs, 'id'>>;
+  orderMarkAsPaid?: Resolver<Maybe<ResolversTypes['OrderMarkAsPaid']>, ParentType, ContextType, RequireFields<MutationOrderMarkAsPaidArgs, 'id'>>;
 }>;
 
 export type NodeResolvers<ContextType = SaleorContext, ParentType extends ResolversParentTypes['Node'] = ResolversParentTypes['Node']> = ResolversObject<{
@@ -950,6 +1086,11 @@ export type OrderResolvers<ContextType = SaleorContext, ParentType extends Resol
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 }>;
 
+export type OrderCancelResolvers<ContextType = SaleorContext, ParentType extends ResolversParentTypes['OrderCancel'] = ResolversParentTypes['OrderCancel']> = ResolversObject<{
+  errors?: Resolver<Array<ResolversTypes['OrderError']>, ParentType, ContextType>;
+  order?: Resolver<Maybe<ResolversTypes['Order']>, ParentType, ContextType>;
+}>;
+
 export type OrderCountableConnectionResolvers<ContextType = SaleorContext, ParentType extends ResolversParentTypes['OrderCountableConnection'] = ResolversParentTypes['OrderCountableConnection']> = ResolversObject<{
   edges?: Resolver<Array<ResolversTypes['OrderCountableEdge']>, ParentType, ContextType>;
   pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
@@ -959,6 +1100,13 @@ export type OrderCountableConnectionResolvers<ContextType = SaleorContext, Paren
 export type OrderCountableEdgeResolvers<ContextType = SaleorContext, ParentType extends ResolversParentTypes['OrderCountableEdge'] = ResolversParentTypes['OrderCountableEdge']> = ResolversObject<{
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   node?: Resolver<ResolversTypes['Order'], ParentType, ContextType>;
+}>;
+
+export type OrderErrorResolvers<ContextType = SaleorContext, ParentType extends ResolversParentTypes['OrderError'] = ResolversParentTypes['OrderError']> = ResolversObject<{
+  code?: Resolver<ResolversTypes['OrderErrorCode'], ParentType, ContextType>;
+  field?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  message?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  variants?: Resolver<Maybe<Array<ResolversTypes['ID']>>, ParentType, ContextType>;
 }>;
 
 export type OrderLineResolvers<ContextType = SaleorContext, ParentType extends ResolversParentTypes['OrderLine'] = ResolversParentTypes['OrderLine']> = ResolversObject<{
@@ -973,6 +1121,11 @@ export type OrderLineResolvers<ContextType = SaleorContext, ParentType extends R
   variant?: Resolver<Maybe<ResolversTypes['ProductVariant']>, ParentType, ContextType>;
   variantName?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+}>;
+
+export type OrderMarkAsPaidResolvers<ContextType = SaleorContext, ParentType extends ResolversParentTypes['OrderMarkAsPaid'] = ResolversParentTypes['OrderMarkAsPaid']> = ResolversObject<{
+  errors?: Resolver<Array<ResolversTypes['OrderError']>, ParentType, ContextType>;
+  order?: Resolver<Maybe<ResolversTypes['Order']>, ParentType, ContextType>;
 }>;
 
 export type PageInfoResolvers<ContextType = SaleorContext, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = ResolversObject<{
@@ -1108,14 +1261,20 @@ export type Resolvers<ContextType = SaleorContext> = ResolversObject<{
   CollectionCountableEdge?: CollectionCountableEdgeResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
   Decimal?: GraphQLScalarType;
+  DraftOrderComplete?: DraftOrderCompleteResolvers<ContextType>;
+  DraftOrderCreate?: DraftOrderCreateResolvers<ContextType>;
   Image?: ImageResolvers<ContextType>;
   JSONString?: GraphQLScalarType;
   Money?: MoneyResolvers<ContextType>;
+  Mutation?: MutationResolvers<ContextType>;
   Node?: NodeResolvers<ContextType>;
   Order?: OrderResolvers<ContextType>;
+  OrderCancel?: OrderCancelResolvers<ContextType>;
   OrderCountableConnection?: OrderCountableConnectionResolvers<ContextType>;
   OrderCountableEdge?: OrderCountableEdgeResolvers<ContextType>;
+  OrderError?: OrderErrorResolvers<ContextType>;
   OrderLine?: OrderLineResolvers<ContextType>;
+  OrderMarkAsPaid?: OrderMarkAsPaidResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Product?: ProductResolvers<ContextType>;
   ProductCountableConnection?: ProductCountableConnectionResolvers<ContextType>;
