@@ -14,8 +14,9 @@ import { APP_ROLE, BOOTSTRAP_ROLES_SQL, OWNER_ROLE } from './roles.ts';
  *                   BYPASSRLS (row-level security always applies); may connect, migrations grant
  *                   it the rest
  *
- * The pgvector extension is created when the server has it (the docker image does; no migration
- * needs it yet) and skipped when it does not (a stock PostgreSQL 15).
+ * The pgvector extension is created when the server has it (the docker image does) and skipped when
+ * it does not (a stock PostgreSQL 15): only a superuser may create it, and the kit's vector columns
+ * (kit.vector_column) then use it, else exact cosine over real[] (kit/vectors/).
  */
 
 export interface SetupOptions {
@@ -104,9 +105,9 @@ export async function setupDatabase(adminUrl: string, options: SetupOptions): Pr
     const { rows } = await admin.query('SELECT 1 FROM pg_available_extensions WHERE name = $1', ['vector']);
     if (rows.length) {
       await admin.query('CREATE EXTENSION IF NOT EXISTS vector');
-      steps.push('extension vector: created (pgvector; nothing uses it yet)');
+      steps.push('extension vector: created (pgvector: vector columns get an hnsw index)');
     } else {
-      steps.push('extension vector: not installed on this server, skipped (nothing needs it yet)');
+      steps.push('extension vector: not installed on this server, skipped (vector columns fall back to exact cosine over real[])');
     }
   });
 
