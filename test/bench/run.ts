@@ -5,9 +5,10 @@
  *   npm run bench -- --quick                    # smoke run: 1 round of 3 s, results to tmp/bench/
  *   npm run bench -- --scenario A --rounds 3 --seconds 20 --warmup 5 --connections 50 --rate 30
  *   npm run bench -- --targets ours,apollo --models closed --no-write
+ *   npm run bench -- --scenario E --rows 100000 # chart data over fact rows (scenarios/e-bi.ts; default 1,000,000)
  *
  * Flags: see parseArgs below. Environment: BENCH_REDIS_URL (default redis://127.0.0.1:6379),
- * BENCH_DATABASE_ADMIN_URL (scenarios B and D: a PostgreSQL superuser URL to create the run's
+ * BENCH_DATABASE_ADMIN_URL (scenarios B, D and E: a PostgreSQL superuser URL to create the run's
  * database), BENCH_SUBGRAPH_MEMO=off (scenario A's subgraphs execute every request instead of
  * answering repeats from memory), BENCH_VARIANT_NODE_FLAGS and BENCH_VARIANT_ENV ("NAME=value
  * ..."): target `ours-variant`, a second copy of ours with other node flags or settings, for an
@@ -58,6 +59,7 @@ import {
 } from './lib/report.ts';
 import { runScenarioB } from './scenarios/b-supergraph.ts';
 import { D_REQUEST_TYPES } from './scenarios/d-thousand-users.ts';
+import { chartIndexes, runScenarioE } from './scenarios/e-bi.ts';
 import { PLANNED_SCENARIOS, SCENARIOS } from './scenarios/index.ts';
 import type { HttpRequestSpec, Scenario, Target } from './scenarios/types.ts';
 
@@ -88,6 +90,12 @@ const { values: flags } = parseArgs({
     'open-connections': { type: 'string', default: '1000' },
     'client-timeout': { type: 'string', default: '30000' },
     'compare-admission': { type: 'string' },
+    // Scenario E only (scenarios/e-bi.ts): fact rows in the big tenant, cold and warm requests per
+    // chart and round, indexes dropped for the "without" side (comma-separated, or none).
+    rows: { type: 'string', default: '1000000' },
+    'cold-samples': { type: 'string', default: '20' },
+    'warm-samples': { type: 'string', default: '50' },
+    ablate: { type: 'string' },
   },
 });
 
@@ -111,7 +119,7 @@ const markdownFile = jsonFile.endsWith('BENCHMARKS.json') ? join(ROOT, 'BENCHMAR
 function selectedScenarios(): Scenario[] {
   return flags.scenario.split(',').map((raw) => {
     const id = raw.trim().toUpperCase();
-    if (id === 'B' || id === 'D') throw new Error(`scenario ${id} runs on its own: npm run bench -- --scenario ${id}`);
+    if (id === 'B' || id === 'D' || id === 'E') throw new Error(`scenario ${id} runs on its own: npm run bench -- --scenario ${id}`);
     const found = SCENARIOS.find((s) => s.id === id);
     if (found) return found;
     throw new Error(PLANNED_SCENARIOS[id] ? `scenario ${id}: ${PLANNED_SCENARIOS[id]}` : `unknown scenario ${raw} (known: ${SCENARIOS.map((s) => s.id).join(', ')})`);
@@ -449,12 +457,36 @@ async function mainB(d: boolean) {
   });
 }
 
+/** Scenario E (chart data over a million fact rows): its own runner, scenarios/e-bi.ts. */
+async function mainE() {
+  const redis = await redisUrl();
+  if (!redis) throw new Error('scenario E needs real Redis (BENCH_REDIS_URL, default redis://127.0.0.1:6379)');
+  const command = process.env.npm_lifecycle_event === 'bench' ? `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim() : `npx tsx test/bench/run.ts ${process.argv.slice(2).join(' ')}`.trim();
+  const positive = (name: string, value: string) => {
+    const n = Number(value);
+    if (!(Number.isInteger(n) && n > 0)) throw new Error(`--${name} must be a positive integer`);
+    return n;
+  };
+  process.exitCode = await runScenarioE({
+    rows: positive('rows', flags.rows),
+    rounds: positive('rounds', flags.rounds ?? (quick ? '1' : '3')),
+    coldSamples: positive('cold-samples', flags['cold-samples']),
+    warmSamples: positive('warm-samples', flags['warm-samples']),
+    ablate: flags.ablate === undefined ? chartIndexes(ROOT) : flags.ablate === 'none' ? [] : flags.ablate.split(',').map((x) => x.trim()).filter(Boolean),
+    redisUrl: redis,
+    command,
+    jsonFile: flags['no-write'] ? null : jsonFile,
+    markdownFile: flags['no-write'] ? null : markdownFile,
+  });
+}
+
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => void stopAll().finally(() => process.exit(130)));
 }
 try {
   const only = flags.scenario.trim().toUpperCase();
   if (only === 'B' || only === 'D') await mainB(only === 'D');
+  else if (only === 'E') await mainE();
   else await main();
 } catch (error) {
   log(`bench failed: ${(error as Error).stack ?? error}`);

@@ -24,6 +24,7 @@
  *   CACHE_TTL_SECONDS=0, so every request reaches PostgreSQL.
  * - Every response is checked: status 200, no `errors`, the expected shape (checker below).
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -277,6 +278,9 @@ export async function runScenarioB(options: ScenarioBOptions): Promise<number> {
     LOGIN_MAX_ATTEMPTS_PER_IP: UNTHROTTLED,
     LOGIN_MAX_FAILURES_PER_ACCOUNT: UNTHROTTLED,
     CACHE_TTL_SECONDS: cache === 'warm' ? '60' : '0',
+    // bi's share links need a secret in production; the stand-in's order webhooks go to this gateway.
+    BI_SHARE_LINK_SECRET: randomBytes(32).toString('base64url'),
+    SALEOR_WEBHOOK_TARGET_URL: `${base}/webhooks/saleor`,
   });
   /** Migrations and demo data, once, before any subgraph serves. */
   const prepare = async () => {
