@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import auth from '../subgraphs/auth/index.ts';
 import { DEMO_TENANTS } from '../subgraphs/auth/seed.ts';
 import cms from '../subgraphs/cms/index.ts';
-import { publishDuePages } from '../subgraphs/cms/scheduler.ts';
+import { publishScheduledPage } from '../subgraphs/cms/scheduler.ts';
+import type { TxRunner } from '../subgraphs/kit/db/database.ts';
 import { createSubgraphServer, type SubgraphServer } from '../subgraphs/kit/server.ts';
 import { bearer, gql } from './support/graphql.ts';
 import { startSubgraphs, type RunningSubgraphs } from './support/stack.ts';
@@ -44,7 +46,7 @@ const children = async (path: string) =>
   ((await editor(CHILDREN, { path })).data!.contentPage.children.edges as { node: { slug: string; position: number; urlPath: string; depth: number } }[]).map((e) => e.node);
 
 beforeAll(async () => {
-  stack = await startSubgraphs([auth, cms], { CMS_SCHEDULER_INTERVAL_MS: '100' });
+  stack = await startSubgraphs([auth, cms]);
   url = stack.urls.cms!;
 });
 afterAll(() => stack?.close());
@@ -192,10 +194,18 @@ describe('revisions and publishing', () => {
     const scheduled = await editor(SCHEDULE, { id, at });
     expect(scheduled.data!.scheduleContentPage).toEqual({ contentPage: { status: 'SCHEDULED', publishAt: expect.any(String), scheduledRevision: { number: 3 } }, errors: [] });
     expect(new Date(scheduled.data!.scheduleContentPage.contentPage.publishAt).toISOString()).toBe(at);
-    await sleep(300); // a few scheduler ticks: not due yet
+    await sleep(300); // not due yet
     expect((await revisions()).status).toBe('SCHEDULED');
+    const jobState = (jobId: string) =>
+      stack.backends.db.withTenant({ tenantId: acme, accountId: null }, async (tx) =>
+        (await tx.query(`SELECT state FROM pgboss.job WHERE name = 'cms-publish-page' AND id = $1`, [jobId])).rows[0]?.state);
+    const jobId = await stack.backends.db.withTenant({ tenantId: acme, accountId: null }, async (tx) =>
+      (await tx.query('SELECT publish_job_id FROM cms.pages WHERE id = $1', [id])).rows[0].publish_job_id as string);
+    expect(await jobState(jobId)).toBe('created');
     const cancelled = await editor(`mutation($id: ID!) { cancelContentPageSchedule(id: $id) { contentPage { status publishAt } errors { code } } }`, { id });
     expect(cancelled.data!.cancelContentPageSchedule).toEqual({ contentPage: { status: 'DRAFT', publishAt: null }, errors: [] });
+    // Its publishing job went with the schedule, in the same transaction.
+    expect(await jobState(jobId)).toBe('cancelled');
   });
 
   it('a schedule that falls due while the CMS is down fires after the restart', async () => {
@@ -218,17 +228,25 @@ describe('revisions and publishing', () => {
     expect(state).toMatchObject({ status: 'PUBLISHED', publishAt: null });
   });
 
-  it('two processes working the same due schedule publish the page once', async () => {
+  it('a publishing job that runs twice at once (or again) publishes the page once', async () => {
     const page = (await create({ slug: 'raced', title: 'Raced' })).id;
     await stack.servers.cms!.close();
+    const jobId = randomUUID();
     await stack.backends.db.withTenant({ tenantId: acme, accountId: null }, (tx) =>
-      tx.query(`UPDATE cms.pages SET publish_at = now() - interval '1 second', scheduled_revision_id = latest_revision_id WHERE id = $1`, [page]),
+      tx.query(
+        `UPDATE cms.pages SET publish_at = now() - interval '1 second', scheduled_revision_id = latest_revision_id, publish_job_id = $2 WHERE id = $1`,
+        [page, jobId],
+      ),
     );
     const deps = stack.backends.deps('cms');
-    const results = await Promise.all([publishDuePages(deps), publishDuePages(deps), publishDuePages(deps)]);
-    expect(results.reduce((a, b) => a + b, 0)).toBe(1);
+    const job = { id: jobId, tenantId: acme, data: { pageId: page }, tx: ((fn, options) => stack.backends.db.withTenant({ tenantId: acme, accountId: null }, fn, options)) as TxRunner };
+    // Another job of the page (one cancelled by a reschedule) publishes nothing.
+    expect(await publishScheduledPage(deps, { ...job, id: randomUUID() })).toBe(false);
+    expect(await pageStatus(page)).toBe('scheduled');
+    const results = await Promise.all([publishScheduledPage(deps, job), publishScheduledPage(deps, job), publishScheduledPage(deps, job)]);
+    expect(results.filter(Boolean)).toHaveLength(1);
     expect(await pageStatus(page)).toBe('published');
-    expect(await publishDuePages(deps)).toBe(0);
+    expect(await publishScheduledPage(deps, job)).toBe(false);
     await restartCms();
   });
 });

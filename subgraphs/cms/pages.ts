@@ -8,6 +8,8 @@ import type { CmsErrorCode, ContentBlockInput, ContentPageCreateInput, ContentPa
 import type { CmsContext } from './loaders.ts';
 import { reject, write, type Outcome } from './mutations.ts';
 import * as store from './store.ts';
+import { cancelJob, sendJob } from '../kit/jobs/index.ts';
+import { publishQueue } from './scheduler.ts';
 
 // The page workflow: tree changes, revisions, publishing and scheduling. Bad input and broken
 // rules come back as payload errors; each operation is one transaction, so nothing is half-done.
@@ -239,7 +241,10 @@ export async function schedulePage(
   return write(ctx.tx, async (tx) => {
     const page = await lockedPage(tx, id);
     const revision = await pickRevision(tx, page, revisionId);
-    await store.schedule(tx, page.id, revision.id, when);
+    // The job that publishes it, in this transaction: it exists exactly when the schedule does.
+    if (page.publish_job_id) await cancelJob(tx, publishQueue, page.publish_job_id);
+    const jobId = await sendJob(tx, publishQueue, { pageId: page.id }, { startAfter: when });
+    await store.schedule(tx, page.id, revision.id, when, jobId);
     return page.id;
   });
 }
@@ -247,7 +252,8 @@ export async function schedulePage(
 export function cancelSchedule(ctx: CmsContext, id: string): Promise<Outcome<string>> {
   return write(ctx.tx, async (tx) => {
     const page = await lockedPage(tx, id);
-    await store.schedule(tx, page.id, null, null);
+    if (page.publish_job_id) await cancelJob(tx, publishQueue, page.publish_job_id);
+    await store.schedule(tx, page.id, null, null, null);
     return page.id;
   });
 }

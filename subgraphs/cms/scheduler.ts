@@ -1,63 +1,97 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CacheGenerations } from '../kit/cache.ts';
 import type { SubgraphDeps } from '../kit/deps.ts';
+import { defineQueue, sendJob, useJobs, type JobContext } from '../kit/jobs/index.ts';
 import type { BackgroundTask } from '../kit/server.ts';
 import type { CmsSettings } from './settings.ts';
 import * as store from './store.ts';
 
 /*
- * Scheduled publishing. The schedule lives in the database (`cms.pages.publish_at` and the
- * scheduled revision), so it survives restarts: a process that starts after the time has passed
- * publishes the overdue pages on its first tick. Every CMS process runs this loop; two of them
- * never publish a page twice (FOR UPDATE SKIP LOCKED, then the schedule is cleared in the same
- * transaction).
+ * Scheduled publishing, on the kit's job system (kit/jobs). Scheduling a page enqueues a job that
+ * starts at the publishing time, in the same transaction as the schedule (pages.ts); unscheduling
+ * or rescheduling cancels it there too. The job lives in the database, so it survives restarts: a
+ * process that starts after the time has passed publishes the overdue pages at once. Every CMS
+ * process works the queue; pg-boss gives each job to one of them, and the job publishes only
+ * while it is still the page's job (`publishIfScheduled`, FOR UPDATE SKIP LOCKED), so a job that
+ * runs twice (a retry after a crash) publishes once.
  */
 
-const BATCH = 100;
-
-/** Publishes every page that is due now; returns how many this call published. */
-export async function publishDuePages(deps: Pick<SubgraphDeps, 'db' | 'redis' | 'config' | 'log'>): Promise<number> {
-  const due = await deps.db.withTenant({ tenantId: null, accountId: null }, (tx) => store.dueScheduledPages(tx, BATCH));
-  const generations = new CacheGenerations(deps.redis, deps.config.REDIS_PREFIX, 'cms');
-  let published = 0;
-  const tenants = new Set<string>();
-  for (const { tenant_id: tenantId, page_id: pageId } of due) {
-    try {
-      const done = await deps.db.withTenant({ tenantId, accountId: null }, (tx) => store.publishIfDue(tx, pageId));
-      if (done) {
-        published++;
-        tenants.add(tenantId);
-        deps.log.info({ tenant: tenantId, page: pageId }, 'scheduled page published');
-      }
-    } catch (error) {
-      deps.log.error({ err: error, tenant: tenantId, page: pageId }, 'scheduled publish failed');
-    }
-  }
-  for (const tenantId of tenants) await generations.bump(tenantId);
-  // Public (anonymous) reads are cached under no tenant.
-  if (tenants.size) await generations.bump(null);
-  return published;
+export interface PublishJob {
+  pageId: string;
 }
 
-/** The loop started with the CMS server (SubgraphDefinition.background). */
-export function startScheduler(deps: SubgraphDeps<CmsSettings>): BackgroundTask {
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> = Promise.resolve();
-  const tick = () => {
-    running = publishDuePages(deps)
-      .then(() => undefined)
-      .catch((error: Error) => deps.log.warn({ err: error.message }, 'scheduler tick failed'))
-      .finally(() => {
-        if (!stopped) timer = setTimeout(tick, deps.settings.CMS_SCHEDULER_INTERVAL_MS).unref();
+export const publishQueue = defineQueue<PublishJob>('cms-publish-page', {
+  // A failure is a database or Redis hiccup: retry soon, then less often.
+  retryLimit: 5,
+  retryDelay: 2,
+  retryBackoff: true,
+  // Publishing is one short transaction: a job held longer than this was its process's last.
+  expireInSeconds: 60,
+  concurrency: 2,
+});
+
+type Deps = Pick<SubgraphDeps, 'redis' | 'config' | 'log'>;
+
+/**
+ * The job: publishes the page if the job is still its schedule's, then makes every cached read of
+ * the tenant (and the anonymous storefront reads) fresh. Whether it published.
+ */
+export async function publishScheduledPage(deps: Deps, job: Pick<JobContext<PublishJob>, 'id' | 'tenantId' | 'data' | 'tx'>): Promise<boolean> {
+  const outcome = await job.tx((tx) => store.publishIfScheduled(tx, job.data.pageId, job.id));
+  // The job started a little before its time by the database's clock: fail it, pg-boss retries.
+  if (outcome === 'early') throw new Error('the page is not due yet');
+  if (outcome !== 'published') return false;
+  deps.log.info({ tenant: job.tenantId, page: job.data.pageId }, 'scheduled page published');
+  const generations = new CacheGenerations(deps.redis, deps.config.REDIS_PREFIX, 'cms');
+  await generations.bump(job.tenantId);
+  // Public (anonymous) reads are cached under no tenant.
+  await generations.bump(null);
+  return true;
+}
+
+/**
+ * Gives every schedule without a job (one written before the job system) its job, each in its
+ * tenant's transaction. Returns how many.
+ */
+export async function enqueueUnqueuedSchedules(deps: Pick<SubgraphDeps, 'db'>): Promise<number> {
+  let enqueued = 0;
+  for (;;) {
+    const pending = await deps.db.withTenant({ tenantId: null, accountId: null }, (tx) => store.unqueuedSchedules(tx, 100));
+    if (!pending.length) return enqueued;
+    for (const { tenant_id: tenantId, page_id: pageId } of pending) {
+      await deps.db.withTenant({ tenantId, accountId: null }, async (tx) => {
+        const schedule = await store.unqueuedScheduleForUpdate(tx, pageId);
+        if (!schedule) return;
+        await store.setPublishJob(tx, pageId, await sendJob(tx, publishQueue, { pageId }, { startAfter: schedule.publish_at }));
+        enqueued++;
       });
-  };
-  // The first tick right away: overdue schedules (after a restart) go out at once.
-  tick();
+    }
+  }
+}
+
+/** The CMS's worker of the publishing queue, started with its server (SubgraphDefinition.background). */
+export function startScheduler(deps: SubgraphDeps<CmsSettings>): BackgroundTask {
+  const lease = useJobs(deps);
+  const stopping = new AbortController();
+  // Until it has started (the database may be unreachable for a while): then the worker runs.
+  const started = (async () => {
+    while (!stopping.signal.aborted) {
+      try {
+        await enqueueUnqueuedSchedules(deps);
+        await lease.jobs.work(publishQueue, (job) => publishScheduledPage(deps, job));
+        return;
+      } catch (error) {
+        deps.log.error({ err: error }, 'scheduled publishing did not start; trying again in 5 s');
+        await sleep(5_000, undefined, { signal: stopping.signal }).catch(() => undefined);
+      }
+    }
+  })();
   return {
     async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      await running;
+      stopping.abort();
+      await started;
+      await lease.jobs.offWork(publishQueue);
+      await lease.release();
     },
   };
 }

@@ -12,8 +12,6 @@ export const cmsSettings = z.object({
    * the CMS's `/media`). Default: the gateway's path `/api/brain/wagtail/media/files/<tenant>/<asset>/<file>`.
    */
   MEDIA_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
-  /** How often the CMS publishes pages whose scheduled time has come. */
-  CMS_SCHEDULER_INTERVAL_MS: z.coerce.number().int().min(50).max(3_600_000).default(5_000),
 });
 
 export type CmsSettings = z.infer<typeof cmsSettings>;

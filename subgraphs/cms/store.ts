@@ -30,6 +30,8 @@ export interface PageRow {
   live_revision_id: string | null;
   scheduled_revision_id: string | null;
   publish_at: Date | null;
+  /** The job that publishes the scheduled revision (scheduler.ts); null when not scheduled. */
+  publish_job_id: string | null;
   first_published_at: Date | null;
   last_published_at: Date | null;
   created_at: Date;
@@ -100,7 +102,7 @@ export interface SiteRow {
 }
 
 const PAGE_COLUMNS = `p.tenant_id, p.id, p.parent_id, p.position, p.slug, p.url_path, p.depth, p.locale, p.author_id,
-  p.latest_revision_id, p.live_revision_id, p.scheduled_revision_id, p.publish_at, p.first_published_at,
+  p.latest_revision_id, p.live_revision_id, p.scheduled_revision_id, p.publish_at, p.publish_job_id, p.first_published_at,
   p.last_published_at, p.created_at, p.updated_at, p.status`;
 const CONTENT_COLUMNS = 'r.id AS revision_id, r.title, r.seo_title, r.seo_description, r.body, r.featured_products';
 const PAGES: Table = { name: 'cms.pages', columns: 'id' };
@@ -362,7 +364,7 @@ export async function revisionOfPage(tx: Tx, pageId: string, id: string) {
 
 export async function publish(tx: Tx, pageId: string, revisionId: string) {
   await tx.query(
-    `UPDATE cms.pages SET live_revision_id = $2, publish_at = NULL, scheduled_revision_id = NULL,
+    `UPDATE cms.pages SET live_revision_id = $2, publish_at = NULL, scheduled_revision_id = NULL, publish_job_id = NULL,
        first_published_at = coalesce(first_published_at, now()), last_published_at = now(), updated_at = now()
      WHERE id = $1`,
     [pageId, revisionId],
@@ -371,17 +373,19 @@ export async function publish(tx: Tx, pageId: string, revisionId: string) {
 
 export async function unpublish(tx: Tx, pageId: string) {
   await tx.query(
-    `UPDATE cms.pages SET live_revision_id = NULL, publish_at = NULL, scheduled_revision_id = NULL, updated_at = now()
+    `UPDATE cms.pages SET live_revision_id = NULL, publish_at = NULL, scheduled_revision_id = NULL, publish_job_id = NULL, updated_at = now()
      WHERE id = $1`,
     [pageId],
   );
 }
 
-export async function schedule(tx: Tx, pageId: string, revisionId: string | null, at: Date | null) {
-  await tx.query('UPDATE cms.pages SET publish_at = $3, scheduled_revision_id = $2, updated_at = now() WHERE id = $1', [
+/** Sets (or, with nulls, clears) the page's schedule and the job that publishes it. */
+export async function schedule(tx: Tx, pageId: string, revisionId: string | null, at: Date | null, jobId: string | null) {
+  await tx.query('UPDATE cms.pages SET publish_at = $3, scheduled_revision_id = $2, publish_job_id = $4, updated_at = now() WHERE id = $1', [
     pageId,
     revisionId,
     at,
+    jobId,
   ]);
 }
 
@@ -397,27 +401,43 @@ export const revisionsOf = selectChildPages<RevisionRow>(REVISIONS, { parent: 'p
 
 // --- Scheduler ---------------------------------------------------------------------------
 
-/** Due (tenant, page) pairs across tenants (SECURITY DEFINER: ids only). */
-export async function dueScheduledPages(tx: Tx, limit: number) {
-  const { rows } = await tx.query<{ tenant_id: string; page_id: string }>('SELECT * FROM cms.due_scheduled_pages($1)', [limit]);
+/** Scheduled pages without a job, across tenants (SECURITY DEFINER: ids only). */
+export async function unqueuedSchedules(tx: Tx, limit: number) {
+  const { rows } = await tx.query<{ tenant_id: string; page_id: string }>('SELECT * FROM cms.unqueued_schedules($1)', [limit]);
   return rows;
 }
 
-/**
- * Publishes the page's scheduled revision if it is (still) due. FOR UPDATE SKIP LOCKED: a page
- * another process is publishing right now is skipped, and once it committed the schedule is
- * gone, so a page is never published twice. Returns whether this call published it.
- */
-export async function publishIfDue(tx: Tx, pageId: string) {
-  const { rows } = await tx.query<{ id: string; scheduled_revision_id: string }>(
-    `SELECT id, scheduled_revision_id FROM cms.pages
-     WHERE id = $1 AND publish_at IS NOT NULL AND publish_at <= now() FOR UPDATE SKIP LOCKED`,
+/** The page's schedule if it still has no job, locked for the rest of the transaction. */
+export async function unqueuedScheduleForUpdate(tx: Tx, pageId: string) {
+  const { rows } = await tx.query<{ publish_at: Date }>(
+    'SELECT publish_at FROM cms.pages WHERE id = $1 AND publish_at IS NOT NULL AND publish_job_id IS NULL FOR UPDATE',
     [pageId],
   );
+  return rows[0] ?? null;
+}
+
+export async function setPublishJob(tx: Tx, pageId: string, jobId: string) {
+  await tx.query('UPDATE cms.pages SET publish_job_id = $2 WHERE id = $1', [pageId, jobId]);
+}
+
+/**
+ * Publishes the page's scheduled revision if `jobId` is still its publishing job: rescheduled,
+ * unscheduled or already published (by this job before, or by hand), nothing happens. FOR UPDATE
+ * SKIP LOCKED: a page another process is publishing right now is skipped, and once it committed
+ * the schedule is gone, so a page is never published twice. 'published', 'gone', or 'early'
+ * (its time has not come: the caller retries later).
+ */
+export async function publishIfScheduled(tx: Tx, pageId: string, jobId: string): Promise<'published' | 'gone' | 'early'> {
+  const { rows } = await tx.query<{ id: string; scheduled_revision_id: string; due: boolean }>(
+    `SELECT id, scheduled_revision_id, publish_at <= now() AS due FROM cms.pages
+     WHERE id = $1 AND publish_job_id = $2 AND publish_at IS NOT NULL FOR UPDATE SKIP LOCKED`,
+    [pageId, jobId],
+  );
   const row = rows[0];
-  if (!row) return false;
+  if (!row) return 'gone';
+  if (!row.due) return 'early';
   await publish(tx, row.id, row.scheduled_revision_id);
-  return true;
+  return 'published';
 }
 
 // --- Snippets ----------------------------------------------------------------------------

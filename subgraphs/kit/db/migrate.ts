@@ -3,6 +3,7 @@ import pg from 'pg';
 import { runner } from 'node-pg-migrate';
 import { repoPath } from '../paths.ts';
 import { BOOTSTRAP_ROLES_SQL, OWNER_ROLE } from './roles.ts';
+import { installJobSchema } from '../jobs/install.ts';
 
 export interface MigrationTarget {
   /** The subgraph name; also its PostgreSQL schema. */
@@ -22,8 +23,9 @@ const quiet = { debug() {}, info() {}, warn: console.warn, error: console.error 
 /**
  * Applies every pending migration of the kit, then of each subgraph in the order given (the
  * registry's dependency order), each in its own schema with its own history table, as the owner
- * role. Connected as a superuser (a fresh cluster, embedded PGlite), it first creates the roles
- * and then switches to the owner, so the owner owns every table.
+ * role; after the kit's, the job system's schema (kit/jobs/install.ts). Connected as a superuser
+ * (a fresh cluster, embedded PGlite), it first creates the roles and then switches to the owner,
+ * so the owner owns every table.
  */
 export async function migrate(client: pg.ClientBase, targets: readonly MigrationTarget[]): Promise<void> {
   const { rows } = await client.query<{ rolsuper: boolean; db: string }>(
@@ -51,6 +53,8 @@ export async function migrate(client: pg.ClientBase, targets: readonly Migration
         logger: quiet,
         verbose: false,
       });
+      // The job system's schema (pg-boss), right after the kit's: subgraphs' migrations may use it.
+      if (target === KIT_MIGRATIONS) await installJobSchema(client);
     }
   } finally {
     if (rows[0]?.rolsuper) await client.query('RESET ROLE');
