@@ -1027,6 +1027,15 @@ describe('tenancy, cache and freshness', () => {
     await expect(chartData(context(A), definition, { extraFilters: [{ column: 'score', operator: 'EQ', values: ['high'] }] })).rejects.toMatchObject({ extensions: { code: 'BAD_USER_INPUT' } });
   });
 
+  it('definitions that differ only in labels share cached rows, each with its own column names', async () => {
+    const labelled = (label: string) => define({ type: 'BAR', dataset: 'leads', metrics: [{ aggregate: 'COUNT', label }], dimensions: ['status'] });
+    const first = await chartData(context(A), labelled('leads'));
+    const second = await chartData(context(A), labelled('how many'));
+    expect(second.rows).toEqual(first.rows);
+    expect(first.columns.map((c) => c.name)).toEqual(['status', 'leads']);
+    expect(second.columns.map((c) => c.name)).toEqual(['status', 'how many']);
+  });
+
   it('with CACHE_TTL_SECONDS 0 or Redis unreachable, every call computes', async () => {
     const definition = define(BY_SOURCE);
     for (const deps of [

@@ -74,8 +74,10 @@ export async function chartData(ctx: ChartDataContext, definition: ChartDefiniti
   const key =
     tenantId && cache.ttlSeconds > 0 ? await chartCacheKey(cache, tenantId, dataset.owner, { text: query.text, values: query.values, from: range?.from ?? null, to: range?.to ?? null }) : null;
   if (key) {
+    // Definitions that differ only in their labels run the same statement and share its rows;
+    // the columns (names, labels) are always this definition's own.
     const cached = await readCachedChart(cache, key);
-    if (cached) return cached;
+    if (cached) return { ...cached, columns: query.columns };
   }
 
   const timeout = Math.max(1, Math.floor(options.statementTimeoutMs ?? STATEMENT_TIMEOUT_MS));
