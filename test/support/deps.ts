@@ -85,6 +85,11 @@ export async function createTestBackends(
     ...(realRedis ? { REDIS_URL } : {}),
     REDIS_PREFIX: `test:${uniqueSuffix()}:`,
     AUTH_PRIVATE_JWK: JSON.stringify(keys.privateJwk),
+    // Functional tests share a busy CI host (two test files at once, other work): a queue bound
+    // of 10 s instead of 1 s keeps the admission control from refusing their requests when the
+    // host, not the gateway, is slow. Shedding itself is tested with its own settings
+    // (gateway-admission, gateway-overload).
+    GATEWAY_QUEUE_TIMEOUT_MS: '10000',
     ...overrides,
   };
   const config = parseGatewayConfig(env);
