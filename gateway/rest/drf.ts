@@ -3,6 +3,7 @@ import { camelCase, snakeCase, upperEnum } from './case.ts';
 import { badInput, detail, NOT_FOUND, payloadError, restField } from './errors.ts';
 import { drfPage } from './pagination.ts';
 import { named, type JsonSchema, type QueryParam, type RestCall, type RestRoute } from './types.ts';
+import { single as lastValue } from './query.ts';
 
 /*
  * A Django REST Framework ModelViewSet over one GraphQL type: the six routes a DRF router made
@@ -71,7 +72,8 @@ export interface DrfResource {
 
 const PAYLOAD_ERRORS = 'errors { field message code }';
 
-const single = (value: string | string[] | undefined) => (Array.isArray(value) ? value.at(-1) : value) || undefined;
+/** The last value of a query parameter; an empty one is none. */
+const single = (value: string | string[] | undefined) => lastValue(value) || undefined;
 
 /** `?ordering=-created_at,name`: the first field the graph can sort by (DRF ignores unknown ones). */
 function ordering(raw: string | undefined, allowed: string[]) {

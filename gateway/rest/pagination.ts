@@ -1,6 +1,7 @@
 import { Kind, parse, print, visit, type FieldNode, type OperationDefinitionNode, type SelectionSetNode } from 'graphql';
 import { detail, INVALID_PAGE } from './errors.ts';
 import type { OffsetWindow, PageWindow, QueryParam, RestCall } from './types.ts';
+import { single } from './query.ts';
 
 /*
  * DRF page-number pagination (`?page=&page_size=`) and Wagtail's limit/offset (`?limit=&offset=`)
@@ -47,7 +48,6 @@ export const PAGE_PARAMS: Record<string, QueryParam> = {
   },
 };
 
-const single = (value: string | string[] | undefined) => (Array.isArray(value) ? value.at(-1) : value);
 
 /** DRF's `_positive_int(..., strict=True, cutoff=max)`: invalid or 0 -> the default, above max -> max. */
 export function parsePageSize(raw: string | string[] | undefined): number {

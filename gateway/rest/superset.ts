@@ -1,6 +1,7 @@
 import { supersetError } from './errors.ts';
 import { parseRison, RisonError } from './rison.ts';
 import type { QueryParam, RestCall } from './types.ts';
+import { single } from './query.ts';
 
 /*
  * Superset's REST API v1 list conventions (Flask-AppBuilder's `ModelRestApi.get_list`), for the
@@ -48,7 +49,6 @@ export interface ListArgs {
   keys: string[] | null;
 }
 
-const single = (value: string | string[] | undefined) => (Array.isArray(value) ? value.at(-1) : value);
 
 /** `?q=` as rison, else JSON (FAB tries both), else 400. An empty or missing `q` is `{}`. */
 export function decodeQ(raw: string | string[] | undefined): unknown {

@@ -19,7 +19,6 @@ import type { QueryParam, RestCall } from './types.ts';
 
 export type WagtailQuery = RestCall['query'];
 
-export const single = (value: string | string[] | undefined) => (Array.isArray(value) ? value.at(-1) : value);
 
 /** One `?fields=` entry: name, negated (`-name`), sub-fields (`name(a,b)`) or null. */
 export type FieldConfig = [name: string, negated: boolean, sub: FieldConfig[] | null];

@@ -57,7 +57,8 @@ export class CacheGenerations {
   }
 }
 
-const sha256 = (value: string) => createHash('sha256').update(value).digest('base64url');
+/** A cache key's digest of its parts (base64url SHA-256). */
+export const sha256 = (value: string) => createHash('sha256').update(value).digest('base64url');
 
 /**
  * Whole-response cache of a subgraph (queries only; errors are never cached). The key holds the

@@ -1,5 +1,6 @@
 import { parsePageSize } from '../pagination.ts';
 import { named, type RestCall, type RestRoute } from '../types.ts';
+import { single as lastValue } from '../query.ts';
 
 /*
  * `/api/brain/saleor/*`: the catalog from Saleor (the stand-in or a real Saleor) through the
@@ -65,7 +66,8 @@ const product = (node: any) => ({
   thumbnail: node.thumbnail?.url ?? null,
 });
 
-const single = (value: string | string[] | undefined) => (Array.isArray(value) ? value.at(-1) : value) || undefined;
+/** The last value of a query parameter; an empty one is none. */
+const single = (value: string | string[] | undefined) => lastValue(value) || undefined;
 
 /** `?channel=`, else the logged-in caller's tenant channel, else Saleor's default. */
 async function channel(call: RestCall): Promise<string | null> {

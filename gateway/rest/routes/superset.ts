@@ -16,6 +16,7 @@ import {
   type TranslatedQuery,
 } from '../superset-query.ts';
 import { named, type JsonSchema, type RestCall, type RestRoute } from '../types.ts';
+import { single } from '../query.ts';
 
 /*
  * `/api/brain/superset/*`: what Apache Superset's REST API v1 answered, served by the bi subgraph.
@@ -727,7 +728,6 @@ function resultFormat(value: unknown, field: string) {
   if (value !== undefined && value !== null && value !== 'json') throw supersetError(400, { [field]: ['Must be one of: json.'] });
 }
 
-const single = (value: string | string[] | undefined) => (Array.isArray(value) ? value.at(-1) : value);
 
 interface DataState {
   startedAt: number;

@@ -1,6 +1,7 @@
 import { isUuid } from '../../../subgraphs/kit/formats.ts';
 import { notAuthenticated, wagtailError } from '../errors.ts';
 import type { ConnectionValue } from '../pagination.ts';
+import { single } from '../query.ts';
 import { named, type JsonSchema, type QueryParam, type RestCall, type RestRoute } from '../types.ts';
 import {
   checkQuery,
@@ -11,7 +12,6 @@ import {
   represent,
   SEARCH_PARAM,
   selectFields,
-  single,
   type FieldSpec,
 } from '../wagtail.ts';
 

@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { CacheGenerations } from '../../kit/cache.ts';
+import { CacheGenerations, sha256 } from '../../kit/cache.ts';
 import { tenantKey, type RedisClient } from '../../kit/redis.ts';
 import type { ChartResult } from './types.ts';
 
@@ -21,8 +20,6 @@ export interface ChartCacheOptions {
 
 /** Bumped when the shape of a cached entry or of its key changes: old entries then go unread. */
 const FORMAT = 1;
-
-const sha256 = (value: string) => createHash('sha256').update(value).digest('base64url');
 
 /** The key of a computation, or null when it cannot be cached (Redis unreachable). */
 export async function chartCacheKey(
