@@ -336,9 +336,9 @@ async function insertFacts(db: Database, facts: Facts) {
       [json(facts.orders)],
     );
     await tx.query(
-      `INSERT INTO bi.order_lines (tenant_id, order_id, line_id, product_id, product_name, variant_id, sku, quantity, unit_price_gross, total_gross, currency)
-       SELECT ${tenant}, x.order_id, l.line_id, l.product_id, l.product_name, null, l.sku, l.quantity, l.unit_price_gross, l.total_gross, 'USD'
-       FROM jsonb_to_recordset($1::jsonb) AS x(order_id text, lines jsonb),
+      `INSERT INTO bi.order_lines (tenant_id, order_id, line_id, product_id, product_name, variant_id, sku, quantity, unit_price_gross, total_gross, currency, created_at)
+       SELECT ${tenant}, x.order_id, l.line_id, l.product_id, l.product_name, null, l.sku, l.quantity, l.unit_price_gross, l.total_gross, 'USD', x.created_at
+       FROM jsonb_to_recordset($1::jsonb) AS x(order_id text, lines jsonb, created_at timestamptz),
          jsonb_to_recordset(x.lines) AS l(line_id text, product_id text, product_name text, sku text, quantity int, unit_price_gross numeric, total_gross numeric)`,
       [json(facts.orders)],
     );

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGateway, type Gateway } from '../gateway/server.ts';
 import { DEMO_TENANTS } from '../subgraphs/auth/seed.ts';
 import { backfillSaleorOrders, httpSaleorClient } from '../subgraphs/bi/webhooks/backfill.ts';
+import { backfillQueue, runBackfillStep } from '../subgraphs/bi/webhooks/backfill-job.ts';
 import { seedOrderFacts } from '../subgraphs/bi/webhooks/seed.ts';
 import { ORDER_EVENTS_SUBSCRIPTION, ORDERS_PAGE_QUERY } from '../subgraphs/bi/webhooks/subscription.ts';
 import { CacheGenerations } from '../subgraphs/kit/cache.ts';
@@ -457,6 +458,65 @@ describe("Saleor's order webhooks into bi", () => {
     expect(new Set(rows.map((r) => r.channel))).toEqual(new Set(['globex-channel']));
     expect((await asAdmin(BACKFILL, { channel: 'globex-channel' })).data!.backfillSaleorOrders).toMatchObject({ read: total, written: 0 });
     expect((await asAdmin(BACKFILL, { channel: 'nobodys-channel' })).data!.backfillSaleorOrders.errors).toEqual([{ field: 'channel', code: 'NOT_FOUND' }]);
+  });
+
+  it('startSaleorBackfill: a durable job backfills a channel into its tenant; one at a time; progress by saleorBackfill', async () => {
+    const START = `mutation($channel: String!) { startSaleorBackfill(channel: $channel) { backfill { id channel status } errors { field code } } }`;
+    const PROGRESS = `query($channel: String!) { saleorBackfill(channel: $channel) { id status read written error finishedAt } }`;
+    for (const query of [START, PROGRESS]) {
+      const refused = await gql(graphql, query, { channel: 'globex-channel' }, bearer(member));
+      expect(refused.errors![0]!.extensions!.code).toBe('FORBIDDEN');
+    }
+    expect((await asAdmin(START, { channel: 'nobodys-channel' })).data!.startSaleorBackfill.errors).toEqual([{ field: 'channel', code: 'NOT_FOUND' }]);
+    expect((await asAdmin(START, { channel: 'Not a slug!' })).data!.startSaleorBackfill.errors).toEqual([{ field: 'channel', code: 'INVALID' }]);
+
+    await backends.deps('bi').asOwner((tx) => tx.query('DELETE FROM bi.orders WHERE tenant_id = $1', [globex.id]));
+    const total = (await asAdmin(`{ orders(first: 100, channel: "globex-channel") { totalCount } }`)).data!.orders.totalCount;
+    // Two starts at once: one backfill, both answers name it.
+    const [a, b] = await Promise.all([asAdmin(START, { channel: 'globex-channel' }), asAdmin(START, { channel: 'globex-channel' })]);
+    expect(a.data!.startSaleorBackfill.errors).toEqual([]);
+    expect(b.data!.startSaleorBackfill.backfill.id).toBe(a.data!.startSaleorBackfill.backfill.id);
+    const id = a.data!.startSaleorBackfill.backfill.id;
+    let progress: any;
+    await until(async () => {
+      progress = (await asAdmin(PROGRESS, { channel: 'globex-channel' })).data!.saleorBackfill;
+      return progress.status === 'SUCCEEDED';
+    });
+    expect(progress).toMatchObject({ id, read: total, written: total, error: null });
+    expect(progress.finishedAt).toBeTruthy();
+    const rows = await backends.db.withTenant({ tenantId: globex.id, accountId: null }, async (tx) => (await tx.query('SELECT channel FROM bi.orders')).rows);
+    expect(rows).toHaveLength(total);
+    // Acme's token started it; the row is globex's, where acme's members cannot see it.
+    const acmeRows = await backends.db.withTenant({ tenantId: acme.id, accountId: null }, async (tx) => (await tx.query('SELECT id FROM bi.saleor_backfills WHERE id = $1', [id])).rows);
+    expect(acmeRows).toEqual([]);
+
+    // A retried step whose step was stored already does nothing; a step failing past the last retry fails the backfill cleanly.
+    const deps = backends.deps('bi');
+    const job = (data: { backfillId: string; step: number }, attempt = 1) => ({
+      tenantId: globex.id,
+      data,
+      attempt,
+      signal: new AbortController().signal,
+      tx: <T>(fn: (tx: any) => Promise<T>) => backends.db.withTenant({ tenantId: globex.id, accountId: null }, fn),
+    });
+    const failing = async () => {
+      throw new Error('connect ECONNREFUSED 10.0.0.1:8000');
+    };
+    await runBackfillStep(deps, failing, job({ backfillId: id, step: 0 }, 99));
+    expect((await asAdmin(PROGRESS, { channel: 'globex-channel' })).data!.saleorBackfill).toMatchObject({ id, status: 'SUCCEEDED', read: total });
+    // A backfill without a job (so the worker never takes it): its step with a Saleor that fails.
+    const [{ id: stuck }] = (
+      await deps.asOwner((tx) =>
+        tx.query(`INSERT INTO bi.saleor_backfills (tenant_id, channel) VALUES ($1, 'globex-channel') RETURNING id`, [globex.id]),
+      )
+    ).rows;
+    await expect(runBackfillStep(deps, failing, job({ backfillId: stuck, step: 0 }, 1))).rejects.toThrow(/ECONNREFUSED/);
+    expect((await asAdmin(PROGRESS, { channel: 'globex-channel' })).data!.saleorBackfill).toMatchObject({ id: stuck, status: 'RUNNING', error: null });
+    await runBackfillStep(deps, failing, job({ backfillId: stuck, step: 0 }, (backfillQueue.options.retryLimit ?? 0) + 1));
+    const failed = (await asAdmin(PROGRESS, { channel: 'globex-channel' })).data!.saleorBackfill;
+    expect(failed).toMatchObject({ id: stuck, status: 'FAILED', read: 0 });
+    expect(failed.error).toMatch(/Saleor could not be read/);
+    expect(failed.error).not.toMatch(/ECONNREFUSED|10\.0\.0\.1/);
   });
 
   it("the demo seed loads each demo tenant's Saleor orders before any server listens, idempotently", async () => {

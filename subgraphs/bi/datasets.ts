@@ -170,9 +170,10 @@ export const DATASETS: readonly FactDataset[] = Object.freeze([
     name: 'order_lines',
     label: 'Order lines',
     description: 'Lines of Saleor orders: product, variant, quantity and totals, with their order\'s channel, status and date.',
-    // Lines carry no date or status of their own: those are their order's, joined when a chart
-    // uses them (same tenant by the composite key, both tables under RLS; every line has its
-    // order, foreign key with ON DELETE CASCADE, so the join never drops a line).
+    // Lines carry their order's date (migration 005: ranges read the lines alone); its status,
+    // channel and payment are the order's, joined when a chart uses them (same tenant by the
+    // composite key, both tables under RLS; every line has its order, foreign key with ON DELETE
+    // CASCADE, so the join never drops a line).
     source: 'bi.order_lines l',
     joins: { order: 'JOIN bi.orders o ON o.tenant_id = l.tenant_id AND o.order_id = l.order_id' },
     owner: 'bi',
@@ -191,7 +192,7 @@ export const DATASETS: readonly FactDataset[] = Object.freeze([
       column('channel', 'Channel', 'STRING', { sql: 'o.channel', join: 'order' }),
       column('order_status', 'Order status', 'STRING', { sql: 'o.status', join: 'order' }),
       column('paid', 'Paid', 'BOOLEAN', { sql: 'o.paid', join: 'order' }),
-      column('created_at', 'Ordered', 'TIME', { sql: 'o.created_at', join: 'order' }),
+      column('created_at', 'Ordered', 'TIME', { sql: 'l.created_at' }),
     ],
   },
 ] satisfies FactDataset[]);

@@ -1,6 +1,7 @@
 import type { ChartDefinition, ChartFilter, ChartResult, ChartType, Dataset, DatasetColumn } from './engine/types.ts';
 import type { InputError } from '../kit/errors.ts';
 import type { ShareLinkRow } from './share/store.ts';
+import type { BackfillRow } from './webhooks/backfill-job.ts';
 import type { ChartRow, DashboardRow } from './store.ts';
 
 // What each GraphQL type's resolvers receive as parent (see codegen.ts).
@@ -25,6 +26,8 @@ export interface ChartPreviewModel {
   chart: { name: string; type: ChartType; definition: ChartDefinition } | null;
   errors: InputError[];
 }
+/** A durable Saleor backfill (webhooks/backfill-job.ts). */
+export type SaleorBackfillModel = BackfillRow;
 /** A dashboard's share link (share/store.ts). */
 export type ShareLinkModel = ShareLinkRow;
 /** The auth subgraph's Account entity reference. */

@@ -11,7 +11,8 @@ import { isPlatformAdmin } from './webhooks/backfill-mutation.ts';
  * | dashboards, dashboard: published ones                        | members                     |
  * | dashboards, dashboard: unpublished ones too                  | analysts, admins, owners    |
  * | chartPreview; create/update/delete charts and dashboards     | analysts, admins, owners    |
- * | backfillSaleorOrders (Saleor's orders into a channel's tenant) | platform administrators     |
+ * | backfillSaleorOrders, startSaleorBackfill, saleorBackfill     | platform administrators     |
+ * |   (Saleor's orders into the tenant whose channel it is)      |                             |
  * | createShareLink, revokeShareLink, Dashboard.shareLinks        | admins, owners              |
  * | sharedDashboard: that dashboard, its charts and their data    | anyone with the link's token |
  *
@@ -38,6 +39,7 @@ export const permissions: Permissions = {
     dashboard: isMember,
     chartPreview: isAnalyst,
     sharedDashboard: allow,
+    saleorBackfill: isPlatformAdmin,
   },
   Mutation: {
     createChart: isAnalyst,
@@ -47,6 +49,7 @@ export const permissions: Permissions = {
     updateDashboard: isAnalyst,
     deleteDashboard: isAnalyst,
     backfillSaleorOrders: isPlatformAdmin,
+    startSaleorBackfill: isPlatformAdmin,
     createShareLink: isAdmin,
     revokeShareLink: isAdmin,
   },
@@ -61,6 +64,7 @@ export const permissions: Permissions = {
   ChartData: isMemberOrShareRequest,
   ChartColumn: isMemberOrShareRequest,
   ChartPreview: isAnalyst,
+  SaleorBackfill: isPlatformAdmin,
   // The lists stay members' (their node types' rules look at rows, so the kit would allow them).
   ChartConnection: isMember,
   ChartEdge: isMember,

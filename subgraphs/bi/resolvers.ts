@@ -16,7 +16,7 @@ import { DATASETS, datasetByName } from './engine/index.ts';
 import type { BiContext } from './loaders.ts';
 import type { ChartModel, DashboardModel } from './mappers.ts';
 import * as store from './store.ts';
-import { backfillSaleorOrdersResolver } from './webhooks/backfill-mutation.ts';
+import { backfillSaleorOrdersResolver, saleorBackfillFields, saleorBackfillResolver, startSaleorBackfillResolver } from './webhooks/backfill-mutation.ts';
 import { LIMITS } from './validate.ts';
 import { contextOf, inherit } from './share/scope.ts';
 import { sharedDashboard, shareLinkMutations, shareLinkResolvers, shareLinksOf } from './share/resolvers.ts';
@@ -73,7 +73,9 @@ export const resolvers: Resolvers = {
     chartPreview: (_root, args) => charts.previewChart(args.input),
     // Anyone with a share link's token: share/resolvers.ts, share/scope.ts.
     sharedDashboard,
+    saleorBackfill: saleorBackfillResolver,
   },
+  SaleorBackfill: saleorBackfillFields,
   Mutation: {
     createChart: chartPayload(charts.createChart),
     updateChart: chartPayload(charts.updateChart),
@@ -82,6 +84,7 @@ export const resolvers: Resolvers = {
     updateDashboard: dashboardPayload(dashboards.updateDashboard),
     deleteDashboard: deletedPayload(dashboards.deleteDashboard),
     backfillSaleorOrders: backfillSaleorOrdersResolver,
+    startSaleorBackfill: startSaleorBackfillResolver,
     ...shareLinkMutations,
   },
   Chart: {

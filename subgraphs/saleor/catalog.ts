@@ -275,14 +275,52 @@ const ORDERS: [email: string, channel: string, status: OrderStatus][] = [
   ['john.smith@customer.example', 'globex-channel', 'CANCELED'],
 ];
 
+/**
+ * The demo's order history beyond the hand-picked orders above: GENERATED_ORDERS per demo
+ * channel from August 2025 to mid-January 2026 (the CRM demo's leads end then), growing over the
+ * months, popular products sold far more often, mostly fulfilled, some cancelled: enough for the
+ * BI demo dashboards' revenue and top-product charts to say something. Deterministic (hashed from
+ * the order's index), so every start serves the same orders with the same IDs. At most 100 a
+ * channel: one page of Saleor's `orders`.
+ */
+const GENERATED_ORDERS = 84;
+const BUYERS: Record<string, string[]> = {
+  'acme-channel': ['jane.doe@customer.example', 'owner@acme.example', 'editor@acme.example', 'john.smith@customer.example', 'guest@customer.example'],
+  'globex-channel': ['john.smith@customer.example', 'owner@globex.example', 'jane.doe@customer.example', 'guest@customer.example'],
+};
+
+/** A number in [0, 1) from a seed: the same seed, the same number. */
+const unit = (seed: string) => createHash('sha1').update(`saleor-standin:${seed}`).digest().readUInt32BE(0) / 2 ** 32;
+
+function generatedOrders(): [email: string, channel: string, status: OrderStatus, day: number][] {
+  const generated: [string, string, OrderStatus, number][] = [];
+  for (const channel of Object.keys(BUYERS)) {
+    for (let k = 0; k < GENERATED_ORDERS; k++) {
+      // Days 207-372 after the epoch (fractions are times of day), denser towards the end.
+      const day = 207 + 165 * Math.sqrt((k + unit(`${channel}:${k}:day`)) / GENERATED_ORDERS);
+      const r = unit(`${channel}:${k}:status`);
+      const status: OrderStatus = r < 0.72 ? 'FULFILLED' : r < 0.86 ? 'UNFULFILLED' : r < 0.91 ? 'PARTIALLY_FULFILLED' : r < 0.97 ? 'CANCELED' : 'UNCONFIRMED';
+      const buyers = BUYERS[channel]!;
+      generated.push([buyers[k % buyers.length]!, channel, status, day]);
+    }
+  }
+  // Numbered in creation order, as Saleor numbers them.
+  return generated.sort((a, b) => a[3] - b[3]);
+}
+
 function buildOrders(): OrderRecord[] {
-  return ORDERS.map(([email, channelSlug, status], i) => {
+  const picked = ORDERS.map(([email, channel, status], i) => [email, channel, status, 150 + i * 3] as const);
+  return [...picked, ...generatedOrders()].map(([email, channelSlug, status, day], i) => {
     const channel = channels.find((c) => c.slug === channelSlug)!;
     const user = users.find((u) => u.email === email) ?? null;
     const listed = products.filter((p) => p.listings[channelSlug]);
     const lines: OrderLineRecord[] = [];
-    for (let j = 0; j < 1 + (i % 3); j++) {
-      const product = listed[(i * 11 + j * 17) % listed.length]!;
+    const generated = i >= ORDERS.length;
+    const lineCount = generated ? 1 + Math.floor(3 * unit(`order:${i}:lines`) ** 2) : 1 + (i % 3);
+    for (let j = 0; j < lineCount; j++) {
+      // Generated orders favour the first products of the channel's listing (a best-seller curve).
+      const index = generated ? Math.floor(listed.length * unit(`order:${i}:${j}:product`) ** 2) : (i * 11 + j * 17) % listed.length;
+      const product = listed[index]!;
       const variant = variants[product.variantPks[(i + j) % product.variantPks.length]! - 1]!;
       lines.push({
         pk: uuidFrom(`order-line:${i}:${j}`),
@@ -298,8 +336,8 @@ function buildOrders(): OrderRecord[] {
     return {
       pk: uuidFrom(`order:${i}`),
       number: String(1001 + i),
-      created: at(150 + i * 3),
-      updatedAt: at(151 + i * 3),
+      created: at(day),
+      updatedAt: at(Math.floor(day) + 1),
       status,
       userPk: user?.pk ?? null,
       userEmail: email,

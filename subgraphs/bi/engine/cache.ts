@@ -1,14 +1,21 @@
-import { CacheGenerations, sha256 } from '../../kit/cache.ts';
+import { sha256 } from '../../kit/cache.ts';
 import { tenantKey, type RedisClient } from '../../kit/redis.ts';
 import type { ChartResult } from './types.ts';
 
 /*
  * Chart data cached in Redis, per tenant and per what was computed (the definition, the extra
- * filters, the resolved time range), under the current cache generations of the subgraph that
+ * filters, the resolved time range), valid under the cache generations of the subgraph that
  * owns the facts (crm, cms) and of bi. A write in the owner bumps its generation after it
  * commits (kit invalidateOnWrite; bi bumps its own when order facts arrive), so the next read
  * of that tenant's charts misses and computes from live facts: no stale chart after a write,
  * whatever the TTL. A Redis failure reads as a miss and skips the write (the cache is bypassed).
+ *
+ * One round trip per read: the entry's key does not hold the generations; the entry stores the
+ * generations it was computed under, and the read fetches the entry and the current generations
+ * in one MGET (the keys share the tenant's hash tag, so this holds on Redis Cluster too). An
+ * entry whose generations are not the current ones is a miss. The generations written with an
+ * entry are those read before it was computed, so a write that lands during the computation
+ * leaves the entry already stale.
  */
 
 export interface ChartCacheOptions {
@@ -19,46 +26,60 @@ export interface ChartCacheOptions {
 }
 
 /** Bumped when the shape of a cached entry or of its key changes: old entries then go unread. */
-const FORMAT = 1;
+const FORMAT = 2;
 
-/** The key of a computation, or null when it cannot be cached (Redis unreachable). */
-export async function chartCacheKey(
+/** Where a computation's entry lives, and the generations it must carry to be fresh. */
+export interface ChartCacheSlot {
+  key: string;
+  generations: string[];
+}
+
+type Entry = Omit<ChartResult, 'from' | 'to' | 'computedAt'> & { generations: string[]; from: string | null; to: string | null; computedAt: string };
+
+/**
+ * The cached result of a computation when it is fresh, and the slot to write a fresh one to;
+ * `slot` is null when nothing can be cached (Redis unreachable).
+ */
+export async function readCachedChart(
   options: ChartCacheOptions,
   tenantId: string,
   owner: string,
   computation: unknown,
-): Promise<string | null> {
+): Promise<{ cached: ChartResult | null; slot: ChartCacheSlot | null }> {
   const subgraphs = owner === 'bi' ? ['bi'] : [owner, 'bi'];
-  const generations = await Promise.all(subgraphs.map((name) => new CacheGenerations(options.redis, options.prefix, name).current(tenantId)));
-  if (generations.some((generation) => generation === null)) return null;
-  const key = sha256(JSON.stringify({ format: FORMAT, generations: Object.fromEntries(subgraphs.map((s, i) => [s, generations[i]])), computation }));
-  return tenantKey(options.prefix, tenantId, 'bi', 'chart', key);
-}
-
-export async function readCachedChart(options: ChartCacheOptions, key: string): Promise<ChartResult | null> {
-  let text: string | null;
+  const key = tenantKey(options.prefix, tenantId, 'bi', 'chart', sha256(JSON.stringify({ format: FORMAT, computation })));
+  let values: (string | null)[];
   try {
-    text = await options.redis.get(key);
+    values = await options.redis.mget(key, ...subgraphs.map((name) => tenantKey(options.prefix, tenantId, 'gen', name)));
   } catch {
-    return null;
+    return { cached: null, slot: null };
   }
-  if (!text) return null;
+  const [text, ...current] = values;
+  // A generation never bumped reads as '0' (kit/cache.ts CacheGenerations).
+  const generations = current.map((generation) => generation ?? '0');
+  const slot = { key, generations };
+  if (!text) return { cached: null, slot };
   try {
-    const entry = JSON.parse(text) as Omit<ChartResult, 'from' | 'to' | 'computedAt'> & { from: string | null; to: string | null; computedAt: string };
+    const entry = JSON.parse(text) as Entry;
+    if (entry.generations?.length !== generations.length || entry.generations.some((g, i) => g !== generations[i])) return { cached: null, slot };
+    const { generations: _stored, ...result } = entry;
     return {
-      ...entry,
-      from: entry.from ? new Date(entry.from) : null,
-      to: entry.to ? new Date(entry.to) : null,
-      computedAt: new Date(entry.computedAt),
+      cached: {
+        ...result,
+        from: entry.from ? new Date(entry.from) : null,
+        to: entry.to ? new Date(entry.to) : null,
+        computedAt: new Date(entry.computedAt),
+      },
+      slot,
     };
   } catch {
-    return null;
+    return { cached: null, slot };
   }
 }
 
-export async function writeCachedChart(options: ChartCacheOptions, key: string, result: ChartResult): Promise<void> {
+export async function writeCachedChart(options: ChartCacheOptions, slot: ChartCacheSlot, result: ChartResult): Promise<void> {
   try {
-    await options.redis.set(key, JSON.stringify(result), 'EX', options.ttlSeconds);
+    await options.redis.set(slot.key, JSON.stringify({ ...result, generations: slot.generations }), 'EX', options.ttlSeconds);
   } catch {
     /* cache write skipped */
   }

@@ -5,7 +5,7 @@ import { badInput } from '../../kit/errors.ts';
 import type { Principal } from '../../kit/principal.ts';
 import type { RedisClient } from '../../kit/redis.ts';
 import { datasetByName } from '../datasets.ts';
-import { chartCacheKey, readCachedChart, writeCachedChart, type ChartCacheOptions } from './cache.ts';
+import { readCachedChart, writeCachedChart, type ChartCacheOptions, type ChartCacheSlot } from './cache.ts';
 import { buildChartQuery, cell } from './sql.ts';
 import { resolveRange } from './time.ts';
 import type { ChartDefinition, ChartFilter, ChartResult } from './types.ts';
@@ -70,14 +70,14 @@ export async function chartData(ctx: ChartDataContext, definition: ChartDefiniti
   const tenantId = options.tenantId === undefined ? ctx.principal.tenantId : options.tenantId;
   const cache: ChartCacheOptions = { redis: ctx.deps.redis, prefix: ctx.deps.config.REDIS_PREFIX, ttlSeconds: ctx.deps.config.CACHE_TTL_SECONDS };
   // The key holds exactly what the SQL depends on: its text and values (the definition, the
-  // filters and the resolved range, all in there), under the tenant and the generations.
-  const key =
-    tenantId && cache.ttlSeconds > 0 ? await chartCacheKey(cache, tenantId, dataset.owner, { text: query.text, values: query.values, from: range?.from ?? null, to: range?.to ?? null }) : null;
-  if (key) {
+  // filters and the resolved range, all in there), under the tenant.
+  let slot: ChartCacheSlot | null = null;
+  if (tenantId && cache.ttlSeconds > 0) {
+    const read = await readCachedChart(cache, tenantId, dataset.owner, { text: query.text, values: query.values, from: range?.from ?? null, to: range?.to ?? null });
     // Definitions that differ only in their labels run the same statement and share its rows;
     // the columns (names, labels) are always this definition's own.
-    const cached = await readCachedChart(cache, key);
-    if (cached) return { ...cached, columns: query.columns };
+    if (read.cached) return { ...read.cached, columns: query.columns };
+    slot = read.slot;
   }
 
   const timeout = Math.max(1, Math.floor(options.statementTimeoutMs ?? STATEMENT_TIMEOUT_MS));
@@ -115,6 +115,6 @@ export async function chartData(ctx: ChartDataContext, definition: ChartDefiniti
     to: range?.to ?? null,
     computedAt: new Date(),
   };
-  if (key) await writeCachedChart(cache, key, result);
+  if (slot) await writeCachedChart(cache, slot, result);
   return result;
 }

@@ -74,12 +74,12 @@ export async function upsertOrder(tx: Tx, facts: OrderFacts): Promise<boolean> {
   await tx.query('DELETE FROM bi.order_lines WHERE order_id = $1', [facts.order_id]);
   if (facts.lines.length) {
     await tx.query(
-      `INSERT INTO bi.order_lines (tenant_id, order_id, line_id, product_id, product_name, variant_id, sku, quantity, unit_price_gross, total_gross, currency)
-       SELECT ${CURRENT_TENANT}, $1, l.line_id, l.product_id, l.product_name, l.variant_id, l.sku, l.quantity, l.unit_price_gross, l.total_gross, l.currency
+      `INSERT INTO bi.order_lines (tenant_id, order_id, line_id, product_id, product_name, variant_id, sku, quantity, unit_price_gross, total_gross, currency, created_at)
+       SELECT ${CURRENT_TENANT}, $1, l.line_id, l.product_id, l.product_name, l.variant_id, l.sku, l.quantity, l.unit_price_gross, l.total_gross, l.currency, $3
        FROM jsonb_to_recordset($2::jsonb) AS l(line_id text, product_id text, product_name text, variant_id text, sku text,
          quantity integer, unit_price_gross numeric, total_gross numeric, currency text)
        ON CONFLICT (tenant_id, order_id, line_id) DO NOTHING`,
-      [facts.order_id, JSON.stringify(facts.lines)],
+      [facts.order_id, JSON.stringify(facts.lines), facts.created_at],
     );
   }
   return true;
