@@ -59,6 +59,13 @@ export const gatewayConfigSchema = configSchema.extend({
    * 0 counts every request in Redis before answering it.
    */
   GATEWAY_RATE_LIMIT_SYNC_MS: z.coerce.number().int().min(0).max(10_000).default(100),
+  /**
+   * Live progress of agent runs (`GET /api/brain/agents/runs/{id}/events`, Server-Sent Events):
+   * a comment line this often keeps idle streams open through proxies, ms (default 15 s).
+   */
+  AGENTS_SSE_HEARTBEAT_MS: z.coerce.number().int().min(100).max(300_000).default(15_000),
+  /** Event streams one tenant may hold open at once in one gateway process; beyond, 429 (default 50). */
+  AGENTS_SSE_MAX_STREAMS_PER_TENANT: z.coerce.number().int().min(1).max(100_000).default(50),
   MAX_DEPTH: z.coerce.number().int().min(1).default(10),
   MAX_ALIASES: z.coerce.number().int().min(1).default(15),
   MAX_TOKENS: z.coerce.number().int().min(10).default(2000),

@@ -26,6 +26,7 @@ import { createAuthenticate } from './auth.ts';
 import type { GatewayContext } from './context.ts';
 import { errorBody, formatGatewayError, rootCause } from './errors.ts';
 import { registerHealthRoutes } from './health.ts';
+import { registerRunEvents } from './run-events.ts';
 import { registerRestShim } from './rest/register.ts';
 import { saleorAccess } from './saleor-access.ts';
 import { registerSaleorWebhooks, SALEOR_WEBHOOK_PATH } from './saleor-webhooks.ts';
@@ -381,6 +382,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       metrics.registry.clear();
     },
   };
+  await registerRunEvents(app, { redis, config, log }); // agent runs' live events (before the shim, whose events route streams)
   await registerRestShim(gatewayApi, { log, streamTimeoutMs: config.SUBGRAPH_TIMEOUT_MS, jsonLimits }); // the legacy REST paths, /api/brain/* (gateway/rest/routes.ts)
   return gatewayApi;
 }

@@ -167,7 +167,7 @@ function operation(route: RestRoute, components: Record<string, JsonSchema>) {
     ...(route.body
       ? {
           requestBody: {
-            required: route.method !== 'PATCH',
+            required: route.method !== 'PATCH' && !route.body.optional,
             ...(route.body.description ? { description: route.body.description } : {}),
             content: {
               'application/json': { schema: lift(route.body.schema, components) },

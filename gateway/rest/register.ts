@@ -112,6 +112,9 @@ function checkRoute(route: RestRoute) {
       throw new Error(`rest route ${route.id}: a stream entry has a target and no operation, pagination, JSON body or health`);
     }
   } else if (route.target) throw new Error(`rest route ${route.id}: a target needs kind: 'stream'`);
+  if (route.serve && (route.paginate || route.root || route.health || route.kind)) {
+    throw new Error(`rest route ${route.id}: a route that serves itself has no pagination, root, health or kind`);
+  }
 }
 
 /**
@@ -200,6 +203,9 @@ export async function registerRestShim(gateway: Pick<Gateway, 'app' | 'execute' 
             url,
             schema,
             config: { rest: route },
+            // Routes that serve themselves stream Server-Sent Events (@fastify/sse: `reply.sse`,
+            // headers only once the first event is written, so errors before it are answered as usual).
+            ...(route.serve ? { sse: { kind: 'manual' as const } } : {}),
             preValidation: async (request) => {
               // Like DRF and FastAPI-Users, authentication is answered before the input is looked
               // at (and before a stream forwards a byte). Only ever stricter than the graph (or
@@ -273,6 +279,7 @@ async function handle(
   const notFound = () => detail(route.errors?.NOT_FOUND?.status ?? 404, route.errors?.NOT_FOUND?.detail ?? NOT_FOUND);
 
   if (route.kind === 'stream') return streamToTarget(streams!, route, request, reply, call);
+  if (route.serve) return route.serve(call, request, reply);
 
   const variables = route.variables ? await route.variables(call) : {};
   let value: any = null;

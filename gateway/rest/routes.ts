@@ -1,3 +1,4 @@
+import { agentsRoutes } from './routes/agents.ts';
 import { authRoutes } from './routes/auth.ts';
 import { crmRoutes } from './routes/crm.ts';
 import { saleorRoutes } from './routes/saleor.ts';
@@ -18,6 +19,7 @@ import type { RestRoute } from './types.ts';
  *   saleor      routes/saleor.ts   Saleor catalog: products, product
  *   wagtail     routes/wagtail.ts  Wagtail API v2: pages, snippets ("content"), images and documents
  *   superset    routes/superset.ts Superset REST API v1 (bi): dashboards, charts, chart data, datasets
+ *   agents      routes/agents.ts   the CrewAI service (FastAPI): insights, agents, runs, a run's live events
  *
  * THE EXCEPTION: entries of `kind: 'stream'` run no GraphQL operation. Apollo Gateway cannot
  * carry a file, so the Wagtail media upload (`POST /wagtail/media`, multipart) and the bytes it
@@ -28,6 +30,7 @@ import type { RestRoute } from './types.ts';
  * `forward` headers travel; the body is piped, never buffered; see stream.ts. Nothing else may
  * talk to a subgraph directly.
  *
- * Next: `agents`: a routes/<service>.ts, added here.
+ * THE OTHER EXCEPTION: entries with `serve` answer by themselves, still only through GraphQL
+ * (`call.graphql`): a run's live events, a Server-Sent Events stream (routes/agents.ts).
  */
-export const ROUTES: readonly RestRoute[] = [...authRoutes, ...saleorRoutes, ...crmRoutes, ...wagtailRoutes, ...supersetRoutes];
+export const ROUTES: readonly RestRoute[] = [...authRoutes, ...saleorRoutes, ...crmRoutes, ...wagtailRoutes, ...supersetRoutes, ...agentsRoutes];

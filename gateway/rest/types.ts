@@ -1,3 +1,4 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../../subgraphs/kit/principal.ts';
 
 /** A JSON Schema (2020-12, as OpenAPI 3.1 uses it). Also validates query strings and bodies. */
@@ -176,8 +177,8 @@ export interface RestRoute {
   paginate?: 'page' | 'offset';
   /** Query parameters (validated, documented). Pagination parameters are added for `paginate`. */
   query?: Record<string, QueryParam>;
-  /** JSON (and form-encoded) request body. */
-  body?: { schema: JsonSchema; description?: string };
+  /** JSON (and form-encoded) request body; `optional`: a request may have none (it reads as `{}`). */
+  body?: { schema: JsonSchema; description?: string; optional?: boolean };
   /** Success response body (OpenAPI only; tests check real responses against it). */
   response?: JsonSchema;
   /**
@@ -193,6 +194,14 @@ export interface RestRoute {
 
   /** Instead of an operation: answers `{"status": "ok"}` or 503 from this subgraph's `/health`. */
   health?: string;
+
+  /**
+   * A route that answers by itself, running its operations through `call.graphql`: the agents'
+   * run events, a Server-Sent Events stream (`contentType: 'text/event-stream'`; `reply.sse` is
+   * @fastify/sse's, registered by gateway/run-events.ts). `operation` is then what it runs,
+   * documented, not run by the shim. A RestError thrown before the first byte is the answer.
+   */
+  serve?(call: RestCall, request: FastifyRequest, reply: FastifyReply): Promise<void>;
 }
 
 /** A named JSON Schema used in responses; openapi.ts lifts these into `components.schemas`. */

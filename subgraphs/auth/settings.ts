@@ -14,6 +14,12 @@ export const authSettings = z.object({
   /** Login attempts from one client IP within the window. */
   LOGIN_MAX_ATTEMPTS_PER_IP: z.coerce.number().int().min(1).default(100),
   LOGIN_WINDOW_SECONDS: z.coerce.number().int().min(1).default(900),
+  /**
+   * What the agents subgraph presents to POST /internal/delegate for a run's short-lived token
+   * (the same value in both processes, at least 32 characters). Required in production; unset in
+   * development: generated into DATA_DIR/keys/delegation-secret (kit/delegation-secret.ts).
+   */
+  AUTH_DELEGATION_SECRET: z.string().min(32).optional(),
 });
 
 export type AuthSettings = z.infer<typeof authSettings>;

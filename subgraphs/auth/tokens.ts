@@ -9,6 +9,8 @@ import type { SigningKey } from './signing-keys.ts';
 export interface IssuedAccessToken {
   token: string;
   expiresIn: number;
+  /** Its `exp` (seconds since the epoch). */
+  expiresAt: number;
 }
 
 /**
@@ -16,28 +18,35 @@ export interface IssuedAccessToken {
  * its refresh-token family), platform_admin (only when true), iat, exp, jti. `iat` carries milliseconds (a JSON number, as RFC
  * 7519 allows): revocation stamps (kit/revocation.ts) void the tokens issued before a moment,
  * and the token a refresh or login issues right after one must not be among them.
+ * A delegated token (a run of the agents subgraph acting for a member) lives at most
+ * `ttlSeconds` and carries `act: {sub: <actor>}`.
  */
 export async function signAccessToken(
   { config, settings }: Pick<SubgraphDeps<AuthSettings>, 'config' | 'settings'>,
   key: SigningKey,
   claims: { accountId: string; tenantId: string; roles: Role[]; sessionId: string; platformAdmin: boolean },
+  // A delegated token (delegation.ts): who acts for the account (`act`, RFC 8693) and a shorter life.
+  delegation?: { actor: string; ttlSeconds: number },
 ): Promise<IssuedAccessToken> {
   const issuedAt = Date.now() / 1000;
+  const ttlSeconds = delegation ? Math.min(delegation.ttlSeconds, settings.ACCESS_TOKEN_TTL_SECONDS) : settings.ACCESS_TOKEN_TTL_SECONDS;
+  const expiresAt = Math.floor(issuedAt) + ttlSeconds;
   const token = await new SignJWT({
     tid: claims.tenantId,
     roles: claims.roles,
     sid: claims.sessionId,
     ...(claims.platformAdmin ? { platform_admin: true } : {}),
+    ...(delegation ? { act: { sub: delegation.actor } } : {}),
   })
     .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' })
     .setIssuer(config.AUTH_ISSUER)
     .setAudience(config.AUTH_AUDIENCE)
     .setSubject(claims.accountId)
     .setIssuedAt(issuedAt)
-    .setExpirationTime(Math.floor(issuedAt) + settings.ACCESS_TOKEN_TTL_SECONDS)
+    .setExpirationTime(expiresAt)
     .setJti(randomUUID())
     .sign(key.key);
-  return { token, expiresIn: settings.ACCESS_TOKEN_TTL_SECONDS };
+  return { token, expiresIn: ttlSeconds, expiresAt };
 }
 
 /**

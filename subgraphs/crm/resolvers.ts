@@ -243,6 +243,7 @@ export const resolvers: Resolvers = {
       (await ctx.loaders.dealProducts.load(deal.id)).map((p) => ({ id: p.product_id, channel: p.channel })),
     lead: (deal, _args, ctx) => (deal.lead_id ? ctx.loaders.lead.load(deal.lead_id) : null),
     closedAt: (deal) => deal.closed_at,
+    stageEnteredAt: (deal) => deal.stage_entered_at,
     createdAt: (deal) => deal.created_at,
     updatedAt: (deal) => deal.updated_at,
     activities: async (deal, args, ctx) => {

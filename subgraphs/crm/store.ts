@@ -57,6 +57,8 @@ export interface DealRow {
   tags: string[];
   notes: string | null;
   closed_at: Date | null;
+  /** When it entered its current stage (its creation until it is moved: migration 003). */
+  stage_entered_at: Date;
   created_at: Date;
   updated_at: Date;
 }
@@ -110,7 +112,7 @@ const DEALS: Table = {
   name: 'crm.deals',
   columns: `id, title, amount::float8 AS amount, currency, stage_id, probability,
   to_char(expected_close_date, 'YYYY-MM-DD') AS expected_close_date, contact_id, owner_id, lead_id, tags, notes,
-  closed_at, created_at, updated_at`,
+  closed_at, coalesce(stage_entered_at, created_at) AS stage_entered_at, created_at, updated_at`,
 };
 const DEAL_PRODUCTS: Table = { name: 'crm.deal_products', columns: 'deal_id, product_id, channel' };
 const ACTIVITIES: Table = {
@@ -383,7 +385,7 @@ export async function openStageCount(tx: Tx) {
 }
 
 export async function moveDealsBetweenStages(tx: Tx, from: string, to: string) {
-  await tx.query('UPDATE crm.deals SET stage_id = $2, updated_at = now() WHERE stage_id = $1', [from, to]);
+  await tx.query('UPDATE crm.deals SET stage_id = $2, stage_entered_at = now(), updated_at = now() WHERE stage_id = $1', [from, to]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -414,7 +416,7 @@ export const updateContact = (tx: Tx, id: string, changes: Record<string, unknow
 export const deleteContact = (tx: Tx, id: string) => deleteRow(tx, CONTACTS, id);
 
 /** A new deal's columns: a deal's own, with a null `stage_id` for the first open stage and a null `probability` for the stage's. */
-export type DealValues = Omit<DealRow, 'id' | 'stage_id' | 'probability' | 'closed_at' | 'created_at' | 'updated_at'> & {
+export type DealValues = Omit<DealRow, 'id' | 'stage_id' | 'probability' | 'closed_at' | 'stage_entered_at' | 'created_at' | 'updated_at'> & {
   stage_id: string | null;
   probability: number | null;
 };
@@ -481,7 +483,8 @@ export async function dealForMove(tx: Tx, id: string) {
 export async function moveDeal(tx: Tx, id: string, stage: StageRow) {
   const { rows } = await tx.query<DealRow>(
     `UPDATE crm.deals SET stage_id = $2, probability = $3,
-       closed_at = CASE WHEN $4 = 'open' THEN NULL ELSE coalesce(closed_at, now()) END, updated_at = now()
+       closed_at = CASE WHEN $4 = 'open' THEN NULL ELSE coalesce(closed_at, now()) END,
+       stage_entered_at = CASE WHEN stage_id = $2 THEN stage_entered_at ELSE now() END, updated_at = now()
      WHERE id = $1 RETURNING ${DEALS.columns}`,
     [id, stage.id, stage.probability, stage.kind],
   );

@@ -4,6 +4,7 @@ import type { SubgraphDefinition, SubgraphServer } from '../../subgraphs/kit/ser
 import { createSubgraphServer } from '../../subgraphs/kit/server.ts';
 import { createTestBackends, type TestBackends } from './deps.ts';
 import { login } from './graphql.ts';
+import { freePorts } from './ports.ts';
 import { uniqueSuffix } from './services.ts';
 
 export interface RunningSubgraphs {
@@ -24,8 +25,9 @@ export interface RunningSubgraphs {
 export async function startSubgraphs(
   definitions: SubgraphDefinition<any>[],
   env: Record<string, string> = {},
+  options: { embedded?: boolean } = {},
 ): Promise<RunningSubgraphs> {
-  const backends = await createTestBackends(env);
+  const backends = await createTestBackends(env, options);
   await backends.migrate(definitions.flatMap((d) => (d.migrations ? [d.migrations] : [])));
   const servers: Record<string, SubgraphServer> = {};
   const urls: Record<string, string> = {};
@@ -34,6 +36,8 @@ export async function startSubgraphs(
     await definition.seed?.(deps);
     servers[definition.name] = await createSubgraphServer(definition, deps);
     urls[definition.name] = await servers[definition.name]!.listen(0, '127.0.0.1');
+    // Where the subgraphs after it reach auth (the agents' run credentials), as AUTH_URL says in production.
+    if (definition.name === 'auth') backends.env.AUTH_URL ??= urls.auth!;
   }
   const tokens = new Map<string, Promise<string>>();
   return {
@@ -72,10 +76,12 @@ export interface RunningSupergraph extends RunningSubgraphs {
 export async function startSupergraph(env: Record<string, string> = {}): Promise<RunningSupergraph> {
   const { loadSubgraphs } = await import('../../subgraphs/kit/registry.ts');
   const { createGateway } = await import('../../gateway/server.ts');
-  const subgraphs = await startSubgraphs(await loadSubgraphs(), env);
+  // The gateway's port before the subgraphs start: agent runs call the gateway (AGENTS_GATEWAY_URL).
+  const [gatewayPort] = await freePorts(1);
+  const subgraphs = await startSubgraphs(await loadSubgraphs(), { AGENTS_GATEWAY_URL: `http://127.0.0.1:${gatewayPort}/graphql`, ...env });
   const deps = subgraphs.backends.deps('gateway');
   const { config } = subgraphs.backends;
-  const startGateway = async (options: { config?: Partial<Config>; subgraphUrls?: Record<string, string> } = {}) => {
+  const startGateway = async (options: { config?: Partial<Config>; subgraphUrls?: Record<string, string> } = {}, port = 0) => {
     const gateway = await createGateway({
       config: { ...config, ...options.config },
       subgraphUrls: options.subgraphUrls ?? subgraphs.urls,
@@ -83,9 +89,9 @@ export async function startSupergraph(env: Record<string, string> = {}): Promise
       // As in production: the gateway verifies tokens and checks revocation itself.
       verifyToken: subgraphs.backends.verifyToken,
     });
-    return { gateway, base: await gateway.listen(0, '127.0.0.1') };
+    return { gateway, base: await gateway.listen(port, '127.0.0.1') };
   };
-  const { gateway, base } = await startGateway();
+  const { gateway, base } = await startGateway({}, gatewayPort);
   return {
     ...subgraphs,
     gateway,

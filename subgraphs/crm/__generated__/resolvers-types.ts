@@ -292,6 +292,8 @@ export type Deal = {
   /** Saleor products of the deal, each in its channel; null in the place of one Saleor cannot resolve. */
   products: Array<Maybe<Product>>;
   stage: PipelineStage;
+  /** When the deal entered its current stage (its creation until `moveDeal` moves it). */
+  stageEnteredAt: Scalars['DateTime']['output'];
   tags: Array<Scalars['String']['output']>;
   title: Scalars['String']['output'];
   updatedAt: Scalars['DateTime']['output'];
@@ -1301,6 +1303,7 @@ export type DealResolvers<ContextType = CrmContext, ParentType extends Resolvers
   probability?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   products?: Resolver<Array<Maybe<ResolversTypes['Product']>>, ParentType, ContextType>;
   stage?: Resolver<ResolversTypes['PipelineStage'], ParentType, ContextType>;
+  stageEnteredAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   tags?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   title?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
