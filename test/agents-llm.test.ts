@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { AgentModel, AnalystContext, InsightDraft } from '../subgraphs/agents/analysts/types.ts';
 import { createGatewayClient } from '../subgraphs/agents/gateway-client.ts';
 import { gatewayAccessSettings } from '../subgraphs/agents/gateway-settings.ts';
@@ -28,6 +28,10 @@ let fake: FakeOpenAI;
 let stack: RunningSupergraph;
 const tokens = {} as Record<Who, string>;
 let llmEnv: Record<string, string>;
+
+// A reply a test scripted but never used (a call refused or cancelled before it was sent) must
+// not answer the next test's call.
+beforeEach(() => fake?.clear());
 
 beforeAll(async () => {
   fake = await startFakeOpenAI();
@@ -219,8 +223,12 @@ describe('configuredModel', () => {
 
     const cancelled = bind('viewer');
     fake.script({ delayMs: 20_000 });
-    setTimeout(() => cancelled.abort.abort(), 100);
-    expect(await failure(cancelled.model.generate({ prompt: 'Hello' }))).toMatchObject({ code: 'CANCELLED', retryable: false });
+    // Cancelled while the model is answering: once the request has reached it.
+    const sent = fake.chats().length;
+    const call = failure(cancelled.model.generate({ prompt: 'Hello' }));
+    while (fake.chats().length === sent) await new Promise((resolve) => setTimeout(resolve, 20));
+    cancelled.abort.abort();
+    expect(await call).toMatchObject({ code: 'CANCELLED', retryable: false });
 
     // The executor's progress refuses once the attempt is no longer the run's: the call stops with its error.
     const stale = bind('viewer');
