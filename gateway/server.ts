@@ -20,7 +20,7 @@ import { CLIENT_ERROR_CODES } from '../subgraphs/kit/errors.ts';
 import { graphqlRequestHook, graphqlRequestLimitsOf, jsonLimitsOf, useBoundedJsonParser, variableLimits, variableLimitsOf } from '../subgraphs/kit/json-limits.ts';
 import { createLogger, type Logger } from '../subgraphs/kit/logger.ts';
 import { ANONYMOUS, createTokenVerifier, type Principal, type TokenVerifier } from '../subgraphs/kit/principal.ts';
-import { createRedis, type RedisClient } from '../subgraphs/kit/redis.ts';
+import { createRedis, redisConfigured, type RedisClient } from '../subgraphs/kit/redis.ts';
 import { ClientGoneError, createAdmission, OverloadedError } from './admission.ts';
 import { createAuthenticate } from './auth.ts';
 import type { GatewayContext } from './context.ts';
@@ -159,7 +159,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const production = isProduction(config);
   const log = options.log ?? createLogger(config, 'gateway');
   const urls = options.subgraphUrls ?? resolveSubgraphUrls(readSupergraphConfig().subgraphs, options.env);
-  const ownRedis = !options.redis && Boolean(config.REDIS_URL);
+  const ownRedis = !options.redis && redisConfigured(config);
   const redis = options.redis ?? createRedis(config, log);
   // Commands fail fast until Redis is connected (no offline queue), which would leave the first
   // requests unthrottled: give it a moment at start, but never refuse to start without it.

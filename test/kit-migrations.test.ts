@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import auth from '../subgraphs/auth/index.ts';
 import { inDependencyOrder, loadSubgraphs, SubgraphDependencyError, subgraphNames } from '../subgraphs/kit/registry.ts';
@@ -113,7 +114,7 @@ describe('a subgraph whose tables reference auth, on a fresh database', () => {
     const history = await asOwner<{ name: string }>(
       `SELECT name FROM kit.schema_migrations UNION ALL SELECT name FROM agents.schema_migrations ORDER BY name`,
     );
-    expect(history.rows.map((r) => r.name)).toEqual(['001_agents', '001_tenant_table', '002_vectors']);
+    expect(history.rows.map((r) => r.name)).toEqual(['001_agents', '001_tenant_table', '002_vectors', '003_readonly_role']);
     const fkey = await asOwner<{ target: string }>(
       `SELECT confrelid::regclass::text AS target FROM pg_constraint WHERE conname = 'runs_owner_fkey'`,
     );
@@ -130,6 +131,7 @@ describe('a subgraph whose tables reference auth, on a fresh database', () => {
     expect(policies.rows).toEqual([
       { policyname: 'owner_functions', cmd: 'ALL', roles: ['bizosaas_owner'], qual: 'true', with_check: 'true' },
       { policyname: 'tenant_isolation', cmd: 'ALL', roles: ['bizosaas_app'], qual: tenant, with_check: tenant },
+      { policyname: 'tenant_readonly', cmd: 'SELECT', roles: ['bizosaas_readonly'], qual: tenant, with_check: null },
     ]);
     const grants = await asOwner(
       `SELECT has_schema_privilege('bizosaas_app', 'agents', 'USAGE') AS usage,
@@ -163,8 +165,10 @@ describe('a subgraph whose tables reference auth, on a fresh database', () => {
     );
     expect(policies.rows).toEqual([
       { tablename: 'notes', policyname: 'tenant_isolation', cmd: 'ALL', roles: ['bizosaas_app'] },
+      { tablename: 'notes', policyname: 'tenant_readonly', cmd: 'SELECT', roles: ['bizosaas_readonly'] },
       { tablename: 'reads', policyname: 'owner_functions', cmd: 'SELECT', roles: ['bizosaas_owner'] },
       { tablename: 'reads', policyname: 'tenant_isolation', cmd: 'ALL', roles: ['bizosaas_app'] },
+      { tablename: 'reads', policyname: 'tenant_readonly', cmd: 'SELECT', roles: ['bizosaas_readonly'] },
     ]);
     const privileges = await asOwner(
       `SELECT has_column_privilege('bizosaas_app', 'agents.notes', 'id', 'SELECT') AS id,
@@ -186,7 +190,53 @@ describe('a subgraph whose tables reference auth, on a fresh database', () => {
     await expect(call(`'agents.runs', app_grants => ARRAY['ALL']`)).rejects.toThrow('not a table privilege: ALL');
     // Nothing of the refused calls was applied.
     const policies = await asOwner<{ n: number }>(`SELECT count(*)::int AS n FROM pg_policies WHERE schemaname = 'agents' AND tablename IN ('loose', 'runs')`);
-    expect(policies.rows).toEqual([{ n: 2 }]);
+    expect(policies.rows).toEqual([{ n: 3 }]);
+  });
+
+  it('the read-only role (an SQL admin UI) reads one tenant at a time under RLS, the columns the app reads, and writes nothing', async () => {
+    const role = await asOwner(
+      `SELECT rolsuper, rolbypassrls, rolcreaterole, (SELECT count(*)::int FROM pg_class WHERE relowner = r.oid) AS owned
+       FROM pg_roles r WHERE rolname = 'bizosaas_readonly'`,
+    );
+    expect(role.rows).toEqual([{ rolsuper: false, rolbypassrls: false, rolcreaterole: false, owned: 0 }]);
+    const [mine, other] = [randomUUID(), randomUUID()];
+    for (const tenant of [mine, other]) {
+      await backends.db.withTenant({ tenantId: tenant, accountId: null }, (tx) => tx.query('INSERT INTO agents.runs (tenant_id) VALUES ($1)', [tenant]));
+    }
+    // Logged in as the role (PostgreSQL; the test server trusts local logins), or switched to it on
+    // embedded PGlite (whose one user is a superuser), in a transaction rolled back after.
+    const asReadonly = async (tenant: string | null, sql: string): Promise<{ rows: { n: number }[] } | Error> => {
+      const url = backends.database.ownerUrl ? new URL(backends.database.ownerUrl) : null;
+      if (url) url.username = 'bizosaas_readonly';
+      const client = url ? new pg.Client({ connectionString: url.toString() }) : await backends.db.pool.connect();
+      if (url) await (client as pg.Client).connect();
+      try {
+        await client.query('BEGIN');
+        if (!url) await client.query('SET LOCAL ROLE bizosaas_readonly');
+        if (tenant) await client.query(`SELECT set_config('app.tenant_id', $1, true)`, [tenant]);
+        return await client.query(sql);
+      } catch (error) {
+        return error as Error;
+      } finally {
+        await client.query('ROLLBACK').catch(() => undefined);
+        if (url) await (client as pg.Client).end();
+        else (client as pg.PoolClient).release();
+      }
+    };
+    const count = async (tenant: string | null) => {
+      const result = await asReadonly(tenant, 'SELECT count(*)::int AS n FROM agents.runs');
+      return result instanceof Error ? result.message : result.rows[0]!.n;
+    };
+    expect(await count(null)).toBe(0);
+    expect(await count(mine)).toBe(1);
+    expect(await count(other)).toBe(1);
+    expect(String(await asReadonly(mine, `INSERT INTO agents.runs (tenant_id) VALUES ('${mine}')`))).toMatch(/permission denied/);
+    expect(String(await asReadonly(mine, `DELETE FROM agents.runs`))).toMatch(/permission denied/);
+    // Column grants follow the app role's: agents.notes gives it (tenant_id, id), not secret.
+    expect(String(await asReadonly(mine, 'SELECT secret FROM agents.notes'))).toMatch(/permission denied/);
+    expect(await asReadonly(mine, 'SELECT id FROM agents.notes')).not.toBeInstanceOf(Error);
+    // No other table: auth's accounts (password hashes) are no tenant table.
+    expect(String(await asReadonly(null, 'SELECT count(*) FROM auth.accounts'))).toMatch(/permission denied/);
   });
 
   it('is not callable by the app role', async () => {

@@ -54,8 +54,25 @@ export const configSchema = z.object({
   /** Owner connection used only for migrations. Defaults to DATABASE_URL. */
   DATABASE_OWNER_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   DATABASE_POOL_MAX: z.coerce.number().int().min(1).max(500).default(10),
-  /** Unset: in-memory cache and rate limits (one process only). */
-  REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+  /**
+   * Unset (and no REDIS_CLUSTER_NODES): in-memory cache and rate limits (one process only).
+   * `redis+cluster://` (or `rediss+cluster://`, TLS) names one node of a Redis Cluster: the
+   * client finds the others (kit/redis.ts).
+   */
+  REDIS_URL: z.url({ protocol: /^rediss?(\+cluster)?$/ }).optional(),
+  /**
+   * A Redis Cluster's nodes to start from, comma-separated `host:port` (at least one; the client
+   * discovers the rest). Wins over a REDIS_URL's host; a REDIS_URL's user, password and TLS
+   * still apply to every node.
+   */
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .refine(
+      (v) => v.split(',').every((node) => /^[^\s:,]+:\d{1,5}$/.test(node.trim())),
+      'expected a comma-separated list of host:port',
+    )
+    .transform((v) => v.split(',').map((node) => node.trim()))
+    .optional(),
   REDIS_PREFIX: z.string().regex(/^[a-z0-9:_-]*$/i).default('bizosaas:'),
   CACHE_TTL_SECONDS: z.coerce.number().int().min(0).max(86_400).default(60),
 

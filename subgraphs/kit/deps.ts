@@ -7,7 +7,7 @@ import { OWNER_ROLE } from './db/roles.ts';
 import { APP_ROLE } from './db/roles.ts';
 import { startEmbeddedPostgres } from './db/embedded.ts';
 import { migrate, migrateUrl, type MigrationTarget } from './db/migrate.ts';
-import { createRedis, type RedisClient } from './redis.ts';
+import { createRedis, redisConfigured, type RedisClient } from './redis.ts';
 import { createTokenVerifier, type TokenVerifier } from './principal.ts';
 import { checkingRevocation } from './revocation.ts';
 import { subgraphMetrics } from './metrics.ts';
@@ -68,7 +68,7 @@ export function sharedDeps(config: Config): Promise<Omit<SubgraphDeps, 'log'>> {
       redis,
       verifyToken,
       asOwner: ownerRunner(config.DATABASE_URL ? (config.DATABASE_OWNER_URL ?? config.DATABASE_URL) : db),
-      embedded: { postgres: !config.DATABASE_URL, redis: !config.REDIS_URL },
+      embedded: { postgres: !config.DATABASE_URL, redis: !redisConfigured(config) },
     };
   })();
   return shared;

@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /** A registry with the default process metrics (CPU, memory, event-loop lag, GC). */
 export function createRegistry(): Registry {
@@ -20,6 +20,8 @@ export interface SubgraphMetrics {
   registry: Registry;
   observeRequest(subgraph: string, route: string, status: number, seconds: number): void;
   database: DatabaseObserver;
+  /** Reports `redis_up` from this client's connection state (the process's Redis). */
+  watchRedis(redis: { status?: string }): void;
 }
 
 let processMetrics: SubgraphMetrics | undefined;
@@ -55,8 +57,21 @@ export function subgraphMetrics(): SubgraphMetrics {
     buckets: [0.0005, ...LATENCY_BUCKETS],
     registers: [registry],
   });
+  let redis: { status?: string } | undefined;
+  new Gauge({
+    name: 'redis_up',
+    help: "1 while this process's Redis client is connected (or Redis is the in-memory one), 0 while not: cache bypassed, limits counted per process",
+    registers: [registry],
+    collect() {
+      // ioredis-mock (the in-memory Redis) has no status: always up.
+      this.set(!redis || redis.status === undefined || redis.status === 'ready' ? 1 : 0);
+    },
+  });
   processMetrics = {
     registry,
+    watchRedis(client) {
+      redis = client;
+    },
     observeRequest(subgraph, route, status, seconds) {
       requests.observe({ subgraph, route, status: String(status) }, seconds);
     },

@@ -1,4 +1,4 @@
-import type { RedisClient } from './redis.ts';
+import { bySlot, type RedisClient } from './redis.ts';
 
 export interface RateLimitResult {
   allowed: boolean;
@@ -112,14 +112,20 @@ export async function addEach(
   additions: readonly { key: string; hits: number }[],
   windowSeconds: number,
 ): Promise<WindowCount[]> {
-  let replies: [Error | null, unknown][] = [];
-  try {
-    const pipeline = hitPipeline(redis);
-    for (const { key, hits } of additions) pipeline.rateLimitHit(key, windowSeconds, hits);
-    replies = (await pipeline.exec()) ?? [];
-  } catch {
-    // Unreachable: every counter is counted locally below.
-  }
+  const replies: ([Error | null, unknown] | undefined)[] = [];
+  // One pipeline (on a Redis Cluster, one per hash tag: an IP's counter and a tenant's live apart).
+  await Promise.all(
+    bySlot(redis, additions, (addition) => addition.key).map(async (group) => {
+      try {
+        const pipeline = hitPipeline(redis);
+        for (const { item } of group) pipeline.rateLimitHit(item.key, windowSeconds, item.hits);
+        const answered = (await pipeline.exec()) ?? [];
+        group.forEach(({ index }, i) => (replies[index] = answered[i]));
+      } catch {
+        // Unreachable: these counters are counted locally below.
+      }
+    }),
+  );
   return additions.map(({ key, hits }, i) => {
     const [error, reply] = replies[i] ?? [new Error('no reply'), null];
     if (error) return localOf(redis).add(key, hits, windowSeconds);

@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { Logger } from './logger.ts';
 import { ANONYMOUS, type Principal, type TokenVerifier } from './principal.ts';
-import { tenantKey, type RedisClient } from './redis.ts';
+import { bySlot, tenantKey, type RedisClient } from './redis.ts';
 
 /*
  * Revocation of access tokens before they expire (ARCHITECTURE.md, "Tenancy and auth").
@@ -79,14 +79,21 @@ async function writeStamps(redis: RedisClient, stamps: readonly { key: string; a
     scripted.add(redis);
   }
   const now = Date.now();
-  try {
-    const pipeline = redis.pipeline() as unknown as StampPipeline;
-    for (const { key, at, until } of stamps) pipeline.revocationStamp(key, at, Math.max(1, until - now));
-    const replies = (await pipeline.exec()) ?? [];
-    return stamps.map((_, i) => Boolean(replies[i]) && !replies[i]![0]);
-  } catch {
-    return stamps.map(() => false);
-  }
+  const written = stamps.map(() => false);
+  // One pipeline (on a Redis Cluster, one per tenant: a password change stamps every tenant of the account).
+  await Promise.all(
+    bySlot(redis, stamps, (stamp) => stamp.key).map(async (group) => {
+      try {
+        const pipeline = redis.pipeline() as unknown as StampPipeline;
+        for (const { item } of group) pipeline.revocationStamp(item.key, item.at, Math.max(1, item.until - now));
+        const replies = (await pipeline.exec()) ?? [];
+        group.forEach(({ index }, i) => (written[index] = Boolean(replies[i]) && !replies[i]![0]));
+      } catch {
+        // Not written: kept for a retry (revokeAccessTokens).
+      }
+    }),
+  );
+  return written;
 }
 
 /**

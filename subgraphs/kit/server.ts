@@ -212,6 +212,7 @@ export async function createSubgraphServer<TLoaders, TSettings>(
   });
   app.route({ method: ['GET', 'POST', 'OPTIONS'], url: '/graphql', preValidation: graphqlRequestHook(graphqlRequestLimitsOf(config)), handler });
   const metrics = subgraphMetrics();
+  metrics.watchRedis(redis);
   app.addHook('onResponse', (request, reply, done) => {
     // Routes as registered (not raw URLs: bounded labels); unmatched paths count under "-".
     metrics.observeRequest(definition.name, request.routeOptions.url ?? '-', reply.statusCode, reply.elapsedTime / 1000);

@@ -4,7 +4,7 @@ import { configSchema } from '../../subgraphs/kit/config.ts';
 import { parseGatewayConfig, type GatewayConfig } from '../../gateway/config.ts';
 import type { Database } from '../../subgraphs/kit/db/database.ts';
 import { migrate, migrateUrl, type MigrationTarget } from '../../subgraphs/kit/db/migrate.ts';
-import { createRedis } from '../../subgraphs/kit/redis.ts';
+import { createRedis, redisConfigured } from '../../subgraphs/kit/redis.ts';
 import { createTokenVerifier, type Role, type TokenVerifier } from '../../subgraphs/kit/principal.ts';
 import { checkingRevocation } from '../../subgraphs/kit/revocation.ts';
 import { createLogger } from '../../subgraphs/kit/logger.ts';
@@ -117,7 +117,7 @@ export async function createTestBackends(
       log: createLogger(config, name),
       verifyToken: subgraphVerifyToken,
       asOwner: ownerRunner(database.ownerUrl ?? db),
-      embedded: { postgres: !config.DATABASE_URL, redis: !config.REDIS_URL },
+      embedded: { postgres: !config.DATABASE_URL, redis: !redisConfigured(config) },
     }),
     async migrate(targets) {
       if (database.ownerUrl) return migrateUrl(database.ownerUrl, targets);
@@ -129,7 +129,7 @@ export async function createTestBackends(
       }
     },
     async close() {
-      if (config.REDIS_URL) {
+      if (redisConfigured(config)) {
         const keysToDelete = await redis.keys(`${config.REDIS_PREFIX}*`).catch(() => [] as string[]);
         if (keysToDelete.length) await redis.del(...keysToDelete).catch(() => undefined);
         redis.disconnect();

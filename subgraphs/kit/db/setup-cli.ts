@@ -5,7 +5,8 @@ import { setupDatabase } from './setup.ts';
 // database and its grants on a PostgreSQL you already have (setup.ts), then prints the
 // DATABASE_URL and DATABASE_OWNER_URL lines to use (stdout; what it did goes to stderr).
 // The superuser URL may come from DATABASE_ADMIN_URL instead; passwords from
-// POSTGRES_OWNER_PASSWORD / POSTGRES_APP_PASSWORD (else a role created now gets a random one).
+// POSTGRES_OWNER_PASSWORD / POSTGRES_APP_PASSWORD (else a role created now gets a random one);
+// POSTGRES_READONLY_PASSWORD lets the read-only role (bizosaas_readonly, for an SQL admin UI) log in.
 // --quiet prints no URLs (docker's db-setup service: no passwords in container logs).
 const USAGE = 'usage: npm run -s db:setup -- <superuser URL, e.g. postgresql://postgres@127.0.0.1:5432/postgres> [--database bizosaas] [--quiet]';
 
@@ -28,6 +29,7 @@ try {
     database,
     ownerPassword: process.env.POSTGRES_OWNER_PASSWORD || undefined,
     appPassword: process.env.POSTGRES_APP_PASSWORD || undefined,
+    readonlyPassword: process.env.POSTGRES_READONLY_PASSWORD || undefined,
   });
   for (const step of result.steps) process.stderr.write(`db:setup: ${step}\n`);
   if (!quiet) {

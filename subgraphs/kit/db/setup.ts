@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { ConfigError } from '../config.ts';
-import { APP_ROLE, BOOTSTRAP_ROLES_SQL, OWNER_ROLE } from './roles.ts';
+import { APP_ROLE, BOOTSTRAP_ROLES_SQL, OWNER_ROLE, READONLY_ROLE } from './roles.ts';
 
 /**
  * `npm run db:setup`: what a PostgreSQL cluster needs before `npm run db:migrate`, run once as a
@@ -25,6 +25,8 @@ export interface SetupOptions {
   /** Passwords to set; a role created without one gets a random one (printed once). */
   ownerPassword?: string;
   appPassword?: string;
+  /** The read-only role's password (an SQL admin UI); without one it cannot log in. */
+  readonlyPassword?: string;
 }
 
 export interface SetupResult {
@@ -96,6 +98,12 @@ export async function setupDatabase(adminUrl: string, options: SetupOptions): Pr
     // PostgreSQL 15 already keeps PUBLIC from creating in schema public; only our roles connect.
     await admin.query(`REVOKE ALL ON DATABASE ${name} FROM PUBLIC`);
     await admin.query(`GRANT CONNECT, TEMPORARY ON DATABASE ${name} TO ${APP_ROLE}`);
+    // The read-only role (an SQL admin UI) connects too; it logs in once it has a password.
+    await admin.query(`GRANT CONNECT ON DATABASE ${name} TO ${READONLY_ROLE}`);
+    if (options.readonlyPassword) {
+      await admin.query(`ALTER ROLE ${READONLY_ROLE} PASSWORD ${admin.escapeLiteral(options.readonlyPassword)}`);
+      steps.push(`role ${READONLY_ROLE}: password set`);
+    }
   });
 
   const inDatabase = new URL(adminUrl);
