@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import type { CodegenConfig } from '@graphql-codegen/cli';
+import { printSchema, Supergraph } from '@apollo/federation-internals';
 
 /**
  * Typed resolvers for every subgraph, discovered from schema/<name>.graphql. Conventions, so a
@@ -23,10 +24,23 @@ function mappers(name: string): Record<string, string> {
   return Object.fromEntries(models.map((type) => [type, `../mappers.ts#${type}Model`]));
 }
 
+const scalars = { DateTime: 'Date | string', JSONString: 'string', Decimal: 'number', PositiveDecimal: 'number', UUID: 'string', Date: 'string', JSON: 'unknown' };
+
+/**
+ * Typed client operations: the example frontend operations in clients/operations/*.graphql,
+ * validated against the supergraph's API schema (what clients see: no join__ machinery, no
+ * @inaccessible fields), typed with the client preset into clients/__generated__/, with the
+ * trusted-document manifest clients/__generated__/persisted-documents.json (sha256 of each
+ * document -> the document), which the gateway loads (TRUSTED_DOCUMENTS_MANIFEST).
+ */
+const CLIENT_OUTPUT = 'clients/__generated__/';
+const apiSchema = () => printSchema(Supergraph.build(readFileSync('schema/supergraph.graphql', 'utf8')).apiSchema());
+
 const config: CodegenConfig = {
   overwrite: true,
   silent: true,
-  generates: Object.fromEntries(
+  generates: {
+    ...Object.fromEntries(
     subgraphs.map((name) => [
       `subgraphs/${name}/__generated__/resolvers-types.ts`,
       {
@@ -39,13 +53,25 @@ const config: CodegenConfig = {
           useTypeImports: true,
           enumsAsTypes: true,
           useIndexSignature: true,
-          scalars: { DateTime: 'Date | string', JSONString: 'string', Decimal: 'number', PositiveDecimal: 'number', UUID: 'string', Date: 'string', JSON: 'unknown' },
+          scalars,
           emitLegacyCommonJSImports: false,
           importExtension: '.ts',
         },
       },
     ]),
-  ),
+    ),
+    [CLIENT_OUTPUT]: {
+      schema: apiSchema(),
+      documents: ['clients/operations/*.graphql'],
+      preset: 'client',
+      presetConfig: {
+        // Result types carry every selected field, fragments included (no useFragment() step).
+        fragmentMasking: false,
+        persistedDocuments: { hashAlgorithm: 'sha256' },
+      },
+      config: { useTypeImports: true, enumsAsTypes: true, scalars, emitLegacyCommonJSImports: false, importExtension: '.ts' },
+    },
+  },
 };
 
 export default config;

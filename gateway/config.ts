@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
-import { ConfigError, configSchema, orExit, parseEnv, port, trustedProxies, type Env } from '../subgraphs/kit/config.ts';
+import { bool, ConfigError, configSchema, orExit, parseEnv, port, trustedProxies, type Env } from '../subgraphs/kit/config.ts';
 
 /**
  * The gateway's settings: the shared ones (subgraphs/kit/config.ts) and its own, read from the
@@ -60,12 +60,57 @@ export const gatewayConfigSchema = configSchema.extend({
    */
   GATEWAY_RATE_LIMIT_SYNC_MS: z.coerce.number().int().min(0).max(10_000).default(100),
   /**
+   * Trusted documents (gateway/trusted-documents.ts): `off` (any document; ids are not
+   * resolved), `allow` (ids of the manifest resolve; any document is accepted too), `only`
+   * (documents of the manifest only: any other is refused, PERSISTED_QUERY_NOT_ALLOWED, and APQ
+   * registers none). The REST shim's operations and agent runs are trusted in every mode.
+   * Default `allow`, in production too: the graph's clients today include frontends that send
+   * their own documents (storefronts of agencies, portals) and developers in Apollo Sandbox, and
+   * every arbitrary document is already bounded (tokens, depth, aliases, cost, rate limits,
+   * admission). `only` is the hardening for a deployment whose every GraphQL client ships its
+   * operations in a manifest; there Sandbox and GraphiQL cannot send ad-hoc documents: explore on
+   * a gateway with `allow` (development, staging, or an internal one over the same subgraphs).
+   */
+  TRUSTED_DOCUMENTS: z.enum(['off', 'allow', 'only']).default('allow'),
+  /**
+   * The manifests of trusted documents (JSON: `"sha256:<hex>"` -> document, as graphql-codegen's
+   * client preset writes with `persistedDocuments`), comma-separated, relative to the working
+   * directory. Default the repository's clients/__generated__/persisted-documents.json
+   * (`npm run codegen`); with `only` a manifest is required.
+   */
+  TRUSTED_DOCUMENTS_MANIFEST: z
+    .string()
+    .optional()
+    .transform((v) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : undefined)),
+  /**
    * Live progress of agent runs (`GET /api/brain/agents/runs/{id}/events`, Server-Sent Events):
    * a comment line this often keeps idle streams open through proxies, ms (default 15 s).
    */
   AGENTS_SSE_HEARTBEAT_MS: z.coerce.number().int().min(100).max(300_000).default(15_000),
   /** Event streams one tenant may hold open at once in one gateway process; beyond, 429 (default 50). */
   AGENTS_SSE_MAX_STREAMS_PER_TENANT: z.coerce.number().int().min(1).max(100_000).default(50),
+  /**
+   * Supergraph hot reload (gateway/hot-reload.ts). The supergraph file the gateway serves
+   * (without SALEOR_API_URL); default the repository's schema/supergraph.graphql, a relative path
+   * is resolved against the working directory. SIGHUP always reloads it.
+   */
+  SUPERGRAPH_FILE: z.string().min(1).optional(),
+  /**
+   * Apply the file when it changes (fs.watch plus a stat every SUPERGRAPH_POLL_MS). Default: on
+   * outside production (`npm run compose` reaches a running gateway); off in production, where
+   * the supergraph is part of a release and changes by a deploy or an explicit SIGHUP, not because
+   * a file on the host changed (as Apollo Router's hot reload is opt-in).
+   */
+  SUPERGRAPH_WATCH: bool.optional(),
+  /** Quiet time after the last change before the file is read, ms (editors and copies write in steps). */
+  SUPERGRAPH_WATCH_DEBOUNCE_MS: z.coerce.number().int().min(0).max(60_000).default(250),
+  /** While watching, the file is also checked this often, for changes fs.watch misses (network or container filesystems), ms; 0: fs.watch alone. */
+  SUPERGRAPH_POLL_MS: z.coerce.number().int().min(0).max(3_600_000).default(5_000),
+  /**
+   * With SALEOR_API_URL: how often the subgraphs' SDL is fetched again and, when it changed,
+   * composed and applied (a Saleor upgrade), ms; 0: only at start and on SIGHUP.
+   */
+  SUPERGRAPH_INTROSPECT_POLL_MS: z.coerce.number().int().min(0).max(86_400_000).default(60_000),
   MAX_DEPTH: z.coerce.number().int().min(1).default(10),
   MAX_ALIASES: z.coerce.number().int().min(1).default(15),
   MAX_TOKENS: z.coerce.number().int().min(10).default(2000),

@@ -2,6 +2,7 @@ import cluster, { type Worker } from 'node:cluster';
 import { logFatalErrors } from '../subgraphs/kit/crash.ts';
 import { createLogger } from '../subgraphs/kit/logger.ts';
 import { loadGatewayConfig } from './config.ts';
+import { reloadOnSighup } from './hot-reload.ts';
 import { createGateway } from './server.ts';
 import { warmUpGateway } from './warm-up.ts';
 
@@ -45,8 +46,13 @@ if (config.GATEWAY_WORKERS > 1 && cluster.isPrimary) {
       for (const worker of started.keys()) worker.process.kill('SIGTERM');
     });
   }
+  // SIGHUP reloads the supergraph (gateway/hot-reload.ts): in every worker.
+  process.on('SIGHUP', () => {
+    for (const worker of started.keys()) worker.process.kill('SIGHUP');
+  });
 } else {
   const gateway = await createGateway({ config, log });
+  reloadOnSighup(gateway.reloadSupergraph); // `kill -HUP <pid>`: the supergraph again (gateway/hot-reload.ts)
   // Before it listens, so /health and /ready answer once what its first requests would build is built.
   await warmUpGateway(gateway, log, config.AUTH_JWKS_URL);
   const url = await gateway.listen();

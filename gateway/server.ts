@@ -1,7 +1,7 @@
 import './flat-exports.ts'; // first: before any @apollo package loads
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { ApolloGateway, IntrospectAndCompose } from '@apollo/gateway';
+import { resolve } from 'node:path';
+import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer, type ApolloServerPlugin, type GraphQLRequest } from '@apollo/server';
 import {
   ApolloServerPluginInlineTraceDisabled,
@@ -10,7 +10,6 @@ import {
   ApolloServerPluginUsageReportingDisabled,
 } from '@apollo/server/plugin/disabled';
 import { fastifyApolloHandler } from '@as-integrations/fastify';
-import cors from '@fastify/cors';
 import Fastify, { type FastifyInstance, type FastifyRequest, type RouteHandlerMethod } from 'fastify';
 import { GraphQLError, type FormattedExecutionResult } from 'graphql';
 import { isProduction } from '../subgraphs/kit/config.ts';
@@ -31,7 +30,10 @@ import { registerRestShim } from './rest/register.ts';
 import { saleorAccess } from './saleor-access.ts';
 import { registerSaleorWebhooks, SALEOR_WEBHOOK_PATH } from './saleor-webhooks.ts';
 import { createIde } from './ide.ts';
+import { registerCors } from './cors.ts';
+import { createSupergraphReloader, supergraphOrigin, type ReloadOutcome } from './hot-reload.ts';
 import { queryLimits } from './limits.ts';
+import { trustedDocuments } from './trusted-documents.ts';
 import { createMetrics, type GatewayMetrics } from './metrics.ts';
 import { createRateLimiter } from './rate-limit.ts';
 import { createSubgraphAgent, SubgraphClient } from './subgraph-client.ts';
@@ -56,7 +58,7 @@ declare module 'fastify' {
 
 export interface GatewayOptions {
   config: Config;
-  /** A composed supergraph. Default: schema/supergraph.graphql, or, with SALEOR_API_URL, introspect and compose. */
+  /** A composed supergraph, never reloaded. Default: SUPERGRAPH_FILE (schema/supergraph.graphql), or, with SALEOR_API_URL, introspect and compose (gateway/hot-reload.ts). */
   supergraphSdl?: string;
   /** Subgraph name -> URL. Default: supergraph.yaml routing_url, `<NAME>_URL`, SALEOR_API_URL. */
   subgraphUrls?: Record<string, string>;
@@ -75,6 +77,8 @@ export interface Gateway {
   subgraphUrls: Readonly<Record<string, string>>;
   /** Runs an operation as the HTTP request's caller (for the REST shim): same context, limits and redaction. */
   execute(request: FastifyRequest, operation: GraphQLRequest): Promise<FormattedExecutionResult>;
+  /** Loads the supergraph again (file or subgraphs' SDL); the entry points call it on SIGHUP. */
+  reloadSupergraph(trigger?: string): Promise<ReloadOutcome>;
   /** Starts listening; resolves to the base URL (`http://host:port`). */
   listen(port?: number, host?: string): Promise<string>;
   close(): Promise<void>;
@@ -137,18 +141,6 @@ function requestPlugin(log: Logger): ApolloServerPlugin<GatewayContext> {
   };
 }
 
-/** Builds the supergraph source: a static SDL, or (real Saleor) introspection of every subgraph. */
-function supergraphSource(options: GatewayOptions, urls: Record<string, string>) {
-  if (options.supergraphSdl) return options.supergraphSdl;
-  if (options.config.SALEOR_API_URL) {
-    return new IntrospectAndCompose({
-      subgraphs: Object.entries(urls).map(([name, url]) => ({ name, url })),
-    });
-  }
-  if (!existsSync(SUPERGRAPH_SDL)) throw new Error('schema/supergraph.graphql is missing: run `npm run compose`');
-  return readFileSync(SUPERGRAPH_SDL, 'utf8');
-}
-
 /**
  * The gateway: Fastify (HTTP, limits on the body, request id, auth, rate limit, ops endpoints)
  * in front of Apollo Server (query limits, redaction) in front of Apollo Gateway (query plans,
@@ -185,8 +177,21 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   // GraphQL fetches whenever a slow subgraph holds all of its connections.
   const healthAgent = createSubgraphAgent(2);
 
+  const supergraph = createSupergraphReloader(
+    supergraphOrigin(
+      { supergraphSdl: options.supergraphSdl, saleorApiUrl: config.SALEOR_API_URL, urls },
+      {
+        file: config.SUPERGRAPH_FILE ? resolve(config.SUPERGRAPH_FILE) : SUPERGRAPH_SDL,
+        watch: config.SUPERGRAPH_WATCH ?? !production,
+        debounceMs: config.SUPERGRAPH_WATCH_DEBOUNCE_MS,
+        pollMs: config.SUPERGRAPH_POLL_MS,
+        introspectPollMs: config.SUPERGRAPH_INTROSPECT_POLL_MS,
+      },
+    ),
+    { log, registry: metrics.registry },
+  );
   const gateway = new ApolloGateway({
-    supergraphSdl: supergraphSource(options, urls),
+    supergraphSdl: supergraph,
     buildService: ({ name, url }) =>
       new SubgraphClient({
         name,
@@ -215,6 +220,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     validationRules: [...limits.validationRules],
     parseOptions: limits.parseOptions,
     plugins: [
+      // First: resolves document ids and refuses untrusted documents before the others see them.
+      trustedDocuments(config, log),
       ...limits.plugins,
       variableLimits(variableLimitsOf(config)),
       ApolloServerPluginLandingPageDisabled(),
@@ -241,16 +248,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
     },
   });
-  // Browser frontends on other origins (CORS_ORIGINS); none by default.
-  if (config.CORS_ORIGINS.length) {
-    await app.register(cors, {
-      origin: config.CORS_ORIGINS,
-      methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'],
-      allowedHeaders: ['authorization', 'content-type', 'x-request-id', 'apollo-require-preflight'],
-      exposedHeaders: ['x-request-id', 'retry-after'],
-      maxAge: 600,
-    });
-  }
+  // Browser frontends on other origins (CORS_ORIGINS; none by default), and Apollo Sandbox outside production (cors.ts).
+  await registerCors(app, { origins: config.CORS_ORIGINS, production });
   // JSON bodies past JSON_MAX_DEPTH / JSON_MAX_ITEMS fail before JSON.parse (a 400 in microseconds).
   const jsonLimits = jsonLimitsOf(config);
   useBoundedJsonParser(app, jsonLimits);
@@ -365,6 +364,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       if (response.body.kind !== 'single') throw new Error('incremental delivery is not supported');
       return response.body.singleResult;
     },
+    reloadSupergraph: (trigger) => supergraph.reload(trigger),
     async listen(port = config.GATEWAY_PORT, host = config.HOST) {
       await app.listen({ port, host });
       const address = app.server.address();

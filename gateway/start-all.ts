@@ -7,6 +7,7 @@ import { createDeps, migrateDatabase, parseSettings, seedDemoData, sharedDeps } 
 import { loadSubgraphs } from '../subgraphs/kit/registry.ts';
 import { createSubgraphServer, type SubgraphServer } from '../subgraphs/kit/server.ts';
 import { DEMO_ACCOUNTS } from '../subgraphs/auth/seed.ts';
+import { reloadOnSighup } from './hot-reload.ts';
 import { createGateway } from './server.ts';
 import { warmUpGateway } from './warm-up.ts';
 import { warmUpSubgraph } from '../subgraphs/kit/warm-up.ts';
@@ -43,6 +44,7 @@ for (const subgraph of subgraphs) {
   servers.push(server);
 }
 const gateway = await createGateway({ config, redis: shared.redis });
+reloadOnSighup(gateway.reloadSupergraph); // `kill -HUP <pid>`: the supergraph again (gateway/hot-reload.ts)
 await warmUpGateway(gateway, createLogger(config, 'gateway'), config.AUTH_JWKS_URL);
 const base = await gateway.listen(config.GATEWAY_PORT, config.HOST);
 

@@ -19,7 +19,9 @@ describe('schema checks', () => {
     expect(committed.trim(), 'run `npm run compose` and commit schema/supergraph.graphql').toBe(result.supergraphSdl!.trim());
   });
 
-  it('generated resolver types are what `npm run codegen` produces now', async () => {
+  // (The typed client operations too: one invalid against the supergraph fails generate(), a stale
+  // clients/__generated__/persisted-documents.json the comparison.)
+  it('generated resolver types, typed client operations and trusted-document manifest are what `npm run codegen` produces now', async () => {
     const outputs = await generate({ ...codegenConfig, silent: true }, false);
     expect(outputs.length).toBeGreaterThan(0);
     for (const output of outputs) {

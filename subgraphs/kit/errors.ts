@@ -12,6 +12,9 @@ export const CLIENT_ERROR_CODES = new Set([
   'BAD_REQUEST',
   'PERSISTED_QUERY_NOT_FOUND',
   'PERSISTED_QUERY_NOT_SUPPORTED',
+  // The gateway's trusted documents (gateway/trusted-documents.ts).
+  'PERSISTED_QUERY_NOT_ALLOWED',
+  'PERSISTED_QUERY_HASH_MISMATCH',
   'OPERATION_RESOLUTION_FAILURE',
   'SUBGRAPH_UNAVAILABLE',
 ]);
