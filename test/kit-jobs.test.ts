@@ -29,6 +29,8 @@ const backendsToTest: [string, boolean][] = [
 ];
 
 // The cases after the first wait on timers mostly, each on its own queue: they run at once.
+// Cases that run at once assert with their own context's `expect`, so each one's assertions are
+// counted for it (expect.requireAssertions), not for whichever case happens to be current.
 describe.each(backendsToTest)('kit jobs on %s', (label, embedded) => {
   let backends: TestBackends;
   const systems: JobSystem[] = [];
@@ -113,7 +115,7 @@ describe.each(backendsToTest)('kit jobs on %s', (label, embedded) => {
     console.log(`kit-jobs ${label}: a write transaction ${a.toFixed(2)} ms, with sendJob ${b.toFixed(2)} ms (+${(b - a).toFixed(2)} ms)`);
   });
 
-  it.concurrent('retries with backoff, then fails the job', async () => {
+  it.concurrent('retries with backoff, then fails the job', async ({ expect }) => {
     const queue = defineQueue<null>('t-retry', { retryLimit: 2, retryDelay: 1, retryBackoff: true, pollingIntervalSeconds: 0.5 });
     const attempts: { attempt: number; at: number }[] = [];
     const jobs = system();
@@ -132,7 +134,7 @@ describe.each(backendsToTest)('kit jobs on %s', (label, embedded) => {
     await jobs.stop();
   });
 
-  it.concurrent('a job whose process dies mid-run is retried after its expiry and completes once', async () => {
+  it.concurrent('a job whose process dies mid-run is retried after its expiry and completes once', async ({ expect }) => {
     const queue = defineQueue<null>('t-crash', { expireInSeconds: 1, retryLimit: 1, pollingIntervalSeconds: 0.5 });
     const first = system();
     let started = false;
@@ -157,7 +159,7 @@ describe.each(backendsToTest)('kit jobs on %s', (label, embedded) => {
     await second.stop();
   });
 
-  it.concurrent('cancels cooperatively: a running handler sees its signal, a delayed job never runs', async () => {
+  it.concurrent('cancels cooperatively: a running handler sees its signal, a delayed job never runs', async ({ expect }) => {
     const queue = defineQueue<{ delayed: boolean }>('t-cancel', { pollingIntervalSeconds: 0.5 });
     const jobs = system();
     const seen: string[] = [];
@@ -185,7 +187,7 @@ describe.each(backendsToTest)('kit jobs on %s', (label, embedded) => {
     await jobs.stop();
   });
 
-  it.concurrent('runs at most `concurrency` jobs of a queue at once in a process', async () => {
+  it.concurrent('runs at most `concurrency` jobs of a queue at once in a process', async ({ expect }) => {
     const queue = defineQueue<null>('t-concurrency', { concurrency: 2, pollingIntervalSeconds: 0.5 });
     for (let i = 0; i < 6; i++) await backends.db.withTenant(scope(A), (tx) => sendJob(tx, queue, null));
     const jobs = system();
@@ -203,7 +205,7 @@ describe.each(backendsToTest)('kit jobs on %s', (label, embedded) => {
     await jobs.stop();
   });
 
-  it.concurrent('keeps a schedule across a restart', async () => {
+  it.concurrent('keeps a schedule across a restart', async ({ expect }) => {
     const queue = defineQueue<{ report: string }>('t-cron', { pollingIntervalSeconds: 0.5 });
     const first = system();
     await first.schedule(queue, '* * * * * *', { tenantId: A, accountId: null, data: { report: 'daily' } });
@@ -221,7 +223,7 @@ describe.each(backendsToTest)('kit jobs on %s', (label, embedded) => {
     await second.stop();
   });
 
-  it.concurrent('a handler works its own tenant’s rows only, as the app role', async () => {
+  it.concurrent('a handler works its own tenant’s rows only, as the app role', async ({ expect }) => {
     const queue = defineQueue<{ peek: string }>('t-tenant', { pollingIntervalSeconds: 0.5 });
     const jobs = system();
     const results: { tenant: string; user: string; bodies: string[]; peeked: number }[] = [];
