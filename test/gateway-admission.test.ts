@@ -114,8 +114,11 @@ describe('admission control: the queue is bounded in time', () => {
     const { counts, onShed } = shedBy();
     const admission = createAdmission({ min: 1, max: 1, maxQueue: 100, queueTimeoutMs: 1000, windowMs: 20, onShed, saturation: () => 0 });
     try {
-      // Operations take about 100 ms: the service time the prediction uses.
+      // Operations take about 100 ms: the service time the prediction uses. Each one's end is
+      // averaged in at the controller's next tick (every windowMs): a pause after each, so that
+      // a busy host delaying a tick cannot fold both into one sample.
       await admission.run(() => sleep(100));
+      await sleep(60);
       await admission.run(() => sleep(100));
       await sleep(60);
       expect(admission.serviceMs).toBeGreaterThan(90);
