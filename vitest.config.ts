@@ -1,8 +1,18 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
+
+/**
+ * Tests that spawn, crash and overload whole processes: `npm start` on embedded PGlite (twice, a
+ * restart), a crash is one fatal log line and exit 1, the production build run by plain node, a
+ * gateway shedding load. Long fault, load and process runs, outside `npm test` (kept under 5
+ * minutes on two cores): `npm run test:processes` (vitest.processes.config.ts), which `.ci/run`
+ * runs on every Node version after `npm test`.
+ */
+export const PROCESS_TESTS = ['test/start.test.ts', 'test/crash.test.ts', 'test/production-build.test.ts', 'test/gateway-overload.test.ts'];
 
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    exclude: [...configDefaults.exclude, ...PROCESS_TESTS],
     globalSetup: ['test/support/global-setup.ts'],
     testTimeout: 30_000,
     // A test that asserts nothing fails: none may pass on an empty loop or an early return.
