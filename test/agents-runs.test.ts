@@ -341,6 +341,7 @@ describe('agent runs on PostgreSQL', () => {
     let maxInAcme = 0;
     let acmeRuns = 0;
     const globexRan = gate();
+    const secondWaits = gate();
     behaviour = async (ctx) => {
       if (ctx.tenantId !== ACME) {
         globexRan.open();
@@ -349,8 +350,10 @@ describe('agent runs on PostgreSQL', () => {
       maxInAcme = Math.max(maxInAcme, ++inAcme);
       try {
         // The first acme run holds its slot until globex's has run: in the process's other slot
-        // (AGENTS_RUN_CONCURRENCY 2), so the tenant limit is not a process-wide one.
-        if (++acmeRuns === 1) await Promise.race([globexRan.opened, waitForAbort(ctx.signal)]);
+        // (AGENTS_RUN_CONCURRENCY 2), so the tenant limit is not a process-wide one; and until the
+        // second acme run has been seen waiting for it (else a fast host could finish the first
+        // before the second's job is even fetched, and nothing would have waited).
+        if (++acmeRuns === 1) await Promise.race([Promise.all([globexRan.opened, secondWaits.opened]), waitForAbort(ctx.signal)]);
         for (let step = 1; step <= 3; step++) await ctx.progress(step * 30, `Step ${step}`);
         return { insights: [] };
       } finally {
@@ -362,6 +365,10 @@ describe('agent runs on PostgreSQL', () => {
     await waitFor('the first run to start', async () => (await state(first)).status === 'RUNNING');
     const globex = await runAgent('owner@globex.example', globexAgent);
     const second = await runAgent('editor@acme.example', salesAgent);
+    await waitFor('the second run to wait for its slot', async () =>
+      (await state(second)).events.some((e: any) => e.type === 'LOG' && /Waiting for the tenant's other runs/.test(e.message)),
+    );
+    secondWaits.open();
     const runs = [await until(first, ['SUCCEEDED', 'FAILED']), await until(second, ['SUCCEEDED', 'FAILED'])];
     expect(runs.map((r) => [r.status, r.attempts])).toEqual([
       ['SUCCEEDED', 1],
