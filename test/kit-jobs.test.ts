@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APP_ROLE } from '../subgraphs/kit/db/roles.ts';
-import { cancelJob, defineQueue, JobAborted, JobSystem, sendJob, type JobQueue, type JobSystemOptions } from '../subgraphs/kit/jobs/index.ts';
+import { cancelJob, defineQueue, JobAborted, JobSystem, sendJob, startQueueWorkers, worksOn, type JobQueue, type JobSystemOptions } from '../subgraphs/kit/jobs/index.ts';
 import { createLogger } from '../subgraphs/kit/logger.ts';
 import { createTestBackends, type TestBackends } from './support/deps.ts';
 import { postgresReachable } from './support/services.ts';
@@ -242,5 +242,48 @@ describe.each(backendsToTest)('kit jobs on %s', (label, embedded) => {
     expect(results).toEqual([{ tenant: B, user: APP_ROLE, bodies: ['a note of B'], peeked: 0 }]);
     await expect(backends.db.withTenant(scope(''), (tx) => sendJob(tx, queue, { peek: A }))).rejects.toThrow(/tenant transaction/);
     await jobs.stop();
+  });
+
+  it.concurrent('a background worker that cannot start tries again, then works its queues; stopping waits for the job in hand', async ({ expect }) => {
+    const first = defineQueue<{ n: number }>('t-background-1', { pollingIntervalSeconds: 0.5 });
+    const second = defineQueue<{ n: number }>('t-background-2', { pollingIntervalSeconds: 0.5 });
+    const deps = backends.deps('jobs');
+    let attempts = 0;
+    const seen: string[] = [];
+    let finishHeld!: () => void;
+    const held = new Promise<void>((resolve) => (finishHeld = resolve));
+    const task = startQueueWorkers(
+      deps,
+      [
+        worksOn(first, async (job) => void seen.push(`first ${job.data.n}`)),
+        worksOn(second, async (job) => {
+          seen.push(`second ${job.data.n}`);
+          if (job.data.n === 2) await held;
+        }),
+      ],
+      {
+        what: 'the test worker',
+        // The first start fails as with the database unreachable; the retry starts both queues.
+        beforeStart: async () => {
+          if (++attempts === 1) throw new Error('database unreachable');
+        },
+        restartDelayMs: 200,
+      },
+    );
+    await backends.db.withTenant(scope(A), async (tx) => {
+      await sendJob(tx, first, { n: 1 });
+      await sendJob(tx, second, { n: 2 });
+    });
+    await waitFor(() => seen.length === 2);
+    expect(attempts).toBe(2);
+    expect(seen.sort()).toEqual(['first 1', 'second 2']);
+    // Stopping waits for the second queue's job, still running.
+    let stopped = false;
+    const stopping = task.stop().then(() => (stopped = true));
+    await sleep(300);
+    expect(stopped).toBe(false);
+    finishHeld();
+    await stopping;
+    expect(stopped).toBe(true);
   });
 });

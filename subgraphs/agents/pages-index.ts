@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { CacheGenerations } from '../kit/cache.ts';
 import type { Tx } from '../kit/db/database.ts';
 import type { SubgraphDeps } from '../kit/deps.ts';
-import { defineQueue, sendJob, useJobs, type JobContext } from '../kit/jobs/index.ts';
+import { defineQueue, sendJob, startQueueWorkers, worksOn, type JobContext } from '../kit/jobs/index.ts';
 import { tenantKey } from '../kit/redis.ts';
 import type { BackgroundTask } from '../kit/server.ts';
 import type { Embedder } from '../kit/vectors/embedder.ts';
@@ -223,26 +222,5 @@ async function reembedInsights(deps: IndexDeps, job: Pick<JobContext<IndexPagesJ
 
 /** The worker of the index queue, started with the agents subgraph's server (index.ts background). */
 export function startPageIndexer(deps: IndexDeps): BackgroundTask {
-  const lease = useJobs(deps);
-  const stopping = new AbortController();
-  // Until it has started (the database may be unreachable for a while): then the worker runs.
-  const started = (async () => {
-    while (!stopping.signal.aborted) {
-      try {
-        await lease.jobs.work(indexPagesQueue, (job) => indexPages(deps, job));
-        return;
-      } catch (error) {
-        deps.log.error({ err: error }, 'agents: the page index worker did not start; trying again in 5 s');
-        await sleep(5_000, undefined, { signal: stopping.signal }).catch(() => undefined);
-      }
-    }
-  })();
-  return {
-    async stop() {
-      stopping.abort();
-      await started;
-      await lease.jobs.offWork(indexPagesQueue);
-      await lease.release();
-    },
-  };
+  return startQueueWorkers(deps, [worksOn(indexPagesQueue, (job) => indexPages(deps, job))], { what: 'agents: the page index worker' });
 }

@@ -1,7 +1,6 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { CacheGenerations } from '../kit/cache.ts';
 import type { SubgraphDeps } from '../kit/deps.ts';
-import { defineQueue, sendJob, useJobs, type JobContext } from '../kit/jobs/index.ts';
+import { defineQueue, sendJob, startQueueWorkers, worksOn, type JobContext } from '../kit/jobs/index.ts';
 import type { BackgroundTask } from '../kit/server.ts';
 import type { CmsSettings } from './settings.ts';
 import * as store from './store.ts';
@@ -71,27 +70,8 @@ export async function enqueueUnqueuedSchedules(deps: Pick<SubgraphDeps, 'db'>): 
 
 /** The CMS's worker of the publishing queue, started with its server (SubgraphDefinition.background). */
 export function startScheduler(deps: SubgraphDeps<CmsSettings>): BackgroundTask {
-  const lease = useJobs(deps);
-  const stopping = new AbortController();
-  // Until it has started (the database may be unreachable for a while): then the worker runs.
-  const started = (async () => {
-    while (!stopping.signal.aborted) {
-      try {
-        await enqueueUnqueuedSchedules(deps);
-        await lease.jobs.work(publishQueue, (job) => publishScheduledPage(deps, job));
-        return;
-      } catch (error) {
-        deps.log.error({ err: error }, 'scheduled publishing did not start; trying again in 5 s');
-        await sleep(5_000, undefined, { signal: stopping.signal }).catch(() => undefined);
-      }
-    }
-  })();
-  return {
-    async stop() {
-      stopping.abort();
-      await started;
-      await lease.jobs.offWork(publishQueue);
-      await lease.release();
-    },
-  };
+  return startQueueWorkers(deps, [worksOn(publishQueue, (job) => publishScheduledPage(deps, job))], {
+    what: 'scheduled publishing',
+    beforeStart: () => enqueueUnqueuedSchedules(deps),
+  });
 }

@@ -1,6 +1,5 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { SubgraphDeps } from '../../kit/deps.ts';
-import { useJobs, type JobSystem } from '../../kit/jobs/index.ts';
+import { startQueueWorkers, stopQueues, workQueues, worksOn, type JobSystem, type QueueBinding } from '../../kit/jobs/index.ts';
 import type { BackgroundTask } from '../../kit/server.ts';
 import type { AgentsSettings } from '../settings.ts';
 import { executeRun } from './executor.ts';
@@ -13,47 +12,32 @@ import { rescheduleMissingTicks, scheduleTick } from './schedule.ts';
  * process works both; pg-boss gives each job to one of them.
  */
 
+/** The run queue and the schedule queue, each with its handler. */
+function runQueues(deps: SubgraphDeps<AgentsSettings>): QueueBinding<any>[] {
+  return [worksOn(runQueue(deps.settings), (job) => executeRun(deps, job)), worksOn(scheduleQueue, (job) => scheduleTick(deps, job))];
+}
+
+/** Gives every scheduled agent whose tick job is missing its tick (before the workers start). */
+async function giveMissingTicks(deps: SubgraphDeps<AgentsSettings>): Promise<void> {
+  const sent = await rescheduleMissingTicks(deps);
+  if (sent) deps.log.info({ agents: sent }, 'agents: schedules without a pending tick were given one');
+}
+
 /**
  * Works the run and schedule queues on `jobs`, after giving every scheduled agent whose tick job
  * is missing its tick. (startRunWorker does it on the process's job system; tests on their own.)
  */
 export async function workRunQueues(jobs: JobSystem, deps: SubgraphDeps<AgentsSettings>): Promise<void> {
-  const sent = await rescheduleMissingTicks(deps);
-  if (sent) deps.log.info({ agents: sent }, 'agents: schedules without a pending tick were given one');
-  await jobs.work(runQueue(deps.settings), (job) => executeRun(deps, job));
-  await jobs.work(scheduleQueue, (job) => scheduleTick(deps, job));
+  await giveMissingTicks(deps);
+  await workQueues(jobs, runQueues(deps));
 }
 
 /** Stops this process's workers of the two queues, waiting for the runs in hand (kit/jobs stop). */
 export async function stopRunQueues(jobs: JobSystem, deps: SubgraphDeps<AgentsSettings>): Promise<void> {
-  await jobs.offWork(scheduleQueue);
-  await jobs.offWork(runQueue(deps.settings));
+  await stopQueues(jobs, runQueues(deps));
 }
 
 /** The agents subgraph's worker, started with its server (SubgraphDefinition.background). */
 export function startRunWorker(deps: SubgraphDeps<AgentsSettings>): BackgroundTask {
-  const lease = useJobs(deps);
-  const stopping = new AbortController();
-  // Until it has started (the database may be unreachable for a while): then the workers run.
-  const started = (async () => {
-    while (!stopping.signal.aborted) {
-      try {
-        await workRunQueues(lease.jobs, deps);
-        return;
-      } catch (error) {
-        // A half-started pair (the run queue's worker but not the schedule's) starts again whole.
-        await stopRunQueues(lease.jobs, deps).catch(() => undefined);
-        deps.log.error({ err: error }, 'agent runs did not start; trying again in 5 s');
-        await sleep(5_000, undefined, { signal: stopping.signal }).catch(() => undefined);
-      }
-    }
-  })();
-  return {
-    async stop() {
-      stopping.abort();
-      await started;
-      await stopRunQueues(lease.jobs, deps);
-      await lease.release();
-    },
-  };
+  return startQueueWorkers(deps, runQueues(deps), { what: 'agent runs', beforeStart: () => giveMissingTicks(deps) });
 }

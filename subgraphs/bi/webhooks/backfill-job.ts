@@ -1,8 +1,7 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Tx } from '../../kit/db/database.ts';
 import { CURRENT_TENANT } from '../../kit/db/tenant.ts';
 import type { SubgraphDeps } from '../../kit/deps.ts';
-import { defineQueue, sendJob, useJobs, type JobContext } from '../../kit/jobs/index.ts';
+import { defineQueue, sendJob, startQueueWorkers, worksOn, type JobContext } from '../../kit/jobs/index.ts';
 import type { BackgroundTask } from '../../kit/server.ts';
 import { backfillSaleorOrders, httpSaleorClient, type SaleorGraphql } from './backfill.ts';
 import { tenantOfChannel } from './ingest.ts';
@@ -151,27 +150,6 @@ export async function runBackfillStep(deps: Deps, saleor: SaleorGraphql, job: Pi
 
 /** bi's worker of the backfill queue, started with its server (SubgraphDefinition.background). */
 export function startBackfillWorker(deps: SubgraphDeps): BackgroundTask {
-  const lease = useJobs(deps);
-  const stopping = new AbortController();
   const saleor = httpSaleorClient(saleorApiUrl(deps.config, deps.env), deps.config.SALEOR_APP_TOKEN);
-  // Until it has started (the database may be unreachable for a while): then the worker runs.
-  const started = (async () => {
-    while (!stopping.signal.aborted) {
-      try {
-        await lease.jobs.work(backfillQueue, (job) => runBackfillStep(deps, saleor, job));
-        return;
-      } catch (error) {
-        deps.log.error({ err: error }, 'the Saleor backfill worker did not start; trying again in 5 s');
-        await sleep(5_000, undefined, { signal: stopping.signal }).catch(() => undefined);
-      }
-    }
-  })();
-  return {
-    async stop() {
-      stopping.abort();
-      await started;
-      await lease.jobs.offWork(backfillQueue);
-      await lease.release();
-    },
-  };
+  return startQueueWorkers(deps, [worksOn(backfillQueue, (job) => runBackfillStep(deps, saleor, job))], { what: 'the Saleor backfill worker' });
 }
