@@ -1,5 +1,6 @@
 import sseModule, { type fastifySSE } from '@fastify/sse';
 import type { FastifyInstance } from 'fastify';
+import { runEventsChannel, type PublishedRunEvent, type RunEventMessage } from '../subgraphs/agents/runs/channel.ts';
 import type { Logger } from '../subgraphs/kit/logger.ts';
 import type { RedisClient } from '../subgraphs/kit/redis.ts';
 import type { GatewayConfig } from './config.ts';
@@ -7,29 +8,12 @@ import type { GatewayConfig } from './config.ts';
 /*
  * Fan-out of agent run events to the gateway's Server-Sent Events streams
  * (gateway/rest/agent-run-stream.ts). The agents subgraph stores every run event and then
- * publishes it on `${REDIS_PREFIX}agents:run-events:${runId}`; any gateway process may hold a
+ * publishes it on its run's channel (subgraphs/agents/runs/channel.ts); any gateway process may hold a
  * stream of that run. Each process keeps ONE subscriber connection (Redis's pub/sub needs a
  * connection of its own), subscribed to the channels of the runs it streams, each channel once
  * however many clients follow it, and unsubscribed when the last one leaves. Also the per-tenant
  * cap on open streams (per process: a tenant's streams spread over processes are capped in each).
  */
-
-/** An event as the agents subgraph publishes it (and as `AgentRun.events` serves it). */
-export interface PublishedRunEvent {
-  seq: number;
-  at: string;
-  type: string;
-  status?: string | null;
-  progress?: number | null;
-  message?: string | null;
-  data?: unknown;
-}
-
-export interface RunEventMessage {
-  tenantId: string;
-  runId: string;
-  event: PublishedRunEvent;
-}
 
 // The package is CommonJS: its module.exports is the plugin wrapped by fastify-plugin (so its
 // onRoute hook sees the shim's routes), which its types call `default`.
@@ -60,8 +44,6 @@ declare module 'fastify' {
   }
 }
 
-/** The Redis channel of a run's events (the agents subgraph publishes there). */
-export const runEventsChannel = (prefix: string, runId: string) => `${prefix}agents:run-events:${runId}`;
 
 function parseMessage(text: string): RunEventMessage | null {
   try {

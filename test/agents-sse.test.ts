@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_ACCOUNTS, DEMO_TENANTS } from '../subgraphs/auth/seed.ts';
+import type { RunEventMessage } from '../subgraphs/agents/runs/channel.ts';
 import { runEventsChannel, withRunEvents } from '../subgraphs/agents/runs/events.ts';
 import * as runs from '../subgraphs/agents/runs/store.ts';
 import type { SubgraphDeps } from '../subgraphs/kit/deps.ts';
 import { createLogger } from '../subgraphs/kit/logger.ts';
 import { createRedis } from '../subgraphs/kit/redis.ts';
-import { createRunEventHub, type RunEventMessage } from '../gateway/run-events.ts';
+import { createRunEventHub } from '../gateway/run-events.ts';
 import { bearer, gql } from './support/graphql.ts';
 import { rest } from './support/rest.ts';
 import { openSse, type SseStream } from './support/sse.ts';

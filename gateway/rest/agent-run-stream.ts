@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isUuid } from '../../subgraphs/kit/formats.ts';
-import type { PublishedRunEvent, RunEventMessage } from '../run-events.ts';
+import type { PublishedRunEvent, RunEventMessage } from '../../subgraphs/agents/runs/channel.ts';
 import { detail, UNAVAILABLE } from './errors.ts';
 import { single } from './query.ts';
 import type { RestCall } from './types.ts';

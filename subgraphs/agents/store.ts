@@ -6,7 +6,7 @@ import { selectByKeys } from '../kit/db/select-by-keys.ts';
 import type { Table } from '../kit/db/table.ts';
 import { deleteRow, insertRow, updateRow } from '../kit/db/write-row.ts';
 import type { AgentKind, InsightSeverity, SubjectType } from './analysts/types.ts';
-import { RUN_COLUMNS, type RunRow, type RunStatus } from './runs/store.ts';
+import { AGENT_COLUMNS, RUNS, type AgentForRun, type RunRow, type RunStatus } from './runs/store.ts';
 
 export type { RunRow, RunStatus };
 
@@ -15,16 +15,8 @@ export type { RunRow, RunStatus };
 // or a job's tx): row-level security decides which rows exist, and new rows take the
 // transaction's tenant. Ids reaching these functions are already checked to be UUIDs.
 
-export interface AgentRow {
-  id: string;
+export interface AgentRow extends AgentForRun {
   kind: AgentKind;
-  name: string;
-  settings: Record<string, unknown>;
-  schedule: string | null;
-  enabled: boolean;
-  owner_id: string | null;
-  schedule_job_id: string | null;
-  next_run_at: Date | null;
   created_at: Date;
   updated_at: Date;
 }
@@ -46,11 +38,8 @@ export interface InsightRow {
   dismissed_by: string | null;
 }
 
-export const AGENTS: Table = {
-  name: 'agents.agents',
-  columns: 'id, kind, name, settings, schedule, enabled, owner_id, schedule_job_id, next_run_at, created_at, updated_at',
-};
-export const RUNS: Table = { name: 'agents.runs', columns: RUN_COLUMNS };
+export const AGENTS: Table = { name: 'agents.agents', columns: `${AGENT_COLUMNS}, created_at, updated_at` };
+export { RUNS };
 export const INSIGHTS: Table = {
   name: 'agents.insights',
   columns: 'id, run_id, agent_id, kind, severity, title, body, subject_type, subject_id, subject_channel, evidence, created_at, dismissed_at, dismissed_by',

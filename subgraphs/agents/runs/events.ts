@@ -1,5 +1,6 @@
 import type { Tx, TxRunner } from '../../kit/db/database.ts';
 import type { SubgraphDeps } from '../../kit/deps.ts';
+import { runEventsChannel, type RunEventMessage } from './channel.ts';
 import * as store from './store.ts';
 import type { RunEventInput, RunEventRow } from './store.ts';
 
@@ -13,8 +14,7 @@ import type { RunEventInput, RunEventRow } from './store.ts';
 
 export type EventDeps = Pick<SubgraphDeps, 'redis' | 'config' | 'log'>;
 
-/** The Redis channel of one run's events (the gateway's SSE route follows it). */
-export const runEventsChannel = (prefix: string, runId: string) => `${prefix}agents:run-events:${runId}`;
+export { runEventsChannel };
 
 /** The events one transaction appended, to publish once it has committed. */
 export class RunEventBatch {
@@ -30,7 +30,7 @@ export class RunEventBatch {
 
 /** The message published for one event: `{tenantId, runId, event}`, the shape the gateway reads. */
 export const eventMessage = (tenantId: string, row: RunEventRow) =>
-  JSON.stringify({
+  JSON.stringify(<RunEventMessage>{
     tenantId,
     runId: row.run_id,
     event: {

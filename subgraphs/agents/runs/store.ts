@@ -41,7 +41,7 @@ export interface RunRow {
 export const RUN_COLUMNS =
   'id, agent_id, kind, trigger, started_by, status, attempts, progress, step, input, job_id, queued_at, started_at, finished_at, ' +
   'error_code, error_message, input_tokens, output_tokens, cancel_requested_at';
-const RUNS: Table = { name: 'agents.runs', columns: RUN_COLUMNS };
+export const RUNS: Table = { name: 'agents.runs', columns: RUN_COLUMNS };
 
 export interface RunEventRow {
   run_id: string;
@@ -62,7 +62,7 @@ export interface RunEventInput {
   data?: Record<string, unknown> | null;
 }
 
-/** What runs need of an agent. */
+/** What runs need of an agent (every column but its timestamps: store.ts's AgentRow adds them). */
 export interface AgentForRun {
   id: string;
   kind: string;
@@ -75,7 +75,7 @@ export interface AgentForRun {
   next_run_at: Date | null;
 }
 
-const AGENT_COLUMNS = 'id, kind, name, settings, schedule, enabled, owner_id, schedule_job_id, next_run_at';
+export const AGENT_COLUMNS = 'id, kind, name, settings, schedule, enabled, owner_id, schedule_job_id, next_run_at';
 
 // ---- agents
 
