@@ -7,7 +7,7 @@ import { configDefaults, defineConfig } from 'vitest/config';
  * minutes on two cores): `npm run test:processes` (vitest.processes.config.ts), which `.ci/run`
  * runs on every Node version after `npm test`.
  */
-export const PROCESS_TESTS = ['test/start.test.ts', 'test/crash.test.ts', 'test/production-build.test.ts', 'test/gateway-overload.test.ts'];
+export const PROCESS_TESTS = ['test/start.test.ts', 'test/crash.test.ts', 'test/production-build.test.ts', 'test/gateway-overload.test.ts', 'test/tracing.test.ts'];
 
 export default defineConfig({
   test: {

@@ -38,6 +38,9 @@ import { createMetrics, type GatewayMetrics } from './metrics.ts';
 import { createRateLimiter } from './rate-limit.ts';
 import { createSubgraphAgent, SubgraphClient } from './subgraph-client.ts';
 import { readSupergraphConfig, resolveSubgraphUrls, SUPERGRAPH_SDL } from './supergraph.ts';
+import { operationSpanPlugin } from './operation-span.ts';
+import { traceRequests } from '../subgraphs/kit/telemetry/requests.ts';
+import { tracingEnabled } from '../subgraphs/kit/telemetry/tracing.ts';
 
 // @apollo/gateway sends anonymous telemetry unless this is set before it is constructed.
 process.env.APOLLO_TELEMETRY_DISABLED = 'true';
@@ -229,6 +232,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       ApolloServerPluginSchemaReportingDisabled(),
       ApolloServerPluginInlineTraceDisabled(),
       requestPlugin(log),
+      // The operation's name, type, document id and tenant on the request's span (tracing on only).
+      ...(tracingEnabled() ? [operationSpanPlugin()] : []),
       // Saleor's App-only root fields: platform administrators only (before planning).
       saleorAccess(gateway),
     ],
@@ -248,6 +253,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
     },
   });
+  // A span per request, joined to the client's traceparent (first: it wraps every route's handler).
+  traceRequests(app, 'gateway');
   // Browser frontends on other origins (CORS_ORIGINS; none by default), and Apollo Sandbox outside production (cors.ts).
   await registerCors(app, { origins: config.CORS_ORIGINS, production });
   // JSON bodies past JSON_MAX_DEPTH / JSON_MAX_ITEMS fail before JSON.parse (a 400 in microseconds).

@@ -1,6 +1,7 @@
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import type { Fetcher, FetcherResponse } from '@apollo/utils.fetcher';
+import { context as otelContext, propagation, SpanStatusCode, trace } from '@opentelemetry/api';
 import { GraphQLError } from 'graphql';
 import { Agent, fetch } from 'undici';
 import type { GatewayContext } from './context.ts';
@@ -18,6 +19,14 @@ export function createSubgraphAgent(connections: number): Agent {
 
 /** How a subgraph fetch ended; `skipped`: not sent, the client had hung up. */
 export type FetchOutcome = 'ok' | 'timeout' | 'unavailable' | 'skipped';
+
+/** The outcome on the fetch's span (Apollo Gateway's gateway.fetch, active here), when tracing is on. */
+function traceOutcome(outcome: FetchOutcome) {
+  const span = trace.getActiveSpan();
+  if (!span) return;
+  span.setAttribute('bizosaas.fetch.outcome', outcome);
+  if (outcome === 'timeout' || outcome === 'unavailable') span.setStatus({ code: SpanStatusCode.ERROR, message: outcome });
+}
 
 export interface SubgraphClientOptions {
   name: string;
@@ -61,7 +70,8 @@ type SubgraphBody = { data?: Record<string, unknown> | null; errors?: unknown[];
 
 /**
  * The gateway's subgraph client: undici keep-alive pool, a timeout per fetch, and a fixed header
- * policy. Only `authorization`, `x-request-id` and the gateway-set `x-forwarded-for` leave the
+ * policy. Only `authorization`, `x-request-id`, the gateway-set `x-forwarded-for` and, with
+ * tracing on, the fetch span's `traceparent` (the client's trace continues through it) leave the
  * gateway; cookies and every other client header stay behind (RemoteGraphQLDataSource forwards
  * nothing by default, and we add only these).
  */
@@ -103,6 +113,9 @@ export class SubgraphClient extends RemoteGraphQLDataSource<GatewayContext> {
     if (!this.options.serviceToken && context?.authorization) headers.authorization = context.authorization;
     if (context?.requestId) headers['x-request-id'] = context.requestId;
     if (context?.clientIp) headers['x-forwarded-for'] = context.clientIp;
+    // W3C traceparent of this fetch's span (Apollo Gateway's gateway.fetch), when tracing is on:
+    // the subgraph's request span joins the trace. (Tracing off: the no-op propagator adds nothing.)
+    propagation.inject(otelContext.active(), headers);
     if (!request.query) throw new Error('Missing query');
     const payload: Record<string, unknown> = { query: request.query };
     let deduped: DedupedRepresentations | null = null;
@@ -153,6 +166,7 @@ export class SubgraphClient extends RemoteGraphQLDataSource<GatewayContext> {
     const { name, onFetch } = this.options;
     if ('incomingRequestContext' in options && options.context?.clientGone()) {
       onFetch?.(name, 0, 'skipped');
+      traceOutcome('skipped');
       return { errors: [new GraphQLError(`The client closed the connection; the ${name} fetch was skipped.`, { extensions: { code: 'CLIENT_CLOSED_REQUEST' } })] };
     }
     try {
@@ -161,10 +175,12 @@ export class SubgraphClient extends RemoteGraphQLDataSource<GatewayContext> {
           ? ((await this.send(options)) as GatewayGraphQLResponse)
           : await super.process(options);
       onFetch?.(name, (performance.now() - started) / 1000, 'ok');
+      traceOutcome('ok');
       return response;
     } catch (error) {
       const timedOut = isTimeout(error);
       onFetch?.(name, (performance.now() - started) / 1000, timedOut ? 'timeout' : 'unavailable');
+      traceOutcome(timedOut ? 'timeout' : 'unavailable');
       if (!('incomingRequestContext' in options)) throw error; // health check or schema loading
       // A non-2xx answer that still carries GraphQL errors (401/403/400 JSON) goes through the
       // normal error path, where the gateway's formatError decides what the client sees.

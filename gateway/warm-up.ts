@@ -1,3 +1,4 @@
+import { untraced } from '../subgraphs/kit/telemetry/tracing.ts';
 import { Kind, OperationTypeNode, parse, type TypeNode } from 'graphql';
 import type { Logger } from '../subgraphs/kit/logger.ts';
 import { ANONYMOUS } from '../subgraphs/kit/principal.ts';
@@ -50,7 +51,11 @@ export function warmUpOperations(): { query: string; variables: Record<string, u
   return operations;
 }
 
-export async function warmUpGateway(gateway: Pick<Gateway, 'apollo' | 'subgraphUrls'>, log: Logger, jwksUrl?: string): Promise<void> {
+export function warmUpGateway(gateway: Pick<Gateway, 'apollo' | 'subgraphUrls'>, log: Logger, jwksUrl?: string): Promise<void> {
+  return untraced(() => warmUp(gateway, log, jwksUrl));
+}
+
+async function warmUp(gateway: Pick<Gateway, 'apollo' | 'subgraphUrls'>, log: Logger, jwksUrl?: string): Promise<void> {
   const started = performance.now();
   const deadline = started + BUDGET_MS;
   try {

@@ -23,6 +23,7 @@ import { permissionMiddleware, type Permissions } from './shield.ts';
 import { isProduction } from './config.ts';
 import { repoPath } from './paths.ts';
 import { loadSchema } from './schema.ts';
+import { requestSpan, traceRequests } from './telemetry/requests.ts';
 
 /**
  * Everything that makes one subgraph; the kit turns it into a running server. Its name, port and
@@ -182,12 +183,15 @@ export async function createSubgraphServer<TLoaders, TSettings>(
   await apollo.start();
 
   const app = Fastify({ bodyLimit: config.BODY_LIMIT_BYTES, logger: false, trustProxy: fastifyTrustProxy(config.TRUST_PROXY) });
+  // A span per request joined to the gateway's trace (traceparent), when tracing is on (kit/telemetry).
+  traceRequests(app, definition.name);
   // JSON bodies past JSON_MAX_DEPTH / JSON_MAX_ITEMS fail before JSON.parse (a 400 in microseconds).
   const jsonLimits = jsonLimitsOf(config);
   useBoundedJsonParser(app, jsonLimits);
   const handler = fastifyApolloHandler(apollo, {
     context: async (request) => {
       const principal = await deps.verifyToken(request.headers.authorization);
+      if (principal.tenantId) requestSpan(request)?.setAttribute('bizosaas.tenant.id', principal.tenantId);
       const header = request.headers['x-request-id'];
       const requestId = typeof header === 'string' && /^[\w.:-]{1,128}$/.test(header) ? header : randomUUID();
       const scope = { tenantId: principal.tenantId, accountId: principal.accountId };

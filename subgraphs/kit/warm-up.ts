@@ -1,3 +1,4 @@
+import { untraced } from './telemetry/tracing.ts';
 import { Kind, type DocumentNode, type FieldDefinitionNode, type TypeNode } from 'graphql';
 import { createLocalJWKSet, exportJWK, generateKeyPair, jwtVerify, SignJWT } from 'jose';
 import type { SubgraphDeps } from './deps.ts';
@@ -96,7 +97,15 @@ export function representativeQuery(typeDefs: DocumentNode): string {
  * token verification (and its JWKS, when the auth subgraph answers), and a representative query
  * through its HTTP pipeline (Fastify inject: no socket). Logs what each step took.
  */
-export async function warmUpSubgraph(
+export function warmUpSubgraph(
+  server: Pick<SubgraphServer, 'name' | 'app'>,
+  definition: { typeDefs: DocumentNode },
+  deps: Pick<SubgraphDeps, 'db' | 'verifyToken' | 'log'>,
+): Promise<Record<string, number>> {
+  return untraced(() => warmUp(server, definition, deps));
+}
+
+async function warmUp(
   server: Pick<SubgraphServer, 'name' | 'app'>,
   definition: { typeDefs: DocumentNode },
   deps: Pick<SubgraphDeps, 'db' | 'verifyToken' | 'log'>,

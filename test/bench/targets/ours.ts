@@ -10,8 +10,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { createGateway } from '../../../gateway/server.ts';
-import { loadGatewayConfig as loadConfig } from '../../../gateway/config.ts';
+import { startTracing } from '../../../subgraphs/kit/telemetry/tracing.ts';
+
+// Tracing first when OTEL_EXPORTER_OTLP_ENDPOINT is set (as gateway/index.ts does): the gateway after it.
+await startTracing('gateway');
+const { createGateway } = await import('../../../gateway/server.ts');
+const { loadGatewayConfig: loadConfig } = await import('../../../gateway/config.ts');
 
 const { values } = parseArgs({
   options: { port: { type: 'string' }, supergraph: { type: 'string' }, subgraphs: { type: 'string' } },

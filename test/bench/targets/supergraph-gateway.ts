@@ -7,8 +7,12 @@
  *   node tmp/bench-build-<pid>/test/bench/targets/supergraph-gateway.js --port N --subgraphs '{"name":"url"}'
  */
 import { parseArgs } from 'node:util';
-import { createGateway } from '../../../gateway/server.ts';
-import { loadGatewayConfig as loadConfig } from '../../../gateway/config.ts';
+import { startTracing } from '../../../subgraphs/kit/telemetry/tracing.ts';
+
+// Tracing first when OTEL_EXPORTER_OTLP_ENDPOINT is set (as gateway/index.ts does): the gateway after it.
+await startTracing('gateway');
+const { createGateway } = await import('../../../gateway/server.ts');
+const { loadGatewayConfig: loadConfig } = await import('../../../gateway/config.ts');
 
 const { values } = parseArgs({ options: { port: { type: 'string' }, subgraphs: { type: 'string' } } });
 const gateway = await createGateway({

@@ -11,14 +11,18 @@
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../../../subgraphs/kit/config.ts';
-import { createDeps, migrateDatabase, seedDemoData, sharedDeps } from '../../../subgraphs/kit/deps.ts';
-import { loadSubgraphs } from '../../../subgraphs/kit/registry.ts';
-import { createSubgraphServer, type SubgraphServer } from '../../../subgraphs/kit/server.ts';
+import type { SubgraphServer } from '../../../subgraphs/kit/server.ts';
+import { startTracing } from '../../../subgraphs/kit/telemetry/tracing.ts';
 
 const { values } = parseArgs({
   options: { ports: { type: 'string' }, 'ready-file': { type: 'string' }, only: { type: 'string' }, prepare: { type: 'boolean', default: false } },
 });
+// Tracing first when OTEL_EXPORTER_OTLP_ENDPOINT is set (as start-subgraph.ts does), never for --prepare.
+if (!values.prepare) await startTracing(values.only ?? 'supergraph');
+const { loadConfig } = await import('../../../subgraphs/kit/config.ts');
+const { createDeps, migrateDatabase, seedDemoData, sharedDeps } = await import('../../../subgraphs/kit/deps.ts');
+const { loadSubgraphs } = await import('../../../subgraphs/kit/registry.ts');
+const { createSubgraphServer } = await import('../../../subgraphs/kit/server.ts');
 const config = loadConfig(process.env);
 const shared = await sharedDeps(config);
 const all = await loadSubgraphs();
