@@ -1,3 +1,5 @@
+import { createJobSystem } from '../subgraphs/kit/jobs/index.ts';
+import { pruneSaleorEvents, retentionQueue, RETENTION_CRON, scheduleRetention } from '../subgraphs/bi/webhooks/retention.ts';
 import { generateKeyPairSync, randomUUID, sign as cryptoSign } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -273,6 +275,39 @@ describe("Saleor's order webhooks into bi", () => {
     expect(await deliver('order_updated', late)).toEqual({ status: 200, body: { result: 'not-newer' } });
     expect(await biOrder(acme.id, placed.id)).toEqual(stored);
     expect(stored).toMatchObject({ status: 'CANCELED', paid: true });
+  });
+
+  it('forgets deliveries past the retention (every tenant, oldest first, in batches); a replay of a forgotten one still changes nothing', async () => {
+    const stored = await biOrder(acme.id, placed.id);
+    const events = await eventCount(acme.id, placed.id);
+    expect(events).toBeGreaterThan(1);
+    const all = () => backends.deps('bi').asOwner(async (tx) => Number((await tx.query('SELECT count(*) AS n FROM bi.saleor_events')).rows[0].n));
+    const before = await all();
+    // This order's deliveries were received 40 days ago, as far as bi knows; the others today.
+    await backends.db.withTenant({ tenantId: acme.id, accountId: null }, (tx) =>
+      tx.query(`UPDATE bi.saleor_events SET received_at = now() - interval '40 days' WHERE order_id = $1`, [placed.id]),
+    );
+    expect(await pruneSaleorEvents(backends.deps('bi'), 45)).toBe(0);
+    expect(await pruneSaleorEvents(backends.deps('bi'), 30)).toBe(events);
+    expect(await eventCount(acme.id, placed.id)).toBe(0);
+    expect(await all()).toBe(before - events);
+    // Saleor delivers the order's first webhook again: not a duplicate any more, but not newer either.
+    const first = recorded(placed.id, 'order_created')[0]!;
+    expect(await deliver('order_created', null, { body: first.body, signature: String(first.headers['saleor-signature']) })).toEqual({
+      status: 200,
+      body: { result: 'not-newer' },
+    });
+    expect(await biOrder(acme.id, placed.id)).toEqual(stored);
+    // The job keeps its daily schedule while the setting is on, and none when it is 0.
+    const jobs = createJobSystem(backends.deps('bi'));
+    try {
+      await scheduleRetention(jobs, { BI_SALEOR_EVENTS_RETENTION_DAYS: 30 });
+      expect(await jobs.boss.getSchedules()).toContainEqual(expect.objectContaining({ name: retentionQueue.name, cron: RETENTION_CRON }));
+      await scheduleRetention(jobs, { BI_SALEOR_EVENTS_RETENTION_DAYS: 0 });
+      expect((await jobs.boss.getSchedules()).map((s: { name: string }) => s.name)).not.toContain(retentionQueue.name);
+    } finally {
+      await jobs.stop();
+    }
   });
 
   it('refuses a missing or bad signature (401) and writes nothing', async () => {

@@ -5,7 +5,7 @@ import { resolvers } from './resolvers.ts';
 import { seedDemoDashboards } from './seed.ts';
 import { biSettings } from './settings.ts';
 import { registerSaleorWebhookRoute } from './webhooks/index.ts';
-import { startBackfillWorker } from './webhooks/backfill-job.ts';
+import { startBiBackground } from './background.ts';
 
 /**
  * Business intelligence, replacing Apache Superset: datasets over the facts other subgraphs
@@ -24,8 +24,8 @@ export default defineSubgraph({
   seed: seedDemoDashboards,
   // POST /webhooks/saleor: Saleor's order webhooks (webhooks/route.ts).
   routes: registerSaleorWebhookRoute,
-  // The durable Saleor backfills' worker (webhooks/backfill-job.ts).
-  background: startBackfillWorker,
+  // The durable Saleor backfills and the webhook deliveries' retention (background.ts).
+  background: startBiBackground,
   // No whole-response cache: it is keyed by bi's own cache generation, which a write in crm or
   // cms does not bump, so chart data would stay stale after one. The engine caches chart data,
   // keyed by the generations of the subgraph owning each dataset.

@@ -1,11 +1,9 @@
 import type { Tx } from '../../kit/db/database.ts';
 import { CURRENT_TENANT } from '../../kit/db/tenant.ts';
 import type { SubgraphDeps } from '../../kit/deps.ts';
-import { defineQueue, sendJob, startQueueWorkers, worksOn, type JobContext } from '../../kit/jobs/index.ts';
-import type { BackgroundTask } from '../../kit/server.ts';
-import { backfillSaleorOrders, httpSaleorClient, type SaleorGraphql } from './backfill.ts';
+import { defineQueue, sendJob, type JobContext } from '../../kit/jobs/index.ts';
+import { backfillSaleorOrders, type SaleorGraphql } from './backfill.ts';
 import { tenantOfChannel } from './ingest.ts';
-import { saleorApiUrl } from './settings.ts';
 
 /*
  * The durable backfill of a Saleor channel's orders (`startSaleorBackfill`): a row in
@@ -146,10 +144,4 @@ export async function runBackfillStep(deps: Deps, saleor: SaleorGraphql, job: Pi
     );
     if (rowCount === 1 && !done) await sendJob(tx, backfillQueue, { backfillId, step: step + 1 });
   });
-}
-
-/** bi's worker of the backfill queue, started with its server (SubgraphDefinition.background). */
-export function startBackfillWorker(deps: SubgraphDeps): BackgroundTask {
-  const saleor = httpSaleorClient(saleorApiUrl(deps.config, deps.env), deps.config.SALEOR_APP_TOKEN);
-  return startQueueWorkers(deps, [worksOn(backfillQueue, (job) => runBackfillStep(deps, saleor, job))], { what: 'the Saleor backfill worker' });
 }

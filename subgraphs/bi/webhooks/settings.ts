@@ -11,6 +11,12 @@ export const webhookSettings = z.object({
   SALEOR_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
   /** The largest webhook body bi reads (413 beyond); Saleor's own example reads at most 1 MB. */
   SALEOR_WEBHOOK_MAX_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(1024 * 1024),
+  /**
+   * Days a webhook delivery is remembered (bi.saleor_events: a delivery seen again changes nothing);
+   * older ones are deleted daily (webhooks/retention.ts). 0 keeps them forever. Saleor retries a
+   * failed delivery for hours, not weeks; a replay of a forgotten one still changes nothing.
+   */
+  BI_SALEOR_EVENTS_RETENTION_DAYS: z.coerce.number().int().min(0).max(3650).default(30),
 });
 
 export type WebhookSettings = z.infer<typeof webhookSettings>;

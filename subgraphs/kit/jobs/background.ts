@@ -33,8 +33,8 @@ export async function stopQueues(jobs: JobSystem, queues: readonly QueueBinding<
 export interface QueueWorkersOptions {
   /** Named in the log line of a failed start ("<what> did not start"). */
   what: string;
-  /** Runs before the workers start, and again before each retry (e.g. enqueue what predates the queue). */
-  beforeStart?: () => Promise<unknown>;
+  /** Runs before the workers start, and again before each retry (e.g. enqueue what predates the queue, keep a schedule). */
+  beforeStart?: (jobs: JobSystem) => Promise<unknown>;
   /** Wait before trying a failed start again. Default RESTART_DELAY_MS (5 s). */
   restartDelayMs?: number;
 }
@@ -53,7 +53,7 @@ export function startQueueWorkers(deps: Pick<SubgraphDeps, 'db' | 'config' | 'lo
   const started = (async () => {
     while (!stopping.signal.aborted) {
       try {
-        await options.beforeStart?.();
+        await options.beforeStart?.(lease.jobs);
         await workQueues(lease.jobs, queues);
         return;
       } catch (error) {

@@ -1,4 +1,4 @@
-export { defineQueue, type JobEnvelope, type JobQueue, type QueueOptions } from './queue.ts';
+export { defineQueue, NO_TENANT, type JobEnvelope, type JobQueue, type QueueOptions } from './queue.ts';
 export { cancelJob, sendJob, type SendOptions } from './send.ts';
 export { JobAborted, type AbortKind, type JobContext, type JobHandler, QueueWorker } from './worker.ts';
 export { JobSystem, type JobSystemOptions } from './system.ts';

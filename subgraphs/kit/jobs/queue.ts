@@ -25,6 +25,13 @@ export interface QueueOptions {
   pollingIntervalSeconds?: number;
 }
 
+/**
+ * The tenant of a platform job that belongs to no tenant (a retention sweep across tenants): its
+ * handler never uses `job.tx` (no tenant's rows are visible there), only the narrow SECURITY
+ * DEFINER function its subgraph's migration grants for the purpose.
+ */
+export const NO_TENANT = '00000000-0000-0000-0000-000000000000';
+
 /** The envelope every job carries: whose it is, and what to do. */
 export interface JobEnvelope<T> {
   tenantId: string;
