@@ -46,6 +46,9 @@ import { updateMarkdown } from '../lib/report.ts';
 import { snapshot, split, type Snapshot, type SubgraphSplit } from '../lib/latency-split.ts';
 import type { ResponseChecker, Scenario } from './types.ts';
 
+/** The run's shared secret of auth and agents (required in production). */
+const DELEGATION_SECRET = randomBytes(32).toString('base64url');
+
 export const DEMO_EMAIL = 'owner@acme.example';
 export const DEMO_PASSWORD = 'bizosaas-demo-2026';
 
@@ -279,6 +282,8 @@ export async function runScenarioB(options: ScenarioBOptions): Promise<number> {
     LOGIN_MAX_FAILURES_PER_ACCOUNT: UNTHROTTLED,
     CACHE_TTL_SECONDS: cache === 'warm' ? '60' : '0',
     // bi's share links need a secret in production; the stand-in's order webhooks go to this gateway.
+    // Auth and agents share it in production (agents' runs act through auth's /internal/delegate).
+    AUTH_DELEGATION_SECRET: DELEGATION_SECRET,
     BI_SHARE_LINK_SECRET: randomBytes(32).toString('base64url'),
     SALEOR_WEBHOOK_TARGET_URL: `${base}/webhooks/saleor`,
   });

@@ -46,6 +46,9 @@ import { deleteRedisKeys } from '../lib/redis-keys.ts';
 import { updateMarkdown } from '../lib/report.ts';
 import { DEMO_EMAIL, DEMO_PASSWORD } from './b-supergraph.ts';
 
+/** The run's shared secret of auth and agents (required in production). */
+const DELEGATION_SECRET = randomBytes(32).toString('base64url');
+
 export const SCENARIO_E_TITLE = 'Scenario E: chart data over a million fact rows (bi, PostgreSQL and Redis)';
 
 const ADMIN_URL = process.env.BENCH_DATABASE_ADMIN_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
@@ -413,6 +416,8 @@ export async function runScenarioE(options: ScenarioEOptions): Promise<number> {
     LOGIN_MAX_FAILURES_PER_ACCOUNT: UNTHROTTLED,
     CACHE_TTL_SECONDS: '60',
     // Required in production (subgraphs/bi/share/settings.ts); no share link is used here.
+    // Auth and agents share it in production (agents' runs act through auth's /internal/delegate).
+    AUTH_DELEGATION_SECRET: DELEGATION_SECRET,
     BI_SHARE_LINK_SECRET: randomBytes(32).toString('base64url'),
   };
   const redis = new Redis(options.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
