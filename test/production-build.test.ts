@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PRODUCTION_ENTRY, productionNodeFlags } from '../gateway/node-flags.ts';
+import { startOtlpReceiver } from './support/otlp-receiver.ts';
 import { freePorts } from './support/ports.ts';
 import { BUILD_SCRIPT, productionBuild } from './support/production-build.ts';
 
@@ -86,6 +87,36 @@ describe('the production build', () => {
     expect(body.data!.products.edges).toHaveLength(2);
     expect(body.data!.products.edges.every((edge) => edge.node.channel === 'acme-channel' && edge.node.name)).toBe(true);
     gateway.kill('SIGTERM');
+  }, 180_000);
+
+  it('traces from build/ too: with OTEL_EXPORTER_OTLP_ENDPOINT the gateway and the subgraph export one trace, the subgraph span under the fetch', async () => {
+    const receiver = await startOtlpReceiver();
+    try {
+      const [port, tracedSaleorPort] = await freePorts(2);
+      const tracing = { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '100' };
+      const saleor = start([join(build.dir, 'subgraphs/kit/start-subgraph.js'), 'saleor'], { SALEOR_PORT: String(tracedSaleorPort), ...tracing });
+      await waitFor(saleor, new RegExp(`saleor subgraph listening on http://127\\.0\\.0\\.1:${tracedSaleorPort}`));
+      const gateway = start(gatewayArgs(), { GATEWAY_PORT: String(port), SALEOR_URL: `http://127.0.0.1:${tracedSaleorPort}/graphql`, ...tracing });
+      await waitFor(gateway, new RegExp(`gateway ready at http://127\\.0\\.0\\.1:${port}/graphql`));
+      const traceId = 'ef'.repeat(16);
+      const response = await fetch(`http://127.0.0.1:${port}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', traceparent: `00-${traceId}-${'01'.repeat(8)}-01` },
+        body: JSON.stringify({ query: 'query BuiltProducts { products(first: 1, channel: "acme-channel") { edges { node { name } } } }' }),
+      });
+      expect(response.status).toBe(200);
+      const ofTrace = () => receiver.spans.filter((s) => s.traceId === traceId);
+      for (let i = 0; i < 200 && !(ofTrace().some((s) => s.service === 'bizosaas-gateway' && s.name === 'POST /graphql') && ofTrace().some((s) => s.service === 'bizosaas-saleor')); i++) await sleep(50);
+      const spans = ofTrace();
+      const root = spans.find((s) => s.service === 'bizosaas-gateway' && s.name === 'POST /graphql');
+      expect(root?.attributes['graphql.operation.name']).toBe('BuiltProducts');
+      const served = spans.find((s) => s.service === 'bizosaas-saleor' && s.name === 'POST /graphql');
+      expect(spans.find((s) => s.spanId === served?.parentSpanId)).toMatchObject({ service: 'bizosaas-gateway', name: 'gateway.fetch', attributes: { service: 'saleor' } });
+      gateway.kill('SIGTERM');
+      saleor.kill('SIGTERM');
+    } finally {
+      receiver.server.close();
+    }
   }, 180_000);
 
   // GATEWAY_WORKERS: two cluster workers on one port.

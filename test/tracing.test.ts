@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSubgraphs } from '../subgraphs/kit/registry.ts';
 import { bearer, gql, login } from './support/graphql.ts';
+import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './support/otlp-receiver.ts';
 import { freePorts } from './support/ports.ts';
 import { ADMIN_URL, createPostgresDatabase, postgresReachable, REDIS_URL, redisReachable, uniqueSuffix, type PostgresDatabase } from './support/services.ts';
 
@@ -19,59 +19,9 @@ import { ADMIN_URL, createPostgresDatabase, postgresReachable, REDIS_URL, redisR
  * (joined by the traceparent header the gateway sent), and the SQL and Redis spans under those.
  */
 
-interface ReceivedSpan {
-  service: string;
-  scope: string;
-  name: string;
-  traceId: string;
-  spanId: string;
-  parentSpanId: string;
-  attributes: Record<string, unknown>;
-}
-
-type OtlpValue = { stringValue?: string; intValue?: string | number; boolValue?: boolean; doubleValue?: number };
-const valueOf = (value: OtlpValue) => value.stringValue ?? (value.intValue !== undefined ? Number(value.intValue) : (value.boolValue ?? value.doubleValue));
-const attributesOf = (list: { key: string; value: OtlpValue }[] = []) => Object.fromEntries(list.map(({ key, value }) => [key, valueOf(value)]));
-
-/** A minimal OTLP/HTTP JSON trace receiver: every span posted to /v1/traces. */
-function startReceiver(): Promise<{ server: Server; url: string; spans: ReceivedSpan[]; requests: { contentType?: string }[] }> {
-  const spans: ReceivedSpan[] = [];
-  const requests: { contentType?: string }[] = [];
-  const server = createServer((request, response) => {
-    let body = '';
-    request.on('data', (chunk: Buffer) => (body += chunk.toString()));
-    request.on('end', () => {
-      requests.push({ contentType: request.headers['content-type'] });
-      if (request.url === '/v1/traces') {
-        const payload = JSON.parse(body) as {
-          resourceSpans: { resource: { attributes: { key: string; value: OtlpValue }[] }; scopeSpans: { scope: { name: string }; spans: any[] }[] }[];
-        };
-        for (const resourceSpans of payload.resourceSpans) {
-          const service = String(attributesOf(resourceSpans.resource.attributes)['service.name']);
-          for (const scopeSpans of resourceSpans.scopeSpans) {
-            for (const span of scopeSpans.spans) {
-              spans.push({
-                service,
-                scope: scopeSpans.scope.name,
-                name: span.name,
-                traceId: span.traceId,
-                spanId: span.spanId,
-                parentSpanId: span.parentSpanId ?? '',
-                attributes: attributesOf(span.attributes),
-              });
-            }
-          }
-        }
-      }
-      response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-    });
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, spans, requests })));
-}
-
 const realServices = (await postgresReachable()) && (await redisReachable());
 const dataDir = mkdtempSync(join(tmpdir(), 'bizosaas-tracing-'));
-let receiver: Awaited<ReturnType<typeof startReceiver>>;
+let receiver: OtlpReceiver;
 let database: PostgresDatabase | undefined;
 let child: ChildProcess | undefined;
 let gateway = '';
@@ -100,7 +50,7 @@ async function startSupergraph(env: Record<string, string>): Promise<ChildProces
 
 beforeAll(async () => {
   if (!realServices) return;
-  receiver = await startReceiver();
+  receiver = await startOtlpReceiver();
   database = await createPostgresDatabase(ADMIN_URL, 'bizosaas_tracing');
   const names = (await loadSubgraphs()).map((s) => s.name);
   const ports = await freePorts(names.length + 1);
