@@ -43,6 +43,13 @@ export const gatewayConfigSchema = configSchema.extend({
   GATEWAY_QUEUE_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
   SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   /**
+   * In-flight deduplication of subgraph fetches (gateway/subgraph-client.ts): a query fetch
+   * identical to one in flight to the same subgraph (same document, variables and credentials:
+   * the caller's Authorization, or Saleor's App token) shares its answer instead of being sent.
+   * Never a mutation. Counted in gateway_subgraph_fetches_deduplicated_total. On by default.
+   */
+  GATEWAY_FETCH_DEDUP: bool.default(true),
+  /**
    * The most keep-alive connections the gateway opens to one subgraph; fetches past it wait in
    * the gateway. A subgraph answers no faster for more (its PostgreSQL pool is 10), while each
    * connection costs memory on both sides: 64 against 256 kept the gateway 15-20 MiB smaller

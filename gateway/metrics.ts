@@ -10,6 +10,8 @@ export interface GatewayMetrics {
   registry: Registry;
   observeRequest(operation: string, status: number, seconds: number): void;
   observeSubgraph(subgraph: string, seconds: number, outcome: FetchOutcome): void;
+  /** A subgraph fetch answered by an identical one in flight (GATEWAY_FETCH_DEDUP). */
+  countDeduplicated(subgraph: string): void;
   /** Gauges of the admission control's current limit, running and waiting operations, and its service-time estimate. */
   watchAdmission(admission: { limit: number; active: number; waiting: number; serviceMs: number }): void;
   /** An operation refused by admission control (503 OVERLOADED), by reason. */
@@ -41,6 +43,12 @@ export function createMetrics(): GatewayMetrics {
     buckets: LATENCY_BUCKETS,
     registers: [registry],
   });
+  const deduplicated = new Counter({
+    name: 'gateway_subgraph_fetches_deduplicated_total',
+    help: 'Subgraph query fetches not sent: an identical one (document, variables, credentials) was in flight, and its answer served both (GATEWAY_FETCH_DEDUP)',
+    labelNames: ['subgraph'] as const,
+    registers: [registry],
+  });
   const shed = new Counter({
     name: 'gateway_admission_shed_total',
     help: 'Operations refused by admission control (503 OVERLOADED) by reason: queue_timeout (waited GATEWAY_QUEUE_TIMEOUT_MS), predicted_wait (refused on arrival), queue_full (GATEWAY_QUEUE_MAX)',
@@ -70,6 +78,9 @@ export function createMetrics(): GatewayMetrics {
     },
     observeSubgraph(name, seconds, outcome) {
       subgraph.observe({ subgraph: name, outcome }, seconds);
+    },
+    countDeduplicated(name) {
+      deduplicated.inc({ subgraph: name });
     },
     watchAdmission(admission) {
       const gauge = (name: string, help: string, read: () => number) =>

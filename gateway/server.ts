@@ -203,7 +203,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         timeoutMs: config.SUBGRAPH_TIMEOUT_MS,
         // Saleor gets the App token, never our users' JWTs.
         serviceToken: name === 'saleor' ? config.SALEOR_APP_TOKEN : undefined,
+        dedup: config.GATEWAY_FETCH_DEDUP,
         onFetch: metrics.observeSubgraph,
+        onDeduplicated: metrics.countDeduplicated,
       }),
     experimental_approximateQueryPlanStoreMiB: QUERY_PLAN_CACHE_MIB,
     logger: log,

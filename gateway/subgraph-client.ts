@@ -36,8 +36,26 @@ export interface SubgraphClientOptions {
   timeoutMs: number;
   /** Sent as `Authorization: Bearer <token>` instead of the caller's JWT (Saleor's App token). */
   serviceToken?: string;
+  /**
+   * In-flight deduplication (GATEWAY_FETCH_DEDUP, on by default): a query fetch identical to one
+   * this client has in flight (same document, variables and credentials) waits for that one's
+   * answer instead of sending its own. Never a mutation.
+   */
+  dedup?: boolean;
   onFetch?(subgraph: string, seconds: number, outcome: FetchOutcome): void;
+  /** A fetch answered by an identical one in flight (not sent). */
+  onDeduplicated?(subgraph: string): void;
 }
+
+/** A subgraph's raw answer: what identical fetches in flight share (each parses its own copy). */
+interface RawAnswer {
+  statusCode: number;
+  contentType: string | undefined;
+  text: string;
+}
+
+/** Fetches that must never be shared: a mutation's effect belongs to the operation that asked for it. */
+const NOT_SHAREABLE = /^\s*(mutation|subscription)\b/;
 
 /** What a failed subgraph becomes for the client: its name and a message written for people. */
 export function unavailableError(serviceName: string, timedOut: boolean) {
@@ -81,6 +99,8 @@ export class SubgraphClient extends RemoteGraphQLDataSource<GatewayContext> {
   private readonly path: string;
   /** Fixed per subgraph: the content type and, for Saleor, the App token. */
   private readonly baseHeaders: Record<string, string>;
+  /** Query fetches in flight by credentials and body (`dedup`). */
+  private readonly inflight = new Map<string, Promise<RawAnswer>>();
 
   constructor(options: SubgraphClientOptions) {
     const { agent, timeoutMs } = options;
@@ -126,26 +146,54 @@ export class SubgraphClient extends RemoteGraphQLDataSource<GatewayContext> {
     }
     if (request.operationName) payload.operationName = request.operationName;
     if (request.extensions) payload.extensions = request.extensions;
+    const body = JSON.stringify(payload);
+    const { statusCode, contentType, text } =
+      this.options.dedup && !NOT_SHAREABLE.test(request.query)
+        ? await this.shared(`${headers.authorization ?? ''}\n${body}`, () => this.exchange(headers, body))
+        : await this.exchange(headers, body);
+    const json =
+      typeof contentType === 'string' &&
+      (contentType.startsWith('application/json') || contentType.startsWith('application/graphql-response+json'));
+    const parsed: unknown = json ? JSON.parse(text) : text;
+    const answer = deduped && parsed && typeof parsed === 'object' ? expandEntities(parsed as SubgraphBody, deduped) : parsed;
+    if (statusCode < 200 || statusCode > 299) throw new SubgraphHttpError(statusCode, answer);
+    if (!answer || typeof answer !== 'object') throw new Error(`Expected JSON response body, but received: ${text.slice(0, 100)}`);
+    return answer as SubgraphBody;
+  }
+
+  /** One HTTP exchange with the subgraph: its status, content type and body text. */
+  private async exchange(headers: Record<string, string>, body: string): Promise<RawAnswer> {
     const { timeoutMs, agent } = this.options;
     const response = await agent.request({
       origin: this.origin,
       path: this.path,
       method: 'POST',
       headers,
-      body: JSON.stringify(payload),
+      body,
       headersTimeout: timeoutMs,
       bodyTimeout: timeoutMs,
     });
     const text = await response.body.text();
     const contentType = response.headers['content-type'];
-    const json =
-      typeof contentType === 'string' &&
-      (contentType.startsWith('application/json') || contentType.startsWith('application/graphql-response+json'));
-    const body: unknown = json ? JSON.parse(text) : text;
-    const answer = deduped && body && typeof body === 'object' ? expandEntities(body as SubgraphBody, deduped) : body;
-    if (response.statusCode < 200 || response.statusCode > 299) throw new SubgraphHttpError(response.statusCode, answer);
-    if (!answer || typeof answer !== 'object') throw new Error(`Expected JSON response body, but received: ${text.slice(0, 100)}`);
-    return answer as SubgraphBody;
+    return { statusCode: response.statusCode, contentType: typeof contentType === 'string' ? contentType : undefined, text };
+  }
+
+  /**
+   * The answer of the identical fetch in flight under `key` (the credentials and the body: the
+   * document, variables, operation name), or of a new one started by `send`. Its failure or
+   * timeout reaches every fetch that waited on it. The raw text is shared, never parsed objects:
+   * Apollo Gateway merges each fetch's data into its own operation's result.
+   */
+  private shared(key: string, send: () => Promise<RawAnswer>): Promise<RawAnswer> {
+    const pending = this.inflight.get(key);
+    if (pending) {
+      this.options.onDeduplicated?.(this.options.name);
+      trace.getActiveSpan()?.setAttribute('bizosaas.fetch.deduplicated', true);
+      return pending;
+    }
+    const answer = send().finally(() => this.inflight.delete(key));
+    this.inflight.set(key, answer);
+    return answer;
   }
 
   override willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): void {
