@@ -50,6 +50,12 @@ export const gatewayConfigSchema = configSchema.extend({
    */
   GATEWAY_FETCH_DEDUP: bool.default(true),
   /**
+   * In-flight deduplication of whole operations (gateway/operation-dedup.ts): a POST identical to
+   * one being answered (body, Authorization, Accept) gets a copy of its answer when that was a
+   * query's 200, instead of running again. Counted in gateway_operations_deduplicated_total. On by default.
+   */
+  GATEWAY_OPERATION_DEDUP: bool.default(true),
+  /**
    * The most keep-alive connections the gateway opens to one subgraph; fetches past it wait in
    * the gateway. A subgraph answers no faster for more (its PostgreSQL pool is 10), while each
    * connection costs memory on both sides: 64 against 256 kept the gateway 15-20 MiB smaller

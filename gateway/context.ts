@@ -13,7 +13,7 @@ export interface GatewayContext {
    * Filled in by the request plugin for the access log and metrics. A nested object on purpose:
    * Apollo Server hands plugins a shallow clone of the context, so only shared objects carry back.
    */
-  trace: { operationName: string | null };
+  trace: { operationName: string | null; operationType?: string | null };
   /**
    * The client hung up. Its operation's subgraph fetches that have not started are skipped
    * (a plan's later steps, an entity fetch after a list): nobody will read their answer, and

@@ -12,6 +12,8 @@ export interface GatewayMetrics {
   observeSubgraph(subgraph: string, seconds: number, outcome: FetchOutcome): void;
   /** A subgraph fetch answered by an identical one in flight (GATEWAY_FETCH_DEDUP). */
   countDeduplicated(subgraph: string): void;
+  /** A request waiting on an identical operation in flight for its answer (GATEWAY_OPERATION_DEDUP). */
+  countSharedOperation(): void;
   /** Gauges of the admission control's current limit, running and waiting operations, and its service-time estimate. */
   watchAdmission(admission: { limit: number; active: number; waiting: number; serviceMs: number }): void;
   /** An operation refused by admission control (503 OVERLOADED), by reason. */
@@ -49,6 +51,11 @@ export function createMetrics(): GatewayMetrics {
     labelNames: ['subgraph'] as const,
     registers: [registry],
   });
+  const sharedOperations = new Counter({
+    name: 'gateway_operations_deduplicated_total',
+    help: 'GraphQL requests that waited on an identical query in flight (same body, Authorization and Accept) for its answer instead of running (GATEWAY_OPERATION_DEDUP)',
+    registers: [registry],
+  });
   const shed = new Counter({
     name: 'gateway_admission_shed_total',
     help: 'Operations refused by admission control (503 OVERLOADED) by reason: queue_timeout (waited GATEWAY_QUEUE_TIMEOUT_MS), predicted_wait (refused on arrival), queue_full (GATEWAY_QUEUE_MAX)',
@@ -81,6 +88,9 @@ export function createMetrics(): GatewayMetrics {
     },
     countDeduplicated(name) {
       deduplicated.inc({ subgraph: name });
+    },
+    countSharedOperation() {
+      sharedOperations.inc();
     },
     watchAdmission(admission) {
       const gauge = (name: string, help: string, read: () => number) =>

@@ -38,6 +38,7 @@ import { createMetrics, type GatewayMetrics } from './metrics.ts';
 import { createRateLimiter } from './rate-limit.ts';
 import { createSubgraphAgent, SubgraphClient } from './subgraph-client.ts';
 import { readSupergraphConfig, resolveSubgraphUrls, SUPERGRAPH_SDL } from './supergraph.ts';
+import { operationDedup } from './operation-dedup.ts';
 import { operationSpanPlugin } from './operation-span.ts';
 import { traceRequests } from '../subgraphs/kit/telemetry/requests.ts';
 import { tracingEnabled } from '../subgraphs/kit/telemetry/tracing.ts';
@@ -111,6 +112,7 @@ function requestPlugin(log: Logger): ApolloServerPlugin<GatewayContext> {
       return {
         async didResolveOperation({ operation, operationName, contextValue, request }) {
           contextValue.trace.operationName = operationName ?? null;
+          contextValue.trace.operationType = operation?.operation ?? null;
           // No operation of the document is the one asked for: the client's mistake, a 400 (Apollo
           // Gateway's own error for it, code INVALID_GRAPHQL, came out as a redacted 500).
           if (!operation) {
@@ -291,7 +293,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
 
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
-    const operation = request.gatewayContext?.trace.operationName ?? null;
+    const operation = request.gatewayContext?.trace.operationName ?? dedup.sharedOperationName(request) ?? null;
     const ms = Math.round(reply.elapsedTime * 10) / 10;
     const entry = {
       requestId: request.id,
@@ -343,6 +345,12 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     return ctx;
   };
   const graphql = fastifyApolloHandler<GatewayContext>(apollo, { context }) as unknown as RouteHandlerMethod;
+  // Identical queries of one caller in flight at once run once (operation-dedup.ts).
+  const dedup = operationDedup(app, {
+    enabled: config.GATEWAY_OPERATION_DEDUP,
+    operationOf: (request) => (request.gatewayContext ? { type: request.gatewayContext.trace.operationType ?? null, name: request.gatewayContext.trace.operationName } : null),
+    onShared: metrics.countSharedOperation,
+  });
   app.route({
     method: ['GET', 'POST', 'OPTIONS'],
     url: '/graphql',
@@ -350,7 +358,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     handler(request, reply) {
       if (ide && request.method === 'GET' && ide.wants(request)) return ide.send(request, reply);
       if (request.method === 'OPTIONS') return graphql.call(this, request, reply);
-      return admission.run(async () => graphql.call(this, request, reply), () => clientGone(request));
+      return dedup.serve(request, reply, () => admission.run(async () => graphql.call(this, request, reply), () => clientGone(request)));
     },
   });
   registerHealthRoutes(app, urls, healthAgent);

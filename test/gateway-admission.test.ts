@@ -238,8 +238,12 @@ describe('admission control over HTTP', () => {
     // One operation at a time, one waiting: the third concurrent one is shed. (A queue timeout
     // far above the slow fetch: the second waits its turn, neither timed out nor predicted out.)
     // The slow fetch takes a second: long enough for /metrics to show the state it waits for,
-    // however busy the machine.
-    fake = await startFakeStack({ GATEWAY_CONCURRENCY_MIN: '1', GATEWAY_CONCURRENCY_MAX: '1', GATEWAY_QUEUE_MAX: '1', GATEWAY_QUEUE_TIMEOUT_MS: '60000' }, SLOW_MS);
+    // however busy the machine. The operations are identical: sharing them (operation-dedup.ts)
+    // would leave nothing to queue, so it is off here.
+    fake = await startFakeStack(
+      { GATEWAY_CONCURRENCY_MIN: '1', GATEWAY_CONCURRENCY_MAX: '1', GATEWAY_QUEUE_MAX: '1', GATEWAY_QUEUE_TIMEOUT_MS: '60000', GATEWAY_OPERATION_DEDUP: 'false' },
+      SLOW_MS,
+    );
     ({ graph, base } = fake);
   });
   afterAll(() => fake?.close());

@@ -53,15 +53,18 @@ async function until(check: () => boolean | Promise<boolean>, what: string) {
   throw new Error(`timed out waiting for ${what}`);
 }
 
-const deduplicatedCount = async (url: string) => {
+const metric = async (url: string, series: string) => {
   const text = await (await fetch(`${url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith('gateway_subgraph_fetches_deduplicated_total{subgraph="echo"}'));
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
   return line ? Number(line.split(' ').at(-1)) : 0;
 };
+const deduplicatedCount = (url: string) => metric(url, 'gateway_subgraph_fetches_deduplicated_total{subgraph="echo"}');
+const sharedCount = (url: string) => metric(url, 'gateway_operations_deduplicated_total');
 
 // Enough slots that every concurrent operation runs at once (admission would otherwise queue
 // some, and a queued operation is not in flight); a short subgraph timeout for the stuck case.
-const CONFIG = { GATEWAY_CONCURRENCY_MIN: 32, SUBGRAPH_TIMEOUT_MS: 1_500 };
+// (Whole-operation sharing off here: these identical requests are to reach the fetch layer.)
+const CONFIG = { GATEWAY_CONCURRENCY_MIN: 32, SUBGRAPH_TIMEOUT_MS: 1_500, GATEWAY_OPERATION_DEDUP: false };
 
 beforeAll(async () => {
   backends = await createTestBackends();
@@ -160,3 +163,48 @@ describe('in-flight deduplication of subgraph fetches', () => {
     }
   });
 });
+
+describe('in-flight deduplication of whole operations (GATEWAY_OPERATION_DEDUP)', () => {
+  let shared: { gateway: Gateway; base: string };
+  beforeAll(async () => {
+    shared = await startFakeGateway(backends, [subgraph], { config: { GATEWAY_CONCURRENCY_MIN: 32, SUBGRAPH_TIMEOUT_MS: 1_500 } });
+  });
+  afterAll(async () => {
+    await shared?.gateway.close();
+  });
+
+  it('identical queries of one caller in flight run once, each request answered with a copy', async () => {
+    const answers = Array.from({ length: 5 }, () => ask(shared.base, 'query Held { held(key: "operation") }', ownToken));
+    await until(async () => (await sharedCount(shared.base)) === 4, 'four requests to wait on the first');
+    gate('operation').release();
+    const bodies = await Promise.all(answers);
+    expect(calls.get('operation')).toBe(1);
+    for (const body of bodies) expect(body).toEqual({ data: { held: `operation for ${ownToken.slice(-12)}` } });
+  });
+
+  it('another tenant or another Accept runs on its own', async () => {
+    const before = await sharedCount(shared.base);
+    const own = ask(shared.base, '{ held(key: "apart") }', ownToken);
+    const other = ask(shared.base, '{ held(key: "apart") }', otherTenantToken);
+    const accept = postJson(`${shared.base}/graphql`, { query: '{ held(key: "apart") }' }, { headers: { authorization: `Bearer ${ownToken}`, accept: 'application/graphql-response+json' } });
+    // The two of one caller differ only by Accept: separate operations, but one fetch to the subgraph.
+    await until(() => calls.get('apart') === 2, 'two requests at the subgraph');
+    await until(async () => (await deduplicatedCount(shared.base)) === 1, 'the fetches of one caller to be shared');
+    gate('apart').release();
+    expect((await own).data!.held).toBe(`apart for ${ownToken.slice(-12)}`);
+    expect((await other).data!.held).toBe(`apart for ${otherTenantToken.slice(-12)}`);
+    const accepted = await accept;
+    expect(accepted.headers.get('content-type')).toMatch(/^application\/graphql-response\+json/);
+    expect(await sharedCount(shared.base)).toBe(before);
+  });
+
+  it('mutations never wait on one another nor share an answer', async () => {
+    const before = await sharedCount(shared.base);
+    const bumps = Array.from({ length: 3 }, () => ask(shared.base, 'mutation { bump(key: "operation-mutation") }', ownToken));
+    await until(() => calls.get('operation-mutation') === 3, 'three mutations at the subgraph at once');
+    gate('operation-mutation').release();
+    expect((await Promise.all(bumps)).map((b) => b.data!.bump)).toEqual([3, 3, 3]);
+    expect(await sharedCount(shared.base)).toBe(before);
+  });
+});
+

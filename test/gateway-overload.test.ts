@@ -18,7 +18,16 @@ import type { OverloadJob } from './support/overload-gateway.ts';
 
 const QUEUE_TIMEOUT_MS = 1000;
 const LOAD_SECONDS = 3;
-const ENV = { NODE_ENV: 'production', RATE_LIMIT_PER_MINUTE_IP: '100000000', GATEWAY_QUEUE_TIMEOUT_MS: String(QUEUE_TIMEOUT_MS) };
+// Every request here is the same document: shared (operation-dedup.ts, and their fetches in
+// subgraph-client.ts) they would hardly load anything, and overload is many distinct operations.
+// So sharing is off.
+const ENV = {
+  NODE_ENV: 'production',
+  RATE_LIMIT_PER_MINUTE_IP: '100000000',
+  GATEWAY_QUEUE_TIMEOUT_MS: String(QUEUE_TIMEOUT_MS),
+  GATEWAY_OPERATION_DEDUP: 'false',
+  GATEWAY_FETCH_DEDUP: 'false',
+};
 
 interface Gateway {
   base: string;
