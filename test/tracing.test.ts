@@ -1,13 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadSubgraphs } from '../subgraphs/kit/registry.ts';
 import { bearer, gql, login } from './support/graphql.ts';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './support/otlp-receiver.ts';
-import { freePorts } from './support/ports.ts';
+import { startAll, startAllEnv, stopProcess } from './support/start-all.ts';
 import { ADMIN_URL, createPostgresDatabase, postgresReachable, REDIS_URL, redisReachable, uniqueSuffix, type PostgresDatabase } from './support/services.ts';
 
 /**
@@ -26,67 +25,26 @@ let database: PostgresDatabase | undefined;
 let child: ChildProcess | undefined;
 let gateway = '';
 
-async function startSupergraph(env: Record<string, string>): Promise<ChildProcess> {
-  const started = spawn(process.execPath, ['--import', 'tsx', 'gateway/start-all.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`not up after 120 s:\n${output}`)), 120_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('Demo logins')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    started.stdout!.on('data', onData);
-    started.stderr!.on('data', onData);
-    started.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`exited with ${code}:\n${output}`));
-    });
-  });
-  return started;
-}
-
 beforeAll(async () => {
   if (!realServices) return;
   receiver = await startOtlpReceiver();
   database = await createPostgresDatabase(ADMIN_URL, 'bizosaas_tracing');
-  const names = (await loadSubgraphs()).map((s) => s.name);
-  const ports = await freePorts(names.length + 1);
-  const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '',
-    HOME: process.env.HOME ?? '',
-    NODE_ENV: 'development',
+  let env: Record<string, string>;
+  ({ env, gateway } = await startAllEnv({
     DATA_DIR: dataDir,
     DATABASE_URL: database.appUrl,
     DATABASE_OWNER_URL: database.ownerUrl,
     REDIS_URL,
     REDIS_PREFIX: `tracing:${uniqueSuffix()}:`,
-    GATEWAY_PORT: String(ports[0]),
-    LOG_LEVEL: 'warn',
-    APOLLO_TELEMETRY_DISABLED: 'true',
     OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
     // Export every 100 ms rather than every 5 s.
     OTEL_BSP_SCHEDULE_DELAY: '100',
-  };
-  names.forEach((name, i) => {
-    env[`${name.toUpperCase()}_PORT`] = String(ports[i + 1]);
-    env[`${name.toUpperCase()}_URL`] = `http://127.0.0.1:${ports[i + 1]}/graphql`;
-  });
-  env.AUTH_JWKS_URL = `http://127.0.0.1:${env.AUTH_PORT}/.well-known/jwks.json`;
-  gateway = `http://127.0.0.1:${ports[0]}/graphql`;
-  child = await startSupergraph(env);
+  }));
+  child = (await startAll(env)).child;
 }, 150_000);
 
 afterAll(async () => {
-  if (child && child.exitCode === null) {
-    await new Promise<void>((resolve) => {
-      child!.once('exit', () => resolve());
-      child!.kill('SIGTERM');
-      setTimeout(() => child!.kill('SIGKILL'), 10_000).unref();
-    });
-  }
+  if (child) await stopProcess(child);
   receiver?.server.close();
   await database?.drop();
   rmSync(dataDir, { recursive: true, force: true });
