@@ -1,9 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { writeEpoch } from './write-epoch.ts';
 
 /*
  * In-flight deduplication of whole operations (GATEWAY_OPERATION_DEDUP, on by default): a POST to
  * /graphql identical to one being answered (same body: document, variables, operation name and
- * extensions; same Authorization; same Accept) waits for that one's answer and gets a copy of it,
+ * extensions; same Authorization; same Accept; no write ended since it started: write-epoch.ts)
+ * waits for that one's answer and gets a copy of it,
  * instead of taking an admission slot and running the same plan again. Only documents that
  * cannot be mutations take part, and an answer is shared only when it was a query's 200;
  * otherwise the waiter runs as if alone. Identical concurrent queries of one caller (a page's widgets, a
@@ -15,6 +17,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 interface SharedAnswer {
   status: number;
   contentType: string;
+  /** Apollo's cache policy of the answer (e.g. `no-store`), which the copies carry too. */
+  cacheControl: string | undefined;
   payload: string;
   operationName: string | null;
 }
@@ -55,27 +59,28 @@ export function operationDedup(app: FastifyInstance, options: OperationDedupOpti
     // a persisted document's id alone does not show its type).
     const query = (request.body as { query?: unknown }).query;
     if (typeof query !== 'string' || MAY_WRITE.test(query)) return null;
-    return `${request.headers.authorization ?? ''}\n${request.headers.accept ?? ''}\n${JSON.stringify(request.body)}`;
+    return `${writeEpoch()}\n${request.headers.authorization ?? ''}\n${request.headers.accept ?? ''}\n${JSON.stringify(request.body)}`;
   };
 
-  // The lead's answer, as it is sent: shared when it is a query's 200 with a text body.
+  // The lead's answer, as it is sent: shared when it is a query's 200 with a text body, and its
+  // client was still there (a lead whose client hung up skipped its later fetches: its answer
+  // is partial, for nobody).
   app.addHook('onSend', (request, reply, payload, done) => {
     const lead = (request as DedupRequest)[LEAD];
     if (lead) {
       const operation = options.operationOf(request);
       const contentType = reply.getHeader('content-type');
-      const shareable = reply.statusCode === 200 && operation?.type === 'query' && typeof payload === 'string' && typeof contentType === 'string';
-      lead.settle(shareable ? { status: 200, contentType: contentType as string, payload: payload as string, operationName: operation.name } : null);
+      const cacheControl = reply.getHeader('cache-control');
+      const shareable =
+        reply.statusCode === 200 && operation?.type === 'query' && typeof payload === 'string' && typeof contentType === 'string' && request.raw.socket?.destroyed !== true;
+      lead.settle(
+        shareable
+          ? { status: 200, contentType: contentType as string, cacheControl: typeof cacheControl === 'string' ? cacheControl : undefined, payload: payload as string, operationName: operation.name }
+          : null,
+      );
     }
     done(null, payload);
   });
-  // A lead that ended without sending (its client hung up): its waiters run on their own.
-  const release = (request: FastifyRequest, _reply: unknown, done: () => void) => {
-    (request as DedupRequest)[LEAD]?.settle(null);
-    done();
-  };
-  app.addHook('onResponse', release);
-  app.addHook('onRequestAbort', (request, done) => release(request, null, done));
 
   return {
     async serve(request, reply, run) {
@@ -87,6 +92,7 @@ export function operationDedup(app: FastifyInstance, options: OperationDedupOpti
         const answer = await pending;
         if (answer) {
           (request as DedupRequest)[SHARED] = answer.operationName;
+          if (answer.cacheControl) void reply.header('cache-control', answer.cacheControl);
           return reply.code(answer.status).header('content-type', answer.contentType).send(answer.payload);
         }
         return run();
@@ -94,7 +100,7 @@ export function operationDedup(app: FastifyInstance, options: OperationDedupOpti
       let resolve!: (answer: SharedAnswer | null) => void;
       inflight.set(key, new Promise((r) => (resolve = r)));
       let settled = false;
-      (request as DedupRequest)[LEAD] = {
+      const lead: Lead = {
         settle(answer) {
           if (settled) return;
           settled = true;
@@ -102,6 +108,10 @@ export function operationDedup(app: FastifyInstance, options: OperationDedupOpti
           resolve(answer);
         },
       };
+      (request as DedupRequest)[LEAD] = lead;
+      // A lead whose connection closes before it answered (its client hung up, and Fastify runs
+      // neither onSend nor onResponse then): its waiters run on their own.
+      reply.raw.once('close', () => lead.settle(null));
       try {
         return await run();
       } catch (error) {

@@ -6,6 +6,7 @@ import { GraphQLError } from 'graphql';
 import { Agent, fetch } from 'undici';
 import type { GatewayContext } from './context.ts';
 import { dedupeRepresentations, expandEntities, type DedupedRepresentations } from './entity-dedup.ts';
+import { writeEpoch, wrote } from './write-epoch.ts';
 
 /**
  * One keep-alive pool for every subgraph origin, at most `connections` sockets each
@@ -147,10 +148,16 @@ export class SubgraphClient extends RemoteGraphQLDataSource<GatewayContext> {
     if (request.operationName) payload.operationName = request.operationName;
     if (request.extensions) payload.extensions = request.extensions;
     const body = JSON.stringify(payload);
-    const { statusCode, contentType, text } =
-      this.options.dedup && !NOT_SHAREABLE.test(request.query)
-        ? await this.shared(`${headers.authorization ?? ''}\n${body}`, () => this.exchange(headers, body))
-        : await this.exchange(headers, body);
+    let raw: RawAnswer;
+    if (NOT_SHAREABLE.test(request.query)) {
+      // A write: reads that start once it has ended must not share answers from before it.
+      raw = await this.exchange(headers, body).finally(wrote);
+    } else if (this.options.dedup) {
+      raw = await this.shared(`${writeEpoch()}\n${headers.authorization ?? ''}\n${body}`, () => this.exchange(headers, body));
+    } else {
+      raw = await this.exchange(headers, body);
+    }
+    const { statusCode, contentType, text } = raw;
     const json =
       typeof contentType === 'string' &&
       (contentType.startsWith('application/json') || contentType.startsWith('application/graphql-response+json'));

@@ -206,5 +206,16 @@ describe('in-flight deduplication of whole operations (GATEWAY_OPERATION_DEDUP)'
     expect((await Promise.all(bumps)).map((b) => b.data!.bump)).toEqual([3, 3, 3]);
     expect(await sharedCount(shared.base)).toBe(before);
   });
-});
 
+  it('a read that starts after a write has ended never shares the answer of one that started before it', async () => {
+    gate('written').release();
+    const before = ask(shared.base, '{ held(key: "read-your-writes") }', ownToken);
+    await until(() => calls.get('read-your-writes') === 1, 'the first read at the subgraph');
+    // A write ends (any caller's): an identical read from now on is a new one, at both levels.
+    expect((await ask(shared.base, 'mutation { bump(key: "written") }', ownToken)).data).toEqual({ bump: 1 });
+    const after = ask(shared.base, '{ held(key: "read-your-writes") }', ownToken);
+    await until(() => calls.get('read-your-writes') === 2, 'the second read at the subgraph');
+    gate('read-your-writes').release();
+    expect((await before).data!.held).toBe((await after).data!.held);
+  });
+});

@@ -16,7 +16,7 @@ export function startBiBackground(deps: SubgraphDeps<BiSettings>): BackgroundTas
   const saleor = httpSaleorClient(saleorApiUrl(deps.config, deps.env), deps.config.SALEOR_APP_TOKEN);
   return startQueueWorkers(
     deps,
-    [worksOn(backfillQueue, (job) => runBackfillStep(deps, saleor, job)), worksOn(retentionQueue, () => runRetention(deps))],
+    [worksOn(backfillQueue, (job) => runBackfillStep(deps, saleor, job)), worksOn(retentionQueue, (job) => runRetention(deps, job.signal))],
     { what: "bi's background work", beforeStart: (jobs) => scheduleRetention(jobs, deps.settings) },
   );
 }

@@ -8,8 +8,9 @@
 
 CREATE INDEX saleor_events_received_at_idx ON bi.saleor_events (received_at);
 
--- Every tenant's rows received before p_before, at most p_limit of them (oldest first), deleted;
--- how many. SECURITY DEFINER (the owner's policy covers every tenant) because retention is not
+-- Every tenant's rows received before p_before (never within the last day, whatever the caller
+-- asks: the rows that stop Saleor's retries of today's deliveries stay), at most p_limit of them
+-- (oldest first), deleted; how many. SECURITY DEFINER (the owner's policy covers every tenant) because retention is not
 -- a tenant's request: the app role gets this one narrow function, not the rows.
 CREATE FUNCTION bi.prune_saleor_events(p_before timestamptz, p_limit integer) RETURNS integer
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, bi AS $$
@@ -19,7 +20,7 @@ BEGIN
   DELETE FROM bi.saleor_events e
   WHERE (e.tenant_id, e.order_id, e.event, e.event_key) IN (
     SELECT o.tenant_id, o.order_id, o.event, o.event_key FROM bi.saleor_events o
-    WHERE o.received_at < p_before
+    WHERE o.received_at < LEAST(p_before, now() - interval '1 day')
     ORDER BY o.received_at
     LIMIT LEAST(GREATEST(p_limit, 1), 10000)
   );

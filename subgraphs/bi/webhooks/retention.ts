@@ -27,10 +27,12 @@ const BATCH = 5_000;
 type Deps = Pick<SubgraphDeps<BiSettings>, 'db' | 'log' | 'settings'>;
 
 /** Deletes the deliveries received more than `days` days before `now`, every tenant's; how many. */
-export async function pruneSaleorEvents(deps: Pick<Deps, 'db'>, days: number, now = new Date()): Promise<number> {
-  const before = new Date(now.getTime() - days * 86_400_000);
+export async function pruneSaleorEvents(deps: Pick<Deps, 'db'>, days: number, signal?: AbortSignal): Promise<number> {
+  const before = new Date(Date.now() - days * 86_400_000);
   let total = 0;
   for (;;) {
+    // Between batches: a job past its expiry, or a process stopping, stops here.
+    signal?.throwIfAborted();
     const deleted = await deps.db.withTenant(
       { tenantId: null, accountId: null },
       async (tx) => (await tx.query<{ n: number }>('SELECT bi.prune_saleor_events($1, $2) AS n', [before, BATCH])).rows[0]!.n,
@@ -41,10 +43,10 @@ export async function pruneSaleorEvents(deps: Pick<Deps, 'db'>, days: number, no
 }
 
 /** The job's handler: one sweep with the configured retention. */
-export async function runRetention(deps: Deps): Promise<void> {
+export async function runRetention(deps: Deps, signal: AbortSignal): Promise<void> {
   const days = deps.settings.BI_SALEOR_EVENTS_RETENTION_DAYS;
   if (!days) return;
-  const deleted = await pruneSaleorEvents(deps, days);
+  const deleted = await pruneSaleorEvents(deps, days, signal);
   if (deleted) deps.log.info({ deleted, days }, 'bi: old Saleor webhook deliveries pruned');
 }
 

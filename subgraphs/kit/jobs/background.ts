@@ -67,8 +67,12 @@ export function startQueueWorkers(deps: Pick<SubgraphDeps, 'db' | 'config' | 'lo
     async stop() {
       stopping.abort();
       await started;
-      await stopQueues(lease.jobs, queues);
-      await lease.release();
+      try {
+        await stopQueues(lease.jobs, queues);
+      } finally {
+        // Whatever a worker's stop threw: the job system (and its pool) must stop with the process.
+        await lease.release();
+      }
     },
   };
 }

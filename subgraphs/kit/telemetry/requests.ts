@@ -37,7 +37,7 @@ export function traceRequests(app: FastifyInstance, component: string): void {
     };
   });
 
-  app.addHook('onRequest', (request, _reply, done) => {
+  app.addHook('onRequest', (request, reply, done) => {
     if (UNTRACED_PATHS.has(request.routeOptions.url ?? '')) return done();
     const parent = propagation.extract(context.active(), request.headers);
     const route = request.routeOptions.url;
@@ -56,28 +56,19 @@ export function traceRequests(app: FastifyInstance, component: string): void {
     const active = trace.setSpan(parent, span);
     (request as TracedRequest)[SPAN] = span;
     (request as TracedRequest)[CONTEXT] = active;
+    // Ends when the connection is done with the response: sent (its status), or the client gone
+    // first (a request it abandoned, an event stream it closed), for which Fastify runs no
+    // onResponse.
+    const raw = reply.raw;
+    raw.once('close', () => {
+      if (raw.writableFinished) {
+        span.setAttribute('http.response.status_code', reply.statusCode);
+        if (reply.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+      } else {
+        span.setAttribute('bizosaas.request.aborted', true);
+      }
+      span.end();
+    });
     context.with(active, done);
-  });
-
-  app.addHook('onResponse', (request, reply, done) => {
-    const span = (request as TracedRequest)[SPAN];
-    if (span) {
-      (request as TracedRequest)[SPAN] = undefined;
-      span.setAttribute('http.response.status_code', reply.statusCode);
-      if (reply.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
-      span.end();
-    }
-    done();
-  });
-
-  // A client that hangs up before the answer: the span ends then, marked so.
-  app.addHook('onRequestAbort', (request, done) => {
-    const span = (request as TracedRequest)[SPAN];
-    if (span) {
-      (request as TracedRequest)[SPAN] = undefined;
-      span.setAttribute('bizosaas.request.aborted', true);
-      span.end();
-    }
-    done();
   });
 }

@@ -53,7 +53,7 @@ export const tracingEnabled = () => provider !== null;
 export async function startTracing(processName: string, env: TracingEnv = process.env): Promise<boolean> {
   if (provider || !tracingConfigured(env)) return provider !== null;
   register('@opentelemetry/instrumentation/hook.mjs', import.meta.url, { data: { include: ['ioredis', 'pg', 'pg-pool'] } });
-  const [{ NodeTracerProvider }, { BatchSpanProcessor }, { OTLPTraceExporter }, resources, { registerInstrumentations }, { PgInstrumentation }, { IORedisInstrumentation }] =
+  const [{ NodeTracerProvider }, { BatchSpanProcessor }, { OTLPTraceExporter }, resources, { registerInstrumentations }, { PgInstrumentation }, { IORedisInstrumentation }, { W3CTraceContextPropagator }] =
     await Promise.all([
       import('@opentelemetry/sdk-trace-node'),
       import('@opentelemetry/sdk-trace-base'),
@@ -62,14 +62,17 @@ export async function startTracing(processName: string, env: TracingEnv = proces
       import('@opentelemetry/instrumentation'),
       import('@opentelemetry/instrumentation-pg'),
       import('@opentelemetry/instrumentation-ioredis'),
+      import('@opentelemetry/core'),
     ]);
   // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES (the env detector) win over the default name.
   const resource = resources
     .resourceFromAttributes({ 'service.name': `bizosaas-${processName}` })
     .merge(resources.detectResources({ detectors: [resources.envDetector] }));
   const tracerProvider = new NodeTracerProvider({ resource, spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter())] });
-  // The global tracer provider, AsyncLocalStorage context and W3C trace-context propagation.
-  tracerProvider.register();
+  // The global tracer provider, AsyncLocalStorage context and W3C trace-context propagation
+  // (traceparent and tracestate only: not W3C baggage, which would carry whatever a client put
+  // in it to every subgraph).
+  tracerProvider.register({ propagator: new W3CTraceContextPropagator() });
   registerInstrumentations({
     tracerProvider,
     instrumentations: [
