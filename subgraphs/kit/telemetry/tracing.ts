@@ -64,11 +64,16 @@ export async function startTracing(processName: string, env: TracingEnv = proces
       import('@opentelemetry/instrumentation-ioredis'),
       import('@opentelemetry/core'),
     ]);
+  const { PgStatusRedactor } = await import('./redact.ts');
   // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES (the env detector) win over the default name.
   const resource = resources
     .resourceFromAttributes({ 'service.name': `bizosaas-${processName}` })
     .merge(resources.detectResources({ detectors: [resources.envDetector] }));
-  const tracerProvider = new NodeTracerProvider({ resource, spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter())] });
+  const tracerProvider = new NodeTracerProvider({
+    resource,
+    // First the redaction (while spans are ending), then the batched export.
+    spanProcessors: [new PgStatusRedactor(), new BatchSpanProcessor(new OTLPTraceExporter())],
+  });
   // The global tracer provider, AsyncLocalStorage context and W3C trace-context propagation
   // (traceparent and tracestate only: not W3C baggage, which would carry whatever a client put
   // in it to every subgraph).
