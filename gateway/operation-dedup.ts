@@ -50,10 +50,12 @@ export interface OperationDedupOptions {
 
 /** The dedup of the /graphql route of `app` (its hooks are added here: call before the route). */
 export function operationDedup(app: FastifyInstance, options: OperationDedupOptions): OperationDedup {
+  // Off: no hooks on every response, every request runs.
+  if (!options.enabled) return { serve: (_request, _reply, run) => run(), sharedOperationName: () => undefined };
   const inflight = new Map<string, Promise<SharedAnswer | null>>();
 
   const keyOf = (request: FastifyRequest): string | null => {
-    if (!options.enabled || request.method !== 'POST' || !request.body || typeof request.body !== 'object') return null;
+    if (request.method !== 'POST' || !request.body || typeof request.body !== 'object') return null;
     // Only a document that cannot be a mutation: an identical mutation must not even wait for
     // another's answer (the word anywhere, a field of that name included, is enough to opt out;
     // a persisted document's id alone does not show its type).

@@ -17,7 +17,7 @@ export interface QueueBinding<T = never> {
 
 /** Binds a handler to its queue, typed together. */
 export function worksOn<T>(queue: JobQueue<T>, handler: JobHandler<T>): QueueBinding<T> {
-  return { queue, handler } as QueueBinding<T>;
+  return { queue, handler };
 }
 
 /** Starts `queues`' workers on `jobs`, in order. */
