@@ -12,6 +12,8 @@ export interface GatewayMetrics {
   observeSubgraph(subgraph: string, seconds: number, outcome: FetchOutcome): void;
   /** A subgraph fetch answered by an identical one in flight (GATEWAY_FETCH_DEDUP). */
   countDeduplicated(subgraph: string): void;
+  /** `count` query fetches sent to a subgraph as one request (GATEWAY_FETCH_MERGE). */
+  countMerged(subgraph: string, count: number): void;
   /** A request waiting on an identical operation in flight for its answer (GATEWAY_OPERATION_DEDUP). */
   countSharedOperation(): void;
   /** Gauges of the admission control's current limit, running and waiting operations, and its service-time estimate. */
@@ -48,6 +50,12 @@ export function createMetrics(): GatewayMetrics {
   const deduplicated = new Counter({
     name: 'gateway_subgraph_fetches_deduplicated_total',
     help: 'Subgraph query fetches not sent: an identical one (document, variables, credentials) was in flight, and its answer served both (GATEWAY_FETCH_DEDUP)',
+    labelNames: ['subgraph'] as const,
+    registers: [registry],
+  });
+  const merged = new Counter({
+    name: 'gateway_subgraph_fetches_merged_total',
+    help: 'Subgraph query fetches that went in another fetch\'s request: fetches of one plan stage to one subgraph are sent as one operation (GATEWAY_FETCH_MERGE)',
     labelNames: ['subgraph'] as const,
     registers: [registry],
   });
@@ -88,6 +96,9 @@ export function createMetrics(): GatewayMetrics {
     },
     countDeduplicated(name) {
       deduplicated.inc({ subgraph: name });
+    },
+    countMerged(name, count) {
+      merged.inc({ subgraph: name }, count - 1);
     },
     countSharedOperation() {
       sharedOperations.inc();

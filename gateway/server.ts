@@ -40,6 +40,7 @@ import { createSubgraphAgent, SubgraphClient } from './subgraph-client.ts';
 import { readSupergraphConfig, resolveSubgraphUrls, SUPERGRAPH_SDL } from './supergraph.ts';
 import { operationDedup } from './operation-dedup.ts';
 import { operationSpanPlugin } from './operation-span.ts';
+import { stageQueryPlan } from './plan-stages.ts';
 import { traceRequests } from '../subgraphs/kit/telemetry/requests.ts';
 import { tracingEnabled } from '../subgraphs/kit/telemetry/tracing.ts';
 
@@ -206,9 +207,13 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         // Saleor gets the App token, never our users' JWTs.
         serviceToken: name === 'saleor' ? config.SALEOR_APP_TOKEN : undefined,
         dedup: config.GATEWAY_FETCH_DEDUP,
+        merge: config.GATEWAY_FETCH_MERGE,
         onFetch: metrics.observeSubgraph,
         onDeduplicated: metrics.countDeduplicated,
+        onMerged: metrics.countMerged,
       }),
+    // Plans in stages, so the fetches to one subgraph start together and go as one request.
+    experimental_didResolveQueryPlan: config.GATEWAY_FETCH_MERGE ? ({ queryPlan }) => stageQueryPlan(queryPlan) : undefined,
     experimental_approximateQueryPlanStoreMiB: QUERY_PLAN_CACHE_MIB,
     logger: log,
   });

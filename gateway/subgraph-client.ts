@@ -6,6 +6,7 @@ import { GraphQLError } from 'graphql';
 import { Agent, fetch } from 'undici';
 import type { GatewayContext } from './context.ts';
 import { dedupeRepresentations, expandEntities, type DedupedRepresentations } from './entity-dedup.ts';
+import { mergedDocument, mergedVariables, splitAnswer, type FetchPayload } from './fetch-merge.ts';
 import { writeEpoch, wrote } from './write-epoch.ts';
 
 /**
@@ -43,9 +44,24 @@ export interface SubgraphClientOptions {
    * answer instead of sending its own. Never a mutation.
    */
   dedup?: boolean;
+  /**
+   * Fetch merging (GATEWAY_FETCH_MERGE, on by default): query fetches of one operation that start
+   * together (a stage of the plan, see plan-stages.ts) go to this subgraph as one request
+   * (fetch-merge.ts). Never a mutation.
+   */
+  merge?: boolean;
   onFetch?(subgraph: string, seconds: number, outcome: FetchOutcome): void;
   /** A fetch answered by an identical one in flight (not sent). */
   onDeduplicated?(subgraph: string): void;
+  /** `count` fetches sent as one request (merge). */
+  onMerged?(subgraph: string, count: number): void;
+}
+
+/** A fetch waiting for the end of the current synchronous sweep to learn its request's companions. */
+interface PendingFetch {
+  payload: FetchPayload;
+  resolve(answer: SubgraphBody): void;
+  reject(error: unknown): void;
 }
 
 /** A subgraph's raw answer: what identical fetches in flight share (each parses its own copy). */
@@ -87,6 +103,17 @@ class SubgraphHttpError extends Error {
 
 type SubgraphBody = { data?: Record<string, unknown> | null; errors?: unknown[]; extensions?: Record<string, unknown> };
 
+/** A subgraph's raw answer parsed: JSON for a 2xx answer, SubgraphHttpError otherwise. */
+function decode({ statusCode, contentType, text }: RawAnswer): SubgraphBody {
+  const json =
+    typeof contentType === 'string' &&
+    (contentType.startsWith('application/json') || contentType.startsWith('application/graphql-response+json'));
+  const parsed: unknown = json ? JSON.parse(text) : text;
+  if (statusCode < 200 || statusCode > 299) throw new SubgraphHttpError(statusCode, parsed);
+  if (!parsed || typeof parsed !== 'object') throw new Error(`Expected JSON response body, but received: ${text.slice(0, 100)}`);
+  return parsed as SubgraphBody;
+}
+
 /**
  * The gateway's subgraph client: undici keep-alive pool, a timeout per fetch, and a fixed header
  * policy. Only `authorization`, `x-request-id`, the gateway-set `x-forwarded-for` and, with
@@ -102,6 +129,8 @@ export class SubgraphClient extends RemoteGraphQLDataSource<GatewayContext> {
   private readonly baseHeaders: Record<string, string>;
   /** Query fetches in flight by credentials and body (`dedup`). */
   private readonly inflight = new Map<string, Promise<RawAnswer>>();
+  /** Query fetches gathering for one request, by headers (`merge`). */
+  private readonly batches = new Map<string, { headers: Record<string, string>; fetches: PendingFetch[] }>();
 
   constructor(options: SubgraphClientOptions) {
     const { agent, timeoutMs } = options;
@@ -138,7 +167,7 @@ export class SubgraphClient extends RemoteGraphQLDataSource<GatewayContext> {
     // the subgraph's request span joins the trace. (Tracing off: the no-op propagator adds nothing.)
     propagation.inject(otelContext.active(), headers);
     if (!request.query) throw new Error('Missing query');
-    const payload: Record<string, unknown> = { query: request.query };
+    const payload: FetchPayload & { extensions?: Record<string, unknown> } = { query: request.query };
     let deduped: DedupedRepresentations | null = null;
     if (request.variables) {
       const { representations } = request.variables;
@@ -147,25 +176,86 @@ export class SubgraphClient extends RemoteGraphQLDataSource<GatewayContext> {
     }
     if (request.operationName) payload.operationName = request.operationName;
     if (request.extensions) payload.extensions = request.extensions;
-    const body = JSON.stringify(payload);
-    let raw: RawAnswer;
-    if (NOT_SHAREABLE.test(request.query)) {
-      // A write: reads that start once it has ended must not share answers from before it.
-      raw = await this.exchange(headers, body).finally(wrote);
-    } else if (this.options.dedup) {
-      raw = await this.shared(`${writeEpoch()}\n${headers.authorization ?? ''}\n${body}`, () => this.exchange(headers, body));
-    } else {
-      raw = await this.exchange(headers, body);
+    let answer: SubgraphBody;
+    try {
+      if (NOT_SHAREABLE.test(request.query)) {
+        // A write: reads that start once it has ended must not share answers from before it.
+        answer = decode(await this.exchange(headers, JSON.stringify(payload)).finally(wrote));
+      } else if (this.options.merge && !payload.extensions) {
+        answer = await this.merged(headers, payload);
+      } else {
+        answer = decode(await this.transport(headers, JSON.stringify(payload)));
+      }
+    } catch (error) {
+      // A non-2xx answer's body (GraphQL errors, maybe data) as the executor's own fetch expects it.
+      if (deduped && error instanceof SubgraphHttpError && error.body && typeof error.body === 'object') {
+        throw new SubgraphHttpError(error.status, expandEntities(error.body as SubgraphBody, deduped));
+      }
+      throw error;
     }
-    const { statusCode, contentType, text } = raw;
-    const json =
-      typeof contentType === 'string' &&
-      (contentType.startsWith('application/json') || contentType.startsWith('application/graphql-response+json'));
-    const parsed: unknown = json ? JSON.parse(text) : text;
-    const answer = deduped && parsed && typeof parsed === 'object' ? expandEntities(parsed as SubgraphBody, deduped) : parsed;
-    if (statusCode < 200 || statusCode > 299) throw new SubgraphHttpError(statusCode, answer);
-    if (!answer || typeof answer !== 'object') throw new Error(`Expected JSON response body, but received: ${text.slice(0, 100)}`);
-    return answer as SubgraphBody;
+    return deduped ? expandEntities(answer, deduped) : answer;
+  }
+
+  /** A query's exchange: shared with an identical one in flight when `dedup` is on. */
+  private transport(headers: Record<string, string>, body: string): Promise<RawAnswer> {
+    if (!this.options.dedup) return this.exchange(headers, body);
+    return this.shared(`${writeEpoch()}\n${headers.authorization ?? ''}\n${body}`, () => this.exchange(headers, body));
+  }
+
+  /**
+   * Fetch merging: the fetch joins the others to this subgraph that start in the same synchronous
+   * sweep with the same headers (the same operation: its credentials and request id; the first
+   * fetch's traceparent stands for all), and they go as one request once the sweep ends.
+   */
+  private merged(headers: Record<string, string>, payload: FetchPayload): Promise<SubgraphBody> {
+    let key = '';
+    for (const name in headers) if (name !== 'traceparent') key += `${name}:${headers[name]}\n`;
+    return new Promise<SubgraphBody>((resolve, reject) => {
+      const batch = this.batches.get(key);
+      if (batch) {
+        batch.fetches.push({ payload, resolve, reject });
+        return;
+      }
+      this.batches.set(key, { headers, fetches: [{ payload, resolve, reject }] });
+      queueMicrotask(() => {
+        const due = this.batches.get(key)!;
+        this.batches.delete(key);
+        this.sendBatch(due.headers, due.fetches);
+      });
+    });
+  }
+
+  private sendBatch(headers: Record<string, string>, fetches: PendingFetch[]): void {
+    const merged = fetches.length > 1 ? mergedDocument(fetches.map((f) => f.payload.query)) : null;
+    if (!merged) {
+      for (const fetch of fetches) {
+        this.transport(headers, JSON.stringify(fetch.payload)).then(decode).then(fetch.resolve, fetch.reject);
+      }
+      return;
+    }
+    this.options.onMerged?.(this.options.name, fetches.length);
+    const payloads = fetches.map((f) => f.payload);
+    const body = JSON.stringify({ query: merged.query, variables: mergedVariables(payloads), operationName: merged.operationName });
+    this.transport(headers, body).then(
+      (raw) => {
+        let whole: SubgraphBody;
+        try {
+          whole = decode(raw);
+        } catch (error) {
+          // A non-2xx answer: each fetch gets its own share of its errors.
+          if (!(error instanceof SubgraphHttpError) || !error.body || typeof error.body !== 'object') {
+            for (const fetch of fetches) fetch.reject(error);
+            return;
+          }
+          fetches.forEach((fetch, i) => fetch.reject(new SubgraphHttpError(error.status, splitAnswer(error.body as SubgraphBody, merged, i))));
+          return;
+        }
+        fetches.forEach((fetch, i) => fetch.resolve(splitAnswer(whole, merged, i)));
+      },
+      (error: unknown) => {
+        for (const fetch of fetches) fetch.reject(error);
+      },
+    );
   }
 
   /** One HTTP exchange with the subgraph: its status, content type and body text. */
