@@ -147,29 +147,32 @@ interface ErrorLike {
   [key: string]: unknown;
 }
 
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
 /**
- * The merged answer as fetch `i`'s own: its root fields under their own keys; the errors whose
- * path starts in its fields (path rewritten to its own key) and those with no such path (a
- * request-level error concerns every fetch); the extensions.
+ * The merged answer as each fetch's own: its root fields under their own keys, the errors whose
+ * path starts in its fields (the path rewritten to its own key), the extensions. Null when the
+ * answer cannot be told apart per fetch: `data` null (a failure of one fetch's non-null field
+ * took everyone's data), an error with no path into one fetch's fields (a request-level error:
+ * a limit the merged request crossed, a variable refused), or a malformed body. The caller then
+ * sends each fetch on its own, so a merged request never fails a fetch that alone would succeed.
  */
-export function splitAnswer(answer: SubgraphAnswer, merged: MergedDocument, i: number): SubgraphAnswer {
-  const part: SubgraphAnswer = {};
-  if (answer.data === null) part.data = null;
-  else if (answer.data) {
-    const data: Record<string, unknown> = {};
-    for (const [mergedKey, key] of merged.keys[i]!) if (mergedKey in answer.data) data[key] = answer.data[mergedKey];
-    part.data = data;
+export function splitAnswer(answer: SubgraphAnswer, merged: MergedDocument): SubgraphAnswer[] | null {
+  if (!isPlainObject(answer.data)) return null;
+  if (answer.errors !== undefined && !Array.isArray(answer.errors)) return null;
+  const data = answer.data;
+  const parts: SubgraphAnswer[] = merged.keys.map((keys) => {
+    const own: Record<string, unknown> = {};
+    for (const [mergedKey, key] of keys) if (mergedKey in data) own[key] = data[mergedKey];
+    return answer.extensions ? { data: own, extensions: answer.extensions } : { data: own };
+  });
+  for (const error of answer.errors ?? []) {
+    const path = isPlainObject(error) ? (error as ErrorLike).path : undefined;
+    const head = Array.isArray(path) ? path[0] : undefined;
+    const owner = typeof head === 'string' ? merged.owner.get(head) : undefined;
+    if (owner === undefined) return null;
+    (parts[owner]!.errors ??= []).push({ ...(error as ErrorLike), path: [merged.keys[owner]!.get(head as string)!, ...path!.slice(1)] });
   }
-  if (answer.errors) {
-    const errors: unknown[] = [];
-    for (const error of answer.errors as ErrorLike[]) {
-      const head = error?.path?.[0];
-      const belongs = typeof head === 'string' ? merged.owner.get(head) : undefined;
-      if (belongs === undefined) errors.push(error);
-      else if (belongs === i) errors.push({ ...error, path: [merged.keys[i]!.get(head as string)!, ...error.path!.slice(1)] });
-    }
-    if (errors.length) part.errors = errors;
-  }
-  if (answer.extensions) part.extensions = answer.extensions;
-  return part;
+  return parts;
 }

@@ -78,11 +78,12 @@ export function stagePlanNode(root: PlanNode): PlanNode {
     const subgraph = subgraphOf(leaf.node);
     if (subgraph === null) continue;
     const inStage = (stage: number) => fixed.some((other) => other.stage === stage && subgraphOf(other.node) === subgraph);
-    if (inStage(leaf.stage)) continue;
-    for (let stage = leaf.stage + 1; stage < length; stage++) {
-      if (inStage(stage)) {
-        leaf.stage = stage;
-        break;
+    if (!inStage(leaf.stage)) {
+      for (let stage = leaf.stage + 1; stage < length; stage++) {
+        if (inStage(stage)) {
+          leaf.stage = stage;
+          break;
+        }
       }
     }
     fixed.push(leaf);

@@ -57,6 +57,9 @@ export interface SubgraphClientOptions {
   onMerged?(subgraph: string, count: number): void;
 }
 
+/** At most this many fetches in one merged request (the public benchmark's largest stage has 7). */
+const MAX_MERGED = 16;
+
 /** A fetch waiting for the end of the current synchronous sweep to learn its request's companions. */
 interface PendingFetch {
   payload: FetchPayload;
@@ -129,8 +132,8 @@ export class SubgraphClient extends RemoteGraphQLDataSource<GatewayContext> {
   private readonly baseHeaders: Record<string, string>;
   /** Query fetches in flight by credentials and body (`dedup`). */
   private readonly inflight = new Map<string, Promise<RawAnswer>>();
-  /** Query fetches gathering for one request, by headers (`merge`). */
-  private readonly batches = new Map<string, { headers: Record<string, string>; fetches: PendingFetch[] }>();
+  /** Query fetches gathering for one request, by operation (`merge`). */
+  private readonly batches = new WeakMap<object, { headers: Record<string, string>; fetches: PendingFetch[] }>();
 
   constructor(options: SubgraphClientOptions) {
     const { agent, timeoutMs } = options;
@@ -176,13 +179,15 @@ export class SubgraphClient extends RemoteGraphQLDataSource<GatewayContext> {
     }
     if (request.operationName) payload.operationName = request.operationName;
     if (request.extensions) payload.extensions = request.extensions;
+    // Fetch merging gathers by operation; a fetch with headers of its own (Apollo's ftv1 request) goes alone.
+    const operation = 'incomingRequestContext' in options ? options.incomingRequestContext : null;
     let answer: SubgraphBody;
     try {
       if (NOT_SHAREABLE.test(request.query)) {
         // A write: reads that start once it has ended must not share answers from before it.
         answer = decode(await this.exchange(headers, JSON.stringify(payload)).finally(wrote));
-      } else if (this.options.merge && !payload.extensions) {
-        answer = await this.merged(headers, payload);
+      } else if (this.options.merge && operation && !payload.extensions && !own) {
+        answer = await this.merged(operation, headers, payload);
       } else {
         answer = decode(await this.transport(headers, JSON.stringify(payload)));
       }
@@ -203,24 +208,24 @@ export class SubgraphClient extends RemoteGraphQLDataSource<GatewayContext> {
   }
 
   /**
-   * Fetch merging: the fetch joins the others to this subgraph that start in the same synchronous
-   * sweep with the same headers (the same operation: its credentials and request id; the first
-   * fetch's traceparent stands for all), and they go as one request once the sweep ends.
+   * Fetch merging: the fetch joins the other fetches of its operation (Apollo's request context:
+   * never another caller's) to this subgraph that start in the same synchronous sweep (a stage of
+   * the plan), and they go as one request once the sweep ends. Their headers are the operation's,
+   * so the first fetch's (its traceparent standing for all) are everyone's.
    */
-  private merged(headers: Record<string, string>, payload: FetchPayload): Promise<SubgraphBody> {
-    let key = '';
-    for (const name in headers) if (name !== 'traceparent') key += `${name}:${headers[name]}\n`;
+  private merged(operation: object, headers: Record<string, string>, payload: FetchPayload): Promise<SubgraphBody> {
     return new Promise<SubgraphBody>((resolve, reject) => {
-      const batch = this.batches.get(key);
-      if (batch) {
-        batch.fetches.push({ payload, resolve, reject });
+      const fetch: PendingFetch = { payload, resolve, reject };
+      const open = this.batches.get(operation);
+      if (open && open.fetches.length < MAX_MERGED) {
+        open.fetches.push(fetch);
         return;
       }
-      this.batches.set(key, { headers, fetches: [{ payload, resolve, reject }] });
+      const batch = { headers, fetches: [fetch] };
+      this.batches.set(operation, batch);
       queueMicrotask(() => {
-        const due = this.batches.get(key)!;
-        this.batches.delete(key);
-        this.sendBatch(due.headers, due.fetches);
+        if (this.batches.get(operation) === batch) this.batches.delete(operation);
+        this.sendBatch(batch.headers, batch.fetches);
       });
     });
   }
@@ -228,34 +233,33 @@ export class SubgraphClient extends RemoteGraphQLDataSource<GatewayContext> {
   private sendBatch(headers: Record<string, string>, fetches: PendingFetch[]): void {
     const merged = fetches.length > 1 ? mergedDocument(fetches.map((f) => f.payload.query)) : null;
     if (!merged) {
-      for (const fetch of fetches) {
-        this.transport(headers, JSON.stringify(fetch.payload)).then(decode).then(fetch.resolve, fetch.reject);
-      }
+      for (const fetch of fetches) this.sendAlone(headers, fetch);
       return;
     }
-    this.options.onMerged?.(this.options.name, fetches.length);
-    const payloads = fetches.map((f) => f.payload);
-    const body = JSON.stringify({ query: merged.query, variables: mergedVariables(payloads), operationName: merged.operationName });
-    this.transport(headers, body).then(
-      (raw) => {
-        let whole: SubgraphBody;
+    const body = JSON.stringify({ query: merged.query, variables: mergedVariables(fetches.map((f) => f.payload)), operationName: merged.operationName });
+    this.transport(headers, body)
+      .then((raw) => {
+        let parts: SubgraphBody[] | null = null;
         try {
-          whole = decode(raw);
-        } catch (error) {
-          // A non-2xx answer: each fetch gets its own share of its errors.
-          if (!(error instanceof SubgraphHttpError) || !error.body || typeof error.body !== 'object') {
-            for (const fetch of fetches) fetch.reject(error);
-            return;
-          }
-          fetches.forEach((fetch, i) => fetch.reject(new SubgraphHttpError(error.status, splitAnswer(error.body as SubgraphBody, merged, i))));
+          parts = splitAnswer(decode(raw), merged);
+        } catch {
+          // A non-2xx or unreadable answer: like one that cannot be split, tried fetch by fetch.
+        }
+        if (!parts) {
+          for (const fetch of fetches) this.sendAlone(headers, fetch);
           return;
         }
-        fetches.forEach((fetch, i) => fetch.resolve(splitAnswer(whole, merged, i)));
-      },
-      (error: unknown) => {
+        this.options.onMerged?.(this.options.name, fetches.length);
+        fetches.forEach((fetch, i) => fetch.resolve(parts[i]!));
+      })
+      // The exchange failed (down, timeout): every fetch fails as it would have alone.
+      .catch((error: unknown) => {
         for (const fetch of fetches) fetch.reject(error);
-      },
-    );
+      });
+  }
+
+  private sendAlone(headers: Record<string, string>, fetch: PendingFetch): void {
+    this.transport(headers, JSON.stringify(fetch.payload)).then(decode).then(fetch.resolve, fetch.reject);
   }
 
   /** One HTTP exchange with the subgraph: its status, content type and body text. */

@@ -42,6 +42,11 @@ const notesOf = (id: string, first: number) => {
   return Array.from({ length: first }, (_, i) => ({ text: `${id} note ${i + 1}`, by: id.startsWith('p') ? 'person' : 'thing' }));
 };
 const added: string[] = [];
+const notesResolvers = {
+  Person: { notes: ({ id }: { id: string }, { first }: { first: number }) => notesOf(id, first) },
+  Thing: { notes: ({ id }: { id: string }, { first }: { first: number }) => notesOf(id, first) },
+  Mutation: { addNote: (_: unknown, { text }: { text: string }) => added.push(`note ${text}`) },
+};
 
 let backends: TestBackends;
 let subgraphs: FakeSubgraph[];
@@ -77,11 +82,7 @@ beforeAll(async () => {
     Query: { things: () => THINGS },
     Thing: { __resolveReference: ({ id }: { id: string }) => THINGS.find((t) => t.id === id) },
   });
-  notes = await startFakeSubgraph('notes', NOTES_SDL, {
-    Person: { notes: ({ id }: { id: string }, { first }: { first: number }) => notesOf(id, first) },
-    Thing: { notes: ({ id }: { id: string }, { first }: { first: number }) => notesOf(id, first) },
-    Mutation: { addNote: (_: unknown, { text }: { text: string }) => added.push(`note ${text}`) },
-  });
+  notes = await startFakeSubgraph('notes', NOTES_SDL, notesResolvers);
   subgraphs = [people, things, notes];
   merging = await startFakeGateway(backends, subgraphs);
   plain = await startFakeGateway(backends, subgraphs, { config: { GATEWAY_FETCH_MERGE: false } });
@@ -141,6 +142,25 @@ describe('fetch merging', () => {
       expect(body.errors.map((e: { extensions: { code: string } }) => e.extensions.code)).toEqual(['SUBGRAPH_UNAVAILABLE', 'SUBGRAPH_UNAVAILABLE']);
     } finally {
       await down.gateway.close();
+    }
+  });
+
+  it('a merged request the subgraph refuses (a limit only the sum crosses) is sent again fetch by fetch: same answer', async () => {
+    // A subgraph that takes one _entities selection per request: the merged one gets a 400 with no path.
+    const strict = await startFakeSubgraph('notes', NOTES_SDL, notesResolvers, ({ query }) =>
+      (query.match(/_entities\(/g) ?? []).length > 1 ? { status: 400, body: { errors: [{ message: 'one root field per request' }] } } : undefined,
+    );
+    const gateway = await startFakeGateway(backends, subgraphs, {
+      subgraphUrls: { people: subgraphs[0]!.url, things: subgraphs[1]!.url, notes: strict.url },
+    });
+    try {
+      const answer = await ask(gateway.base, BRANCHES, { n: 2 });
+      expect(strict.headers).toHaveLength(3); // the merged request, then each fetch alone
+      expect(answer).toBe(await ask(plain.base, BRANCHES, { n: 2 }));
+      expect(await mergedCount(gateway.base)).toBe(0);
+    } finally {
+      await gateway.gateway.close();
+      await strict.close();
     }
   });
 

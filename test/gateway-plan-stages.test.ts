@@ -16,7 +16,7 @@ import { SDL, SUBGRAPH_NAMES } from './bench/fixtures/federation/schemas.ts';
 const composed = composeSdl(SUBGRAPH_NAMES.map((name) => ({ name, url: `http://127.0.0.1/${name}`, sdl: SDL[name] })));
 const supergraph = Supergraph.build(composed.supergraphSdl!);
 const planner = new QueryPlanner(supergraph);
-const planOf = (query: string) => planner.buildQueryPlan(operationFromDocument(supergraph.schema, parse(query))).node!;
+const planOf = (query: string) => planner.buildQueryPlan(operationFromDocument(supergraph.schema, parse(query))).node as PlanNode;
 
 const subgraphOf = (node: PlanNode): string => (node.kind === 'Flatten' ? subgraphOf(node.node) : node.kind === 'Fetch' ? node.serviceName : node.kind);
 
@@ -110,22 +110,26 @@ describe('merged fetches', () => {
     expect(mergedDocument([a, '{ ... on Query { users { id } } }'])).toBeNull();
   });
 
-  it("splits the answer: each fetch its own fields, its own errors with its own paths, and the request's errors", () => {
+  it("splits the answer: each fetch its own fields and its own errors, their paths its own", () => {
     const merged = mergedDocument([a, b])!;
     const answer = {
       data: { _0__entities: [{ reviews: [] }], _1__entities: [null] },
-      errors: [
-        { message: 'product failed', path: ['_1__entities', 0, 'reviews'] },
-        { message: 'for everyone' },
-      ],
+      errors: [{ message: 'product failed', path: ['_1__entities', 0, 'reviews'] }],
       extensions: { cost: 1 },
     };
-    expect(splitAnswer(answer, merged, 0)).toEqual({ data: { _entities: [{ reviews: [] }] }, errors: [{ message: 'for everyone' }], extensions: { cost: 1 } });
-    expect(splitAnswer(answer, merged, 1)).toEqual({
-      data: { _entities: [null] },
-      errors: [{ message: 'product failed', path: ['_entities', 0, 'reviews'] }, { message: 'for everyone' }],
-      extensions: { cost: 1 },
-    });
-    expect(splitAnswer({ data: null, errors: [{ message: 'down' }] }, merged, 1)).toEqual({ data: null, errors: [{ message: 'down' }] });
+    expect(splitAnswer(answer, merged)).toEqual([
+      { data: { _entities: [{ reviews: [] }] }, extensions: { cost: 1 } },
+      { data: { _entities: [null] }, errors: [{ message: 'product failed', path: ['_entities', 0, 'reviews'] }], extensions: { cost: 1 } },
+    ]);
+  });
+
+  it('no split where the answer cannot be told apart per fetch (each fetch is then sent alone)', () => {
+    const merged = mergedDocument([a, b])!;
+    // One fetch's failure took everyone's data; a request-level error; malformed bodies.
+    expect(splitAnswer({ data: null, errors: [{ message: 'x', path: ['_0__entities'] }] }, merged)).toBeNull();
+    expect(splitAnswer({ data: { _0__entities: [], _1__entities: [] }, errors: [{ message: 'too complex' }] }, merged)).toBeNull();
+    expect(splitAnswer({ data: 'x' as never }, merged)).toBeNull();
+    expect(splitAnswer({ data: {}, errors: {} as never }, merged)).toBeNull();
+    expect(splitAnswer({ data: {}, errors: ['no object'] }, merged)).toBeNull();
   });
 });

@@ -28,6 +28,8 @@ export async function startFakeSubgraph(
   name: string,
   sdl: string,
   resolvers: GraphQLResolverMap<unknown>,
+  /** Answers a request itself instead of the schema when it returns one (a subgraph's own limits). */
+  intercept?: (body: { query: string; variables?: Record<string, unknown> }) => { status: number; body: unknown } | undefined,
 ): Promise<FakeSubgraph> {
   const schema = buildSubgraphSchema({ typeDefs: parse(sdl), resolvers });
   const headers: IncomingHttpHeaders[] = [];
@@ -40,6 +42,11 @@ export async function startFakeSubgraph(
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    const intercepted = intercept?.(body);
+    if (intercepted) {
+      res.writeHead(intercepted.status, { 'content-type': 'application/json' }).end(JSON.stringify(intercepted.body));
+      return;
+    }
     const result = await execute({
       schema,
       document: parse(body.query),
