@@ -61,6 +61,16 @@ export function mergedDocument(queries: readonly string[]): MergedDocument | nul
   return merged;
 }
 
+/**
+ * Never merge these fetch documents again: the subgraph refused their merged request as a whole
+ * (a limit only the sum crosses, a non-2xx answer). Each is then sent alone, as it would be anyway
+ * after the refusal, without paying for the refused request first on every operation.
+ */
+export function refuseMerge(queries: readonly string[]): void {
+  if (documents.size >= MAX_DOCUMENTS) documents.clear();
+  documents.set(queries.join('\u0000'), null);
+}
+
 function buildMerged(queries: readonly string[]): MergedDocument | null {
   let parsed: DocumentNode[];
   try {

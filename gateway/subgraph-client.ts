@@ -6,7 +6,7 @@ import { GraphQLError } from 'graphql';
 import { Agent, fetch } from 'undici';
 import type { GatewayContext } from './context.ts';
 import { dedupeRepresentations, expandEntities, type DedupedRepresentations } from './entity-dedup.ts';
-import { mergedDocument, mergedVariables, splitAnswer, type FetchPayload } from './fetch-merge.ts';
+import { mergedDocument, mergedVariables, refuseMerge, splitAnswer, type FetchPayload } from './fetch-merge.ts';
 import { writeEpoch, wrote } from './write-epoch.ts';
 
 /**
@@ -231,7 +231,8 @@ export class SubgraphClient extends RemoteGraphQLDataSource<GatewayContext> {
   }
 
   private sendBatch(headers: Record<string, string>, fetches: PendingFetch[]): void {
-    const merged = fetches.length > 1 ? mergedDocument(fetches.map((f) => f.payload.query)) : null;
+    const queries = fetches.map((f) => f.payload.query);
+    const merged = fetches.length > 1 ? mergedDocument(queries) : null;
     if (!merged) {
       for (const fetch of fetches) this.sendAlone(headers, fetch);
       return;
@@ -240,12 +241,16 @@ export class SubgraphClient extends RemoteGraphQLDataSource<GatewayContext> {
     this.transport(headers, body)
       .then((raw) => {
         let parts: SubgraphBody[] | null = null;
+        let whole: SubgraphBody | null = null;
         try {
-          parts = splitAnswer(decode(raw), merged);
+          whole = decode(raw);
+          parts = splitAnswer(whole, merged);
         } catch {
           // A non-2xx or unreadable answer: like one that cannot be split, tried fetch by fetch.
         }
         if (!parts) {
+          // Refused as a whole (not one fetch's null data, which depends on the data): never again.
+          if (whole?.data !== null) refuseMerge(queries);
           for (const fetch of fetches) this.sendAlone(headers, fetch);
           return;
         }

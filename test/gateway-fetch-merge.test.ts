@@ -145,7 +145,7 @@ describe('fetch merging', () => {
     }
   });
 
-  it('a merged request the subgraph refuses (a limit only the sum crosses) is sent again fetch by fetch: same answer', async () => {
+  it('a merged request the subgraph refuses (a limit only the sum crosses) is sent again fetch by fetch, and not merged again: same answer', async () => {
     // A subgraph that takes one _entities selection per request: the merged one gets a 400 with no path.
     const strict = await startFakeSubgraph('notes', NOTES_SDL, notesResolvers, ({ query }) =>
       (query.match(/_entities\(/g) ?? []).length > 1 ? { status: 400, body: { errors: [{ message: 'one root field per request' }] } } : undefined,
@@ -157,6 +157,9 @@ describe('fetch merging', () => {
       const answer = await ask(gateway.base, BRANCHES, { n: 2 });
       expect(strict.headers).toHaveLength(3); // the merged request, then each fetch alone
       expect(answer).toBe(await ask(plain.base, BRANCHES, { n: 2 }));
+      // Remembered: the next operation of this plan sends its fetches alone at once.
+      expect(await ask(gateway.base, BRANCHES, { n: 2 })).toBe(answer);
+      expect(strict.headers).toHaveLength(5);
       expect(await mergedCount(gateway.base)).toBe(0);
     } finally {
       await gateway.gateway.close();

@@ -19,6 +19,7 @@ describe('the gateway production command', () => {
   it('uses node flags this node accepts', () => {
     const flags = productionNodeFlags();
     expect(flags).toContain('--heap-growing-percent=120');
+    expect(flags).toContain('--max-semi-space-size=16');
     const result = spawnSync(process.execPath, [...flags, '-e', '0'], { encoding: 'utf8' });
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);

@@ -6,7 +6,12 @@
 -- newer one: webhooks/store.ts), so old rows are only weight: the retention job
 -- (webhooks/retention.ts) deletes those received before BI_SALEOR_EVENTS_RETENTION_DAYS.
 
-CREATE INDEX saleor_events_received_at_idx ON bi.saleor_events (received_at);
+-- Migrations run in one transaction, where CREATE INDEX CONCURRENTLY cannot: this build blocks
+-- webhook inserts while it runs (about a second per million deliveries). A delivery that waits
+-- past Saleor's timeout is retried by Saleor, so nothing is lost; on a large table, build it
+-- first without the lock and this statement does nothing:
+--   CREATE INDEX CONCURRENTLY IF NOT EXISTS saleor_events_received_at_idx ON bi.saleor_events (received_at);
+CREATE INDEX IF NOT EXISTS saleor_events_received_at_idx ON bi.saleor_events (received_at);
 
 -- Every tenant's rows received before p_before (never within the last day, whatever the caller
 -- asks: the rows that stop Saleor's retries of today's deliveries stay), at most p_limit of them
