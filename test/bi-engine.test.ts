@@ -328,21 +328,28 @@ async function insertFacts(db: Database, facts: Facts) {
        WHERE p.id = x.id AND r.page_id = x.id AND r.number = (SELECT max(number) FROM cms.page_revisions WHERE page_id = x.id)`,
       [json(facts.pages)],
     );
+    await insertOrders(tx, facts.orders);
+  });
+}
+
+/** Order facts and their lines, as bi's webhook store writes them (the app role, the tenant's transaction). */
+async function insertOrders(tx: { query(text: string, values?: unknown[]): Promise<unknown> }, orders: Order[]) {
+  const json = (rows: unknown[]) => JSON.stringify(rows);
+  const tenant = `(SELECT current_setting('app.tenant_id')::uuid)`;
     await tx.query(
       `INSERT INTO bi.orders (tenant_id, order_id, number, channel, status, paid, total_gross, total_net, currency, created_at, updated_at)
        SELECT ${tenant}, order_id, number, channel, status, paid, total_gross, total_net, currency, created_at, created_at
        FROM jsonb_to_recordset($1::jsonb) AS x(order_id text, number text, channel text, status text, paid boolean, total_gross numeric,
          total_net numeric, currency text, created_at timestamptz)`,
-      [json(facts.orders)],
+      [json(orders)],
     );
     await tx.query(
       `INSERT INTO bi.order_lines (tenant_id, order_id, line_id, product_id, product_name, variant_id, sku, quantity, unit_price_gross, total_gross, currency, created_at)
        SELECT ${tenant}, x.order_id, l.line_id, l.product_id, l.product_name, null, l.sku, l.quantity, l.unit_price_gross, l.total_gross, 'USD', x.created_at
        FROM jsonb_to_recordset($1::jsonb) AS x(order_id text, lines jsonb, created_at timestamptz),
          jsonb_to_recordset(x.lines) AS l(line_id text, product_id text, product_name text, sku text, quantity int, unit_price_gross numeric, total_gross numeric)`,
-      [json(facts.orders)],
+      [json(orders)],
     );
-  });
 }
 
 // --- Reference computations in JS -------------------------------------------------------------
@@ -927,6 +934,100 @@ describe('chart data', () => {
   });
 });
 
+describe('daily rollups', () => {
+  // Definitions a rollup answers (whole-day ranges, its dimensions, decomposable metrics) and the
+  // rollup each must read; then definitions it must not answer.
+  const NOW = new Date('2025-06-15T10:30:00Z');
+  const FITTING: [string, Record<string, unknown>][] = [
+    ['crm.lead_facts_daily', { type: 'LINE', dataset: 'leads', timeGrain: 'MONTH', metrics: [{ aggregate: 'COUNT' }, { aggregate: 'AVG', column: 'score' }], timeRange: { relative: 'LAST_365_DAYS' } }],
+    ['crm.lead_facts_daily', { type: 'BAR', dataset: 'leads', timeGrain: 'WEEK', dimensions: ['source'], metrics: [{ aggregate: 'COUNT' }], timeRange: { relative: 'LAST_90_DAYS' } }],
+    ['crm.lead_facts_daily', { dataset: 'leads', dimensions: ['status'], metrics: [{ aggregate: 'COUNT' }, { aggregate: 'MIN', column: 'score' }, { aggregate: 'MAX', column: 'score' }, { aggregate: 'SUM', column: 'score' }, { aggregate: 'COUNT_DISTINCT', column: 'source' }] }],
+    ['crm.lead_facts_daily', { dataset: 'leads', timeGrain: 'DAY', metrics: [{ aggregate: 'COUNT' }], filters: [{ column: 'source', operator: 'CONTAINS', values: ['promo'] }, { column: 'status', operator: 'IN', values: ['new', 'converted'] }], timeRange: { from: '2024-03-31T00:00:00Z', to: '2024-07-02T00:00:00Z' } }],
+    ['crm.lead_facts_daily', { type: 'BIG_NUMBER', dataset: 'leads', metrics: [{ aggregate: 'COUNT' }], filters: [{ column: 'source', operator: 'EQ', values: [null] }] }],
+    ['crm.lead_facts_daily', { dataset: 'leads', metrics: [{ aggregate: 'COUNT' }, { aggregate: 'AVG', column: 'score' }], timeRange: { relative: 'TODAY' } }],
+    ['bi.orders_daily', { type: 'AREA', dataset: 'orders', timeGrain: 'QUARTER', metrics: [{ aggregate: 'SUM', column: 'total_gross' }], filters: [{ column: 'paid', operator: 'EQ', values: [true] }], timeRange: { relative: 'LAST_365_DAYS' } }],
+    ['bi.orders_daily', { dataset: 'orders', dimensions: ['status', 'paid'], metrics: [{ aggregate: 'COUNT' }, { aggregate: 'AVG', column: 'total_gross' }, { aggregate: 'MIN', column: 'total_net' }, { aggregate: 'MAX', column: 'total_net' }], timeGrain: 'YEAR' }],
+    ['bi.order_lines_daily', { type: 'BAR', dataset: 'order_lines', dimensions: ['product_name'], metrics: [{ aggregate: 'SUM', column: 'total_gross', label: 'revenue' }, { aggregate: 'SUM', column: 'quantity' }, { aggregate: 'COUNT_DISTINCT', column: 'product_id' }], sort: [{ by: 'revenue', descending: true }], rowLimit: 2 }],
+    ['bi.order_lines_daily', { dataset: 'order_lines', dimensions: ['product_id'], metrics: [{ aggregate: 'AVG', column: 'unit_price_gross' }, { aggregate: 'MAX', column: 'quantity' }], timeRange: { relative: 'LAST_YEAR' } }],
+  ];
+  const NOT_FITTING: Record<string, unknown>[] = [
+    { dataset: 'leads', dimensions: ['owner_id'], metrics: [{ aggregate: 'COUNT' }] }, // not one of its dimensions
+    { dataset: 'leads', metrics: [{ aggregate: 'COUNT' }], filters: [{ column: 'score', operator: 'RANGE', values: [50, null] }] }, // a filter on a measure
+    { dataset: 'leads', metrics: [{ aggregate: 'COUNT_DISTINCT', column: 'id' }] }, // distinct of a non-dimension
+    { dataset: 'leads', metrics: [{ aggregate: 'COUNT' }], timeRange: { from: '2024-03-31T12:00:00Z', to: '2024-07-01T00:00:00Z' } }, // not whole days
+    { dataset: 'leads', timeColumn: 'converted_at', timeGrain: 'MONTH', metrics: [{ aggregate: 'COUNT' }] }, // another time column
+    { dataset: 'order_lines', dimensions: ['channel'], metrics: [{ aggregate: 'COUNT' }] }, // the order's column
+  ];
+  const readsFrom = async (facts: Facts, definition: ChartDefinition, options: { rollups?: boolean } = {}) => {
+    statements = [];
+    const result = await fresh(facts, definition, { now: NOW, ...options });
+    return { rows: result.rows, text: statements.join('\n') };
+  };
+  const expectSameAnswers = async (facts: Facts) => {
+    for (const [source, input] of FITTING) {
+      const definition = define(input);
+      const rolled = await readsFrom(facts, definition);
+      const raw = await readsFrom(facts, definition, { rollups: false });
+      expect(rolled.text, JSON.stringify(input)).toContain(`FROM ${source}`);
+      expect(raw.text).not.toContain('_daily');
+      expect(rolled.rows, JSON.stringify(input)).toEqual(raw.rows);
+    }
+  };
+
+  it('answer the charts that fit them exactly as the facts do, and the others read the facts', async () => {
+    await expectSameAnswers(A);
+    await expectSameAnswers(B);
+    for (const input of NOT_FITTING) {
+      const { text } = await readsFrom(A, define(input));
+      expect(text, JSON.stringify(input)).not.toContain('_daily');
+    }
+    // Independently of the facts' path too: leads per status against the inserted rows.
+    const byStatus = await fresh(A, define({ dataset: 'leads', dimensions: ['status'], metrics: [{ aggregate: 'COUNT' }, { aggregate: 'AVG', column: 'score' }] }));
+    expect(unordered(byStatus.rows)).toEqual(unordered(grouped(A.leads, [(l) => l.status], [count, avg<Lead>((l) => l.score)])));
+  });
+
+  it('follow every write of the facts in its transaction: inserts, updates that move rows between days or groups, deletes', async () => {
+    const scope = { tenantId: A.tenantId, accountId: null };
+    await backends.db.withTenant(scope, async (tx) => {
+      const lead = A.leads[10]!;
+      await tx.query(`UPDATE crm.leads SET status = 'converted', score = 100, source = 'moved' WHERE id = $1`, [lead.id]);
+      await tx.query(`UPDATE crm.leads SET created_at = created_at - interval '400 days' WHERE id = $1`, [A.leads[11]!.id]);
+      await tx.query(`UPDATE crm.leads SET name = 'renamed' WHERE id = $1`, [A.leads[12]!.id]);
+      await tx.query(`DELETE FROM crm.leads WHERE id = $1`, [A.leads[13]!.id]);
+      await tx.query(
+        `INSERT INTO crm.leads (tenant_id, name, status, source, score, created_at) VALUES (current_setting('app.tenant_id')::uuid, 'New', 'new', 'web', 7, '2025-06-14T23:00:00Z')`,
+      );
+      const order = A.orders[0]!;
+      await tx.query(`UPDATE bi.orders SET status = 'CANCELED', paid = NOT paid, total_gross = total_gross + 1000 WHERE order_id = $1`, [order.order_id]);
+      await tx.query(`UPDATE bi.order_lines SET quantity = quantity + 10, product_name = 'Renamed' WHERE order_id = $1`, [A.orders[1]!.order_id]);
+      await tx.query(`DELETE FROM bi.orders WHERE order_id = $1`, [A.orders[2]!.order_id]); // its lines go too (cascade)
+    });
+    try {
+      await expectSameAnswers(A);
+      await expectSameAnswers(B);
+    } finally {
+      // Back to the facts the other tests compute from.
+      await backends.db.withTenant(scope, async (tx) => {
+        await tx.query(`DELETE FROM crm.leads WHERE name = 'New' AND score = 7`);
+        await tx.query(`DELETE FROM bi.orders WHERE order_id = ANY($1)`, [A.orders.slice(0, 3).map((o) => o.order_id)]);
+      });
+      const restoreLeads = [A.leads[10]!, A.leads[11]!, A.leads[13]!];
+      await backends.db.withTenant(scope, async (tx) => {
+        await tx.query(`DELETE FROM crm.leads WHERE id = ANY($1::uuid[])`, [restoreLeads.map((l) => l.id)]);
+        await tx.query(
+          `INSERT INTO crm.leads (tenant_id, id, name, status, source, score, owner_id, tags, created_at, converted_at)
+           SELECT current_setting('app.tenant_id')::uuid, id, 'Lead ' || id, status, source, score, owner_id, tags, created_at, converted_at
+           FROM jsonb_to_recordset($1::jsonb) AS x(id uuid, status text, source text, score int, owner_id uuid, tags text[], created_at timestamptz, converted_at timestamptz)`,
+          [JSON.stringify(restoreLeads)],
+        );
+        await insertOrders(tx, A.orders.slice(0, 3));
+      });
+      await new CacheGenerations(backends.deps('bi').redis, backends.config.REDIS_PREFIX, 'crm').bump(A.tenantId);
+      await new CacheGenerations(backends.deps('bi').redis, backends.config.REDIS_PREFIX, 'bi').bump(A.tenantId);
+    }
+  });
+});
+
 describe('tenancy, cache and freshness', () => {
   const BY_SOURCE = { type: 'BAR', dataset: 'leads', dimensions: ['source'], metrics: [{ aggregate: 'COUNT' }, { aggregate: 'SUM', column: 'score' }] };
   const expectedBySource = (facts: Facts) => unordered(grouped(facts.leads, [(l) => l.source], [count, sum<Lead>((l) => l.score)]));
@@ -1057,7 +1158,8 @@ describe('tenancy, cache and freshness', () => {
     const definition = define({ type: 'BIG_NUMBER', dataset: 'leads', metrics: [{ aggregate: 'COUNT' }] });
     // The owner holds a lock the chart's read must wait for: the wait is what runs out.
     await backends.deps('crm').asOwner(async (tx) => {
-      await tx.query('LOCK TABLE crm.leads IN ACCESS EXCLUSIVE MODE');
+      // (Both what the chart could read: the leads and their daily rollup.)
+      await tx.query('LOCK TABLE crm.leads, crm.leads_daily IN ACCESS EXCLUSIVE MODE');
       const started = Date.now();
       await expect(fresh(A, definition, { statementTimeoutMs: 300 })).rejects.toMatchObject({ extensions: { code: 'BAD_USER_INPUT' }, message: expect.stringMatching(/too long/) });
       expect(Date.now() - started).toBeLessThan(5_000);

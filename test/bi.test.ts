@@ -14,14 +14,14 @@ const acme = DEMO_TENANTS[0].id;
 const tokens: Record<'owner' | 'analyst' | 'editor' | 'viewer' | 'globex', string> = {} as never;
 const ANALYST = { email: 'analyst@acme.example', password: 'analyst-password-2026' };
 
-/** Statements of bi requests: bi's tables, the fact views charts read, the engine's timeout. */
+/** Statements of bi requests: bi's tables, the fact views and daily rollups charts read, the engine's timeout. */
 let statements: string[] = [];
 
 beforeAll(async () => {
   stack = await startSupergraph();
   url = stack.graphql;
   stack.backends.db.onStatement((text) => {
-    if (/\bbi\.|_facts\b|statement_timeout/.test(text)) statements.push(text);
+    if (/\bbi\.|_facts(_daily)?\b|statement_timeout/.test(text)) statements.push(text);
   });
   tokens.owner = await login(url, 'owner@acme.example');
   tokens.editor = await login(url, 'editor@acme.example');

@@ -34,6 +34,8 @@ export interface ChartDataOptions {
   tenantId?: string | null;
   /** The query's statement_timeout (default STATEMENT_TIMEOUT_MS). */
   statementTimeoutMs?: number;
+  /** Read the dataset's daily rollup when the chart fits it (default true; false: always the facts). */
+  rollups?: boolean;
 }
 
 /**
@@ -65,7 +67,7 @@ export async function chartData(ctx: ChartDataContext, definition: ChartDefiniti
   });
   const now = options.now ?? new Date();
   const range = resolveRange(definition.timeRange, now);
-  const query = buildChartQuery(dataset, definition, range, extraFilters);
+  const query = buildChartQuery(dataset, definition, range, extraFilters, { rollups: options.rollups });
 
   const tenantId = options.tenantId === undefined ? ctx.principal.tenantId : options.tenantId;
   const cache: ChartCacheOptions = { redis: ctx.deps.redis, prefix: ctx.deps.config.REDIS_PREFIX, ttlSeconds: ctx.deps.config.CACHE_TTL_SECONDS };

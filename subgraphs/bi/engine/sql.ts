@@ -1,6 +1,7 @@
 import { columnOf, type FactColumn, type FactDataset } from '../datasets.ts';
 import { GRAIN_FIELD, type ResolvedRange } from './time.ts';
 import type { ChartDefinition, ChartFilter, ColumnType, Metric, ResultColumn } from './types.ts';
+import { rollupAggregate, rollupFor } from './rollup.ts';
 
 /*
  * The SQL of a chart: one SELECT over the dataset's source, built only from the dataset's
@@ -49,7 +50,12 @@ export function buildChartQuery(
   definition: ChartDefinition,
   range: ResolvedRange | null,
   extraFilters: readonly ChartFilter[] = [],
+  options: { rollups?: boolean } = {},
 ): ChartQuery {
+  // The dataset's daily rollup when the chart fits it (rollup.ts): its columns by name, its
+  // aggregates decomposed, its days for the time column; otherwise the facts.
+  const rollup = options.rollups === false ? null : rollupFor(dataset, definition, range, extraFilters);
+  const sqlOf = (column: FactColumn) => (rollup ? column.name : column.sql);
   const values: unknown[] = [];
   /** The joins the columns used need (FactDataset.joins), in the dataset's order. */
   const joins = new Set<string>();
@@ -82,12 +88,13 @@ export function buildChartQuery(
     const field = Object.hasOwn(GRAIN_FIELD, definition.timeGrain) ? GRAIN_FIELD[definition.timeGrain] : undefined;
     if (!field) throw new Error(`unknown time grain ${String(definition.timeGrain)}`);
     // The bucket in UTC, whatever the session's time zone (date_trunc with a zone, PostgreSQL 14+).
-    output(`date_trunc('${field}', ${timeColumn.sql}, 'UTC')`, { name: timeColumn.name, label: timeColumn.label, type: 'TIME' });
+    const time = rollup ? `(day::timestamp AT TIME ZONE 'UTC')` : timeColumn.sql;
+    output(`date_trunc('${field}', ${time}, 'UTC')`, { name: timeColumn.name, label: timeColumn.label, type: 'TIME' });
   }
   for (const name of definition.dimensions) {
     const column = use(mustColumn(dataset, name));
     if (!column.groupable) throw new Error(`column ${name} cannot be a dimension`);
-    output(column.sql, { name: column.name, label: column.label, type: column.type });
+    output(sqlOf(column), { name: column.name, label: column.label, type: column.type });
   }
   const groups = select.length;
   for (const metric of definition.metrics) {
@@ -98,34 +105,42 @@ export function buildChartQuery(
     if (metric.aggregate !== 'COUNT') {
       const column = use(mustColumn(dataset, metric.column ?? ''));
       if (!column.aggregates.includes(metric.aggregate)) throw new Error(`column ${column.name} does not allow ${metric.aggregate}`);
-      sql = aggregate(column.sql);
+      sql = rollup ? rollupAggregate(metric.aggregate, column.name) : aggregate(column.sql);
       if (metric.aggregate === 'MIN' || metric.aggregate === 'MAX') type = column.type;
+    } else if (rollup) {
+      sql = rollupAggregate('COUNT', null);
     }
     output(sql, { name: metric.label, label: metric.label, type });
   }
 
   const where: string[] = [];
-  if (timeColumn && range?.from) where.push(`${timeColumn.sql} >= ${param(range.from.toISOString(), 'timestamptz')}`);
-  if (timeColumn && range?.to) where.push(`${timeColumn.sql} < ${param(range.to.toISOString(), 'timestamptz')}`);
+  if (rollup) {
+    // Whole UTC days (rollupFor checked): [from, to) as days.
+    if (timeColumn && range?.from) where.push(`day >= ${param(range.from.toISOString().slice(0, 10), 'date')}`);
+    if (timeColumn && range?.to) where.push(`day < ${param(range.to.toISOString().slice(0, 10), 'date')}`);
+  } else {
+    if (timeColumn && range?.from) where.push(`${timeColumn.sql} >= ${param(range.from.toISOString(), 'timestamptz')}`);
+    if (timeColumn && range?.to) where.push(`${timeColumn.sql} < ${param(range.to.toISOString(), 'timestamptz')}`);
+  }
   for (const filter of [...definition.filters, ...extraFilters]) {
     const column = use(mustColumn(dataset, filter.column));
     if (!column.filterable) throw new Error(`column ${column.name} cannot be filtered`);
     const type = valueType(column);
     switch (filter.operator) {
       case 'EQ':
-        where.push(filter.values[0] === null ? `${column.sql} IS NULL` : `${column.sql} = ${param(filter.values[0], type)}`);
+        where.push(filter.values[0] === null ? `${sqlOf(column)} IS NULL` : `${sqlOf(column)} = ${param(filter.values[0], type)}`);
         break;
       case 'IN':
-        where.push(`${column.sql} = ANY(${param(filter.values, `${type}[]`)})`);
+        where.push(`${sqlOf(column)} = ANY(${param(filter.values, `${type}[]`)})`);
         break;
       case 'RANGE': {
         const [from, to] = filter.values;
-        if (from !== null && from !== undefined) where.push(`${column.sql} >= ${param(from, type)}`);
-        if (to !== null && to !== undefined) where.push(`${column.sql} < ${param(to, type)}`);
+        if (from !== null && from !== undefined) where.push(`${sqlOf(column)} >= ${param(from, type)}`);
+        if (to !== null && to !== undefined) where.push(`${sqlOf(column)} < ${param(to, type)}`);
         break;
       }
       case 'CONTAINS':
-        where.push(`${column.sql} ILIKE ${param(likePattern(String(filter.values[0])), 'text')} ESCAPE '\\'`);
+        where.push(`${sqlOf(column)} ILIKE ${param(likePattern(String(filter.values[0])), 'text')} ESCAPE '\\'`);
         break;
       default:
         throw new Error(`unknown filter operator ${String(filter.operator)}`);
@@ -150,7 +165,9 @@ export function buildChartQuery(
   if (!Number.isInteger(rowLimit) || rowLimit < 1) throw new Error(`bad row limit ${rowLimit}`);
   const text = [
     `SELECT ${select.join(', ')}`,
-    `FROM ${[dataset.source, ...Object.entries(dataset.joins ?? {}).filter(([name]) => joins.has(name)).map(([, sql]) => sql)].join(' ')}`,
+    rollup
+      ? `FROM ${rollup.source}`
+      : `FROM ${[dataset.source, ...Object.entries(dataset.joins ?? {}).filter(([name]) => joins.has(name)).map(([, sql]) => sql)].join(' ')}`,
     where.length ? `WHERE ${where.join(' AND ')}` : '',
     groups ? `GROUP BY ${Array.from({ length: groups }, (_, i) => i + 1).join(', ')}` : '',
     order.length ? `ORDER BY ${order.join(', ')}` : '',

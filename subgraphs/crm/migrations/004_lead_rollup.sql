@@ -1,0 +1,104 @@
+-- Up Migration
+
+-- A daily rollup of the leads for BI (part of crm's contract, like 002's fact views): one row
+-- per tenant, UTC day of created_at, status and source, with the day's lead count and the sum,
+-- count, min and max of score. The leads dataset's charts that group and filter only by status
+-- and source over whole days read it (subgraphs/bi/engine/rollup.ts) instead of the leads: leads
+-- per month over a year read about 17,000 rows here instead of 365,000 leads.
+--
+-- Kept in step by statement triggers on crm.leads: the days a statement touched (old and new
+-- rows, so a status change moves its lead between rows) are recomputed from the leads in the
+-- same transaction, under a per-tenant-and-day advisory lock (concurrent writers of one day take
+-- turns; the one that waited recomputes from leads that include the other's). The app role's
+-- writes recompute under its tenant's row-level security.
+
+CREATE TABLE crm.leads_daily (
+  tenant_id uuid NOT NULL,
+  day date NOT NULL,
+  status text NOT NULL,
+  source text,
+  facts bigint NOT NULL,
+  score_sum numeric NOT NULL,
+  score_count bigint NOT NULL,
+  score_min smallint NOT NULL,
+  score_max smallint NOT NULL,
+  -- source may be null, so the dimensions cannot be the key: a row id can.
+  id bigint GENERATED ALWAYS AS IDENTITY,
+  PRIMARY KEY (tenant_id, day, id)
+);
+SELECT kit.tenant_table('crm.leads_daily', app_grants => ARRAY['SELECT', 'INSERT', 'DELETE']);
+
+CREATE FUNCTION crm.refresh_leads_daily(p_tenants uuid[], p_days date[]) RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, crm AS $$
+BEGIN
+  -- In a fixed order, so two writers of several days never wait on each other in a circle.
+  PERFORM pg_advisory_xact_lock(k.lock)
+  FROM (SELECT DISTINCT hashtextextended('crm.leads_daily:' || t || ':' || d, 0) AS lock FROM unnest(p_tenants, p_days) AS u(t, d)) k
+  ORDER BY k.lock;
+  DELETE FROM crm.leads_daily r USING unnest(p_tenants, p_days) AS k(tenant_id, day)
+  WHERE r.tenant_id = k.tenant_id AND r.day = k.day;
+  INSERT INTO crm.leads_daily (tenant_id, day, status, source, facts, score_sum, score_count, score_min, score_max)
+  SELECT l.tenant_id, k.day, l.status, l.source, count(*), sum(l.score), count(l.score), min(l.score), max(l.score)
+  FROM (SELECT DISTINCT t AS tenant_id, d AS day FROM unnest(p_tenants, p_days) AS u(t, d)) k
+  JOIN crm.leads l ON l.tenant_id = k.tenant_id
+    AND l.created_at >= (k.day::timestamp AT TIME ZONE 'UTC') AND l.created_at < ((k.day + 1)::timestamp AT TIME ZONE 'UTC')
+  GROUP BY l.tenant_id, k.day, l.status, l.source;
+END
+$$;
+
+CREATE FUNCTION crm.sync_leads_daily() RETURNS trigger
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, crm AS $$
+DECLARE
+  v_tenants uuid[];
+  v_days date[];
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    SELECT array_agg(tenant_id), array_agg(day) INTO v_tenants, v_days
+    FROM (SELECT DISTINCT tenant_id, (created_at AT TIME ZONE 'UTC')::date AS day FROM new_rows) k;
+  ELSIF TG_OP = 'DELETE' THEN
+    SELECT array_agg(tenant_id), array_agg(day) INTO v_tenants, v_days
+    FROM (SELECT DISTINCT tenant_id, (created_at AT TIME ZONE 'UTC')::date AS day FROM old_rows) k;
+  ELSE
+    -- Only a change of what the rollup holds (most lead edits touch neither).
+    SELECT array_agg(tenant_id), array_agg(day) INTO v_tenants, v_days
+    FROM (
+      SELECT o.tenant_id, (o.created_at AT TIME ZONE 'UTC')::date AS day FROM old_rows o JOIN new_rows n ON n.tenant_id = o.tenant_id AND n.id = o.id
+      WHERE (o.status, o.source, o.score, o.created_at) IS DISTINCT FROM (n.status, n.source, n.score, n.created_at)
+      UNION
+      SELECT n.tenant_id, (n.created_at AT TIME ZONE 'UTC')::date FROM old_rows o JOIN new_rows n ON n.tenant_id = o.tenant_id AND n.id = o.id
+      WHERE (o.status, o.source, o.score, o.created_at) IS DISTINCT FROM (n.status, n.source, n.score, n.created_at)
+    ) k;
+  END IF;
+  IF v_tenants IS NOT NULL THEN
+    PERFORM crm.refresh_leads_daily(v_tenants, v_days);
+  END IF;
+  RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER leads_daily_insert AFTER INSERT ON crm.leads
+  REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION crm.sync_leads_daily();
+CREATE TRIGGER leads_daily_update AFTER UPDATE ON crm.leads
+  REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION crm.sync_leads_daily();
+CREATE TRIGGER leads_daily_delete AFTER DELETE ON crm.leads
+  REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION crm.sync_leads_daily();
+
+INSERT INTO crm.leads_daily (tenant_id, day, status, source, facts, score_sum, score_count, score_min, score_max)
+SELECT tenant_id, (created_at AT TIME ZONE 'UTC')::date, status, source, count(*), sum(score), count(score), min(score), max(score)
+FROM crm.leads
+GROUP BY 1, 2, 3, 4;
+
+-- What BI reads (the leads dataset's rollup), with the caller's rights like the fact views.
+CREATE VIEW crm.lead_facts_daily WITH (security_invoker = true) AS
+SELECT tenant_id, day, status, source, facts, score_sum, score_count, score_min, score_max
+FROM crm.leads_daily;
+GRANT SELECT ON crm.lead_facts_daily TO bizosaas_app;
+
+-- Down Migration
+DROP VIEW crm.lead_facts_daily;
+DROP TRIGGER leads_daily_delete ON crm.leads;
+DROP TRIGGER leads_daily_update ON crm.leads;
+DROP TRIGGER leads_daily_insert ON crm.leads;
+DROP FUNCTION crm.sync_leads_daily();
+DROP FUNCTION crm.refresh_leads_daily(uuid[], date[]);
+DROP TABLE crm.leads_daily;
