@@ -62,7 +62,7 @@ SELECT kit.tenant_table('bi.order_lines_daily', app_grants => ARRAY['SELECT', 'I
 -- The tenants' days given (in pairs), recomputed from the facts: one range read over the span of
 -- the days, kept to the days given. (Not a join per day: inside a trigger of a bulk insert the
 -- planner still has the table's statistics from before it, and would scan the table per day.)
-CREATE FUNCTION bi.refresh_order_rollups(p_tenants uuid[], p_days date[]) RETURNS void
+CREATE FUNCTION bi.refresh_orders_daily(p_tenants uuid[], p_days date[]) RETURNS void
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, bi AS $$
 DECLARE
   v_from timestamptz := (SELECT min(d) FROM unnest(p_days) d)::timestamp AT TIME ZONE 'UTC';
@@ -71,7 +71,7 @@ DECLARE
 BEGIN
   -- In a fixed order, so two writers of several days never wait on each other in a circle.
   PERFORM pg_advisory_xact_lock(k.lock)
-  FROM (SELECT DISTINCT hashtextextended('bi.order_rollups:' || t || ':' || d, 0) AS lock FROM unnest(p_tenants, p_days) AS u(t, d)) k
+  FROM (SELECT DISTINCT hashtextextended('bi.orders_daily:' || t || ':' || d, 0) AS lock FROM unnest(p_tenants, p_days) AS u(t, d)) k
   ORDER BY k.lock;
 
   DELETE FROM bi.orders_daily r
@@ -84,6 +84,21 @@ BEGIN
   WHERE o.tenant_id = ANY(v_tenants) AND o.created_at >= v_from AND o.created_at < v_to
     AND (o.tenant_id, (o.created_at AT TIME ZONE 'UTC')::date) IN (SELECT t, d FROM unnest(p_tenants, p_days) AS u(t, d))
   GROUP BY 1, 2, 3, 4, 5, 6;
+END
+$$;
+
+-- The same for the order lines.
+CREATE FUNCTION bi.refresh_order_lines_daily(p_tenants uuid[], p_days date[]) RETURNS void
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, bi AS $$
+DECLARE
+  v_from timestamptz := (SELECT min(d) FROM unnest(p_days) d)::timestamp AT TIME ZONE 'UTC';
+  v_to timestamptz := ((SELECT max(d) FROM unnest(p_days) d) + 1)::timestamp AT TIME ZONE 'UTC';
+  v_tenants uuid[] := ARRAY(SELECT DISTINCT t FROM unnest(p_tenants) t);
+BEGIN
+  -- In a fixed order, so two writers of several days never wait on each other in a circle.
+  PERFORM pg_advisory_xact_lock(k.lock)
+  FROM (SELECT DISTINCT hashtextextended('bi.order_lines_daily:' || t || ':' || d, 0) AS lock FROM unnest(p_tenants, p_days) AS u(t, d)) k
+  ORDER BY k.lock;
 
   DELETE FROM bi.order_lines_daily r
   WHERE r.tenant_id = ANY(v_tenants) AND (r.tenant_id, r.day) IN (SELECT t, d FROM unnest(p_tenants, p_days) AS u(t, d));
@@ -100,7 +115,8 @@ BEGIN
 END
 $$;
 
--- The trigger of both fact tables: the days its statement's rows (old and new) fall on.
+-- The trigger of both fact tables: the days its statement's rows (old and new) fall on, in that
+-- table's rollup (the order lines' rollup holds none of the order's columns).
 CREATE FUNCTION bi.sync_order_rollups() RETURNS trigger
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, bi AS $$
 DECLARE
@@ -121,8 +137,12 @@ BEGIN
       SELECT tenant_id, (created_at AT TIME ZONE 'UTC')::date FROM new_rows
     ) k;
   END IF;
-  IF v_tenants IS NOT NULL THEN
-    PERFORM bi.refresh_order_rollups(v_tenants, v_days);
+  IF v_tenants IS NULL THEN
+    RETURN NULL;
+  ELSIF TG_TABLE_NAME = 'orders' THEN
+    PERFORM bi.refresh_orders_daily(v_tenants, v_days);
+  ELSE
+    PERFORM bi.refresh_order_lines_daily(v_tenants, v_days);
   END IF;
   RETURN NULL;
 END
@@ -165,6 +185,7 @@ DROP TRIGGER orders_rollup_delete ON bi.orders;
 DROP TRIGGER orders_rollup_update ON bi.orders;
 DROP TRIGGER orders_rollup_insert ON bi.orders;
 DROP FUNCTION bi.sync_order_rollups();
-DROP FUNCTION bi.refresh_order_rollups(uuid[], date[]);
+DROP FUNCTION bi.refresh_order_lines_daily(uuid[], date[]);
+DROP FUNCTION bi.refresh_orders_daily(uuid[], date[]);
 DROP TABLE bi.order_lines_daily;
 DROP TABLE bi.orders_daily;

@@ -523,7 +523,7 @@ export async function runScenarioE(options: ScenarioEOptions): Promise<number> {
       const first = expected.get(chart.id);
       if (first === undefined) expected.set(chart.id, rows);
       // Relative ranges are whole days: the same rows all run long unless the run crosses midnight UTC.
-      else if (first !== rows && new Date().getUTCHours() !== 0) throw new Error(`${chart.id}: rows changed between requests`);
+      else if (first !== rows && new Date().getUTCHours() !== 0) throw new Error(`${chart.id}: rows changed between requests: first ${first.slice(0, 600)}, now ${rows.slice(0, 600)}`);
       return elapsed;
     };
 
