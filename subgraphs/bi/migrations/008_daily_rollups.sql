@@ -75,7 +75,8 @@ BEGIN
   ORDER BY k.lock;
 
   DELETE FROM bi.orders_daily r
-  WHERE r.tenant_id = ANY(v_tenants) AND (r.tenant_id, r.day) IN (SELECT t, d FROM unnest(p_tenants, p_days) AS u(t, d));
+  WHERE r.tenant_id = ANY(v_tenants) AND r.day >= (v_from AT TIME ZONE 'UTC')::date AND r.day < (v_to AT TIME ZONE 'UTC')::date
+    AND (r.tenant_id, r.day) IN (SELECT t, d FROM unnest(p_tenants, p_days) AS u(t, d));
   INSERT INTO bi.orders_daily
   SELECT o.tenant_id, (o.created_at AT TIME ZONE 'UTC')::date, o.channel, o.status, o.paid, o.currency, count(*),
     sum(o.total_gross), count(o.total_gross), min(o.total_gross), max(o.total_gross),
@@ -101,7 +102,8 @@ BEGIN
   ORDER BY k.lock;
 
   DELETE FROM bi.order_lines_daily r
-  WHERE r.tenant_id = ANY(v_tenants) AND (r.tenant_id, r.day) IN (SELECT t, d FROM unnest(p_tenants, p_days) AS u(t, d));
+  WHERE r.tenant_id = ANY(v_tenants) AND r.day >= (v_from AT TIME ZONE 'UTC')::date AND r.day < (v_to AT TIME ZONE 'UTC')::date
+    AND (r.tenant_id, r.day) IN (SELECT t, d FROM unnest(p_tenants, p_days) AS u(t, d));
   INSERT INTO bi.order_lines_daily (tenant_id, day, product_id, product_name, currency, facts, quantity_sum, quantity_count, quantity_min, quantity_max,
     unit_price_gross_sum, unit_price_gross_count, unit_price_gross_min, unit_price_gross_max, total_gross_sum, total_gross_count, total_gross_min, total_gross_max)
   SELECT l.tenant_id, (l.created_at AT TIME ZONE 'UTC')::date, l.product_id, l.product_name, l.currency, count(*),

@@ -43,7 +43,8 @@ BEGIN
   FROM (SELECT DISTINCT hashtextextended('crm.leads_daily:' || t || ':' || d, 0) AS lock FROM unnest(p_tenants, p_days) AS u(t, d)) k
   ORDER BY k.lock;
   DELETE FROM crm.leads_daily r
-  WHERE r.tenant_id = ANY(v_tenants) AND (r.tenant_id, r.day) IN (SELECT t, d FROM unnest(p_tenants, p_days) AS u(t, d));
+  WHERE r.tenant_id = ANY(v_tenants) AND r.day >= (v_from AT TIME ZONE 'UTC')::date AND r.day < (v_to AT TIME ZONE 'UTC')::date
+    AND (r.tenant_id, r.day) IN (SELECT t, d FROM unnest(p_tenants, p_days) AS u(t, d));
   INSERT INTO crm.leads_daily (tenant_id, day, status, source, facts, score_sum, score_count, score_min, score_max)
   SELECT l.tenant_id, (l.created_at AT TIME ZONE 'UTC')::date, l.status, l.source, count(*), sum(l.score), count(l.score), min(l.score), max(l.score)
   FROM crm.leads l

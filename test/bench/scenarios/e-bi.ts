@@ -310,6 +310,76 @@ export async function insertOrders(owner: pg.Client, tenantId: string, channel: 
 }
 
 // ---------------------------------------------------------------------------------------------
+// What a write pays for the daily rollups.
+
+const ROLLUP_TRIGGERS: Record<string, string[]> = {
+  'crm.leads': ['leads_daily_insert', 'leads_daily_update', 'leads_daily_delete'],
+  'bi.orders': ['orders_rollup_insert', 'orders_rollup_update', 'orders_rollup_delete'],
+  'bi.order_lines': ['order_lines_rollup_insert', 'order_lines_rollup_update', 'order_lines_rollup_delete'],
+};
+
+/**
+ * Writes as the app role in the tenant's transaction, one transaction each, timed (p50 of 20):
+ * a lead created today, an order of today whose status changes (and back), an order with two
+ * lines written today (what a webhook stores); with the rollup triggers enabled and disabled
+ * (the owner's ALTER TABLE), alternating blocks. The rows written are deleted after (triggers on,
+ * so the rollups end where they began).
+ */
+async function measureRollupWrites(appUrl: string, owner: pg.Client, tenantId: string, channel: string): Promise<string[]> {
+  const app = new pg.Client({ connectionString: appUrl });
+  await app.connect();
+  const setTriggers = async (on: boolean) => {
+    for (const [table, triggers] of Object.entries(ROLLUP_TRIGGERS))
+      for (const trigger of triggers) await owner.query(`ALTER TABLE ${table} ${on ? 'ENABLE' : 'DISABLE'} TRIGGER ${trigger}`);
+  };
+  const inTenant = async (work: () => Promise<unknown>) => {
+    const t = performance.now();
+    await app.query('BEGIN');
+    await app.query(`SELECT set_config('app.tenant_id', $1, true)`, [tenantId]);
+    await work();
+    await app.query('COMMIT');
+    return performance.now() - t;
+  };
+  const { rows } = await owner.query<{ order_id: string }>(`SELECT order_id FROM bi.orders WHERE tenant_id = $1 ORDER BY created_at DESC LIMIT 1`, [tenantId]);
+  const orderId = rows[0]!.order_id;
+  const writes: Record<string, (i: string) => Promise<unknown>> = {
+    'a lead created': (i) => app.query(`INSERT INTO crm.leads (tenant_id, name, source, status, score) VALUES ($1, $2, 'web', 'new', 10)`, [tenantId, `rollup-write ${i}`]),
+    'an order status changed': () =>
+      app.query(`UPDATE bi.orders SET status = CASE status WHEN 'FULFILLED' THEN 'RETURNED' WHEN 'RETURNED' THEN 'FULFILLED' ELSE status END WHERE tenant_id = $1 AND order_id = $2`, [tenantId, orderId]),
+    'an order with 2 lines written': async (i) => {
+      await app.query(
+        `INSERT INTO bi.orders (tenant_id, order_id, number, channel, status, paid, total_gross, total_net, currency, created_at, updated_at)
+         VALUES ($1, $2, $2, $3, 'UNFULFILLED', true, 20, 16.67, 'USD', now(), now())`,
+        [tenantId, `rollup-write-${i}`, channel],
+      );
+      await app.query(
+        `INSERT INTO bi.order_lines (tenant_id, order_id, line_id, product_id, product_name, quantity, unit_price_gross, total_gross, currency, created_at)
+         SELECT $1, $2, $2 || '-' || k, 'UHJvZHVjdDox', 'Product 001', 1, 10, 10, 'USD', now() FROM generate_series(1, 2) k`,
+        [tenantId, `rollup-write-${i}`],
+      );
+    },
+  };
+  const times: Record<string, { on: number[]; off: number[] }> = Object.fromEntries(Object.keys(writes).map((k) => [k, { on: [], off: [] }]));
+  let n = 0;
+  try {
+    for (const on of [true, false, true, false]) {
+      await setTriggers(on);
+      for (const [name, write] of Object.entries(writes)) for (let i = 0; i < 10; i++) times[name]![on ? 'on' : 'off'].push(await inTenant(() => write(String(n++))));
+    }
+  } finally {
+    await setTriggers(true);
+    await inTenant(async () => {
+      await app.query(`DELETE FROM crm.leads WHERE tenant_id = $1 AND name LIKE 'rollup-write %'`, [tenantId]);
+      await app.query(`DELETE FROM bi.orders WHERE tenant_id = $1 AND order_id LIKE 'rollup-write-%'`, [tenantId]);
+    });
+    await app.end();
+  }
+  return Object.entries(times).map(
+    ([name, { on, off }]) => `rollup write cost, ${name}: p50 ${ms(percentile(on, 50))} ms with the rollup triggers, ${ms(percentile(off, 50))} ms without (${on.length} each)`,
+  );
+}
+
+// ---------------------------------------------------------------------------------------------
 // EXPLAIN.
 
 interface PlanNode {
@@ -574,6 +644,8 @@ export async function runScenarioE(options: ScenarioEOptions): Promise<number> {
       }
       loadDuring.push(loadAverage()[0]!);
     }
+    // Last (it writes): what the rollups' triggers cost a write, on this tenant's busiest day.
+    for (const line of await measureRollupWrites(db.appUrl, owner, tenants[ACME]!.id, tenants[ACME]!.saleor_channel)) log(line);
   } catch (error) {
     exitCode = 1;
     log(`scenario E failed: ${(error as Error).stack ?? error}`);
