@@ -974,6 +974,16 @@ describe('daily rollups', () => {
     }
   };
 
+  it("each dataset's rollup has the columns its declaration promises, readable by the app role", async () => {
+    const withRollups = DATASETS.filter((dataset) => dataset.rollup);
+    expect(withRollups.map((dataset) => dataset.name).sort()).toEqual(['leads', 'order_lines', 'orders']);
+    for (const { name, rollup } of withRollups) {
+      for (const column of [...rollup!.dimensions, ...rollup!.measures, rollup!.timeColumn]) expect(datasetByName(name)!.columns.some((c) => c.name === column), `${name}.${column}`).toBe(true);
+      const columns = ['day', 'facts', ...rollup!.dimensions, ...rollup!.measures.flatMap((m) => [`${m}_sum`, `${m}_count`, `${m}_min`, `${m}_max`])];
+      await backends.db.withTenant({ tenantId: A.tenantId, accountId: null }, (tx) => tx.query(`SELECT ${columns.join(', ')} FROM ${rollup!.source} LIMIT 1`));
+    }
+  });
+
   it('answer the charts that fit them exactly as the facts do, and the others read the facts', async () => {
     await expectSameAnswers(A);
     await expectSameAnswers(B);

@@ -63,7 +63,9 @@ SELECT kit.tenant_table('bi.order_lines_daily', app_grants => ARRAY['SELECT', 'I
 -- the days, kept to the days given. (Not a join per day: inside a trigger of a bulk insert the
 -- planner still has the table's statistics from before it, and would scan the table per day.)
 CREATE FUNCTION bi.refresh_orders_daily(p_tenants uuid[], p_days date[]) RETURNS void
-LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, bi AS $$
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, bi
+-- Planned for the days given (one day's index range, or a bulk load's whole span), never a generic plan.
+SET plan_cache_mode = force_custom_plan AS $$
 DECLARE
   v_from timestamptz := (SELECT min(d) FROM unnest(p_days) d)::timestamp AT TIME ZONE 'UTC';
   v_to timestamptz := ((SELECT max(d) FROM unnest(p_days) d) + 1)::timestamp AT TIME ZONE 'UTC';
@@ -90,7 +92,9 @@ $$;
 
 -- The same for the order lines.
 CREATE FUNCTION bi.refresh_order_lines_daily(p_tenants uuid[], p_days date[]) RETURNS void
-LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, bi AS $$
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, bi
+-- Planned for the days given (one day's index range, or a bulk load's whole span), never a generic plan.
+SET plan_cache_mode = force_custom_plan AS $$
 DECLARE
   v_from timestamptz := (SELECT min(d) FROM unnest(p_days) d)::timestamp AT TIME ZONE 'UTC';
   v_to timestamptz := ((SELECT max(d) FROM unnest(p_days) d) + 1)::timestamp AT TIME ZONE 'UTC';

@@ -32,7 +32,9 @@ SELECT kit.tenant_table('crm.leads_daily', app_grants => ARRAY['SELECT', 'INSERT
 -- the days, kept to the days given. (Not a join per day: inside a trigger of a bulk insert the
 -- planner still has the table's statistics from before it, and would scan the table per day.)
 CREATE FUNCTION crm.refresh_leads_daily(p_tenants uuid[], p_days date[]) RETURNS void
-LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, crm AS $$
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, crm
+-- Planned for the days given (one day's index range, or a bulk load's whole span), never a generic plan.
+SET plan_cache_mode = force_custom_plan AS $$
 DECLARE
   v_from timestamptz := (SELECT min(d) FROM unnest(p_days) d)::timestamp AT TIME ZONE 'UTC';
   v_to timestamptz := ((SELECT max(d) FROM unnest(p_days) d) + 1)::timestamp AT TIME ZONE 'UTC';
