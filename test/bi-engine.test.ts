@@ -996,6 +996,38 @@ describe('daily rollups', () => {
     expect(unordered(byStatus.rows)).toEqual(unordered(grouped(A.leads, [(l) => l.status], [count, avg<Lead>((l) => l.score)])));
   });
 
+  it('two transactions writing the same day take turns: the rollup counts both', async () => {
+    const scope = { tenantId: A.tenantId, accountId: null };
+    const day = '2025-06-14T12:00:00Z';
+    const insert = (tx: { query(text: string, values?: unknown[]): Promise<unknown> }, name: string) =>
+      tx.query(`INSERT INTO crm.leads (tenant_id, name, status, source, score, created_at) VALUES (current_setting('app.tenant_id')::uuid, $1, 'new', 'web', 5, $2)`, [name, day]);
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let firstInserted!: () => void;
+    const inserted = new Promise<void>((resolve) => (firstInserted = resolve));
+    const first = backends.db.withTenant(scope, async (tx) => {
+      await insert(tx, 'Concurrent 1');
+      firstInserted();
+      await held; // the day's lock is held until this transaction ends
+    });
+    await inserted;
+    let secondDone = false;
+    const second = backends.db.withTenant(scope, (tx) => insert(tx, 'Concurrent 2')).then(() => (secondDone = true));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(secondDone).toBe(false); // waiting for the first writer of that day
+    release();
+    await Promise.all([first, second]);
+    try {
+      const today = define({ dataset: 'leads', metrics: [{ aggregate: 'COUNT' }], timeRange: { from: '2025-06-14T00:00:00Z', to: '2025-06-15T00:00:00Z' } });
+      const rolled = await readsFrom(A, today);
+      expect(rolled.text).toContain('FROM crm.lead_facts_daily');
+      expect(rolled.rows).toEqual((await readsFrom(A, today, { rollups: false })).rows);
+      expect(rolled.rows[0]![0]).toBe(A.leads.filter((l) => l.created_at.toISOString().startsWith('2025-06-14')).length + 2);
+    } finally {
+      await backends.db.withTenant(scope, (tx) => tx.query(`DELETE FROM crm.leads WHERE name LIKE 'Concurrent %'`));
+    }
+  });
+
   it('follow every write of the facts in its transaction: inserts, updates that move rows between days or groups, deletes', async () => {
     const scope = { tenantId: A.tenantId, accountId: null };
     await backends.db.withTenant(scope, async (tx) => {

@@ -40,10 +40,7 @@ DECLARE
   v_to timestamptz := ((SELECT max(d) FROM unnest(p_days) d) + 1)::timestamp AT TIME ZONE 'UTC';
   v_tenants uuid[] := ARRAY(SELECT DISTINCT t FROM unnest(p_tenants) t);
 BEGIN
-  -- In a fixed order, so two writers of several days never wait on each other in a circle.
-  PERFORM pg_advisory_xact_lock(k.lock)
-  FROM (SELECT DISTINCT hashtextextended('crm.leads_daily:' || t || ':' || d, 0) AS lock FROM unnest(p_tenants, p_days) AS u(t, d)) k
-  ORDER BY k.lock;
+  PERFORM kit.lock_tenant_days('crm.leads_daily', p_tenants, p_days);
   DELETE FROM crm.leads_daily r
   WHERE r.tenant_id = ANY(v_tenants) AND r.day >= (v_from AT TIME ZONE 'UTC')::date AND r.day < (v_to AT TIME ZONE 'UTC')::date
     AND (r.tenant_id, r.day) IN (SELECT t, d FROM unnest(p_tenants, p_days) AS u(t, d));
