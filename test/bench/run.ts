@@ -6,6 +6,7 @@
  *   npm run bench -- --scenario A --rounds 3 --seconds 20 --warmup 5 --connections 50 --rate 30
  *   npm run bench -- --targets ours,apollo --models closed --no-write
  *   npm run bench -- --scenario E --rows 100000 # chart data over fact rows (scenarios/e-bi.ts; default 1,000,000)
+ *   npm run bench -- --scenario E --profile gateway,bi  # E's processes under --cpu-prof, profiles of its rounds printed
  *
  * Flags: see parseArgs below. Environment: BENCH_REDIS_URL (default redis://127.0.0.1:6379),
  * BENCH_DATABASE_ADMIN_URL (scenarios B, D and E: a PostgreSQL superuser URL to create the run's
@@ -474,6 +475,7 @@ async function mainE() {
     warmSamples: positive('warm-samples', flags['warm-samples']),
     ablate: flags.ablate === undefined ? chartIndexes(ROOT) : flags.ablate === 'none' ? [] : flags.ablate.split(',').map((x) => x.trim()).filter(Boolean),
     redisUrl: redis,
+    profile: flags.profile ? flags.profile.split(',').map((t) => t.trim()).filter(Boolean) : [],
     command,
     jsonFile: flags['no-write'] ? null : jsonFile,
     markdownFile: flags['no-write'] ? null : markdownFile,

@@ -8,7 +8,10 @@
  *
  * - cold: the tenant's bi cache generation bumped (Redis INCR) before each request, as a write in
  *   bi does, so every request computes its chart in PostgreSQL (and writes it to the cache);
- * - warm: the same request repeated, answered from the engine's Redis chart cache.
+ * - warm: the same request repeated, answered from the engine's Redis chart cache;
+ * - warm straight to bi: the same warm request sent to the bi subgraph itself (no gateway hop);
+ * - the floor: the cheapest bi round trip through the gateway (`biDataset`, from code), which
+ *   no chart cache can go under.
  *
  * Then the EXPLAIN (ANALYZE, BUFFERS) of each chart's statement (the engine's own SQL, as the app
  * role under RLS), and, with `--ablate` (by default: the indexes of the migrations that claim
@@ -32,6 +35,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { Agent, request } from 'undici';
 import { Redis } from 'ioredis';
 import { productionNodeFlags } from '../../../gateway/node-flags.ts';
 import { datasetByName, resolveRange, validateChart } from '../../../subgraphs/bi/engine/index.ts';
@@ -43,6 +47,7 @@ import { createPostgresDatabase } from '../../support/services.ts';
 import { gitRevision, loadAverage, machineInfo } from '../lib/machine.ts';
 import { spawnNode, waitUntil, type Child } from '../lib/processes.ts';
 import { deleteRedisKeys } from '../lib/redis-keys.ts';
+import { findProfile, renderProfile, summariseProfile } from '../lib/profile.ts';
 import { updateMarkdown } from '../lib/report.ts';
 import { DEMO_EMAIL, DEMO_PASSWORD } from './b-supergraph.ts';
 
@@ -181,6 +186,20 @@ export const CHARTS: BenchChart[] = [
   },
 ];
 
+const FLOOR = JSON.stringify({ query: 'query Floor { biDataset(name: "leads") { name } }' });
+
+/**
+ * One POST as a frontend's HTTP client sends it (keep-alive), timed by the caller. undici's
+ * `request` on a keep-alive agent, as autocannon in the other scenarios: the WHATWG `fetch` of
+ * the bench process itself (web streams, Request/Response objects) would add its own
+ * milliseconds to every sample on this host.
+ */
+const client = new Agent({ keepAliveTimeout: 60_000, connections: 4 });
+async function post(url: string, token: string, body: string): Promise<{ status: number; text: string }> {
+  const response = await request(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body, dispatcher: client });
+  return { status: response.statusCode, text: await response.body.text() };
+}
+
 const PREVIEW = `query ChartBench($input: ChartInput!) { chartPreview(input: $input) { errors { field message } data { rowCount truncated rows } } }`;
 
 export interface ScenarioEOptions {
@@ -191,6 +210,8 @@ export interface ScenarioEOptions {
   /** Indexes (schema.name) dropped for the "without" measurements; empty: none. */
   ablate: string[];
   redisUrl: string;
+  /** Processes run under `node --cpu-prof` (`gateway`, `bi`, ...): their profiles over the rounds are printed at the end. */
+  profile: string[];
   command: string;
   jsonFile: string | null;
   markdownFile: string | null;
@@ -213,6 +234,8 @@ interface ChartMeasurement {
   resultRows: number;
   cold: number[][];
   warm: number[][];
+  /** Warm requests sent straight to the bi subgraph (no gateway hop), per round. */
+  direct: number[][];
   plan: PlanSummary | null;
   without?: { cold: number[]; plan: PlanSummary | null };
 }
@@ -474,6 +497,8 @@ export async function runScenarioE(options: ScenarioEOptions): Promise<number> {
   const db = await createPostgresDatabase(ADMIN_URL, 'bizosaas_bench_e');
   const workDir = mkdtempSync(join(tmpdir(), 'bizosaas-bench-e-'));
   log(`scenario E: database ${db.name}, redis prefix ${prefix}, ${count(options.rows)} rows, work dir ${workDir}`);
+  const profileDir = (name: string) => join(workDir, 'profiles', name);
+  const profileFlags = (name: string) => (options.profile.includes(name) ? ['--cpu-prof', '--cpu-prof-dir', profileDir(name)] : []);
   const common = { NODE_ENV: 'production', LOG_LEVEL: 'warn', REDIS_URL: options.redisUrl, REDIS_PREFIX: prefix, RATE_LIMIT_PER_MINUTE_IP: UNTHROTTLED, RATE_LIMIT_PER_MINUTE_TENANT: UNTHROTTLED };
   const subgraphEnv = {
     ...common,
@@ -495,6 +520,12 @@ export async function runScenarioE(options: ScenarioEOptions): Promise<number> {
   let gateway: Child | null = null;
   const owner = new pg.Client({ connectionString: db.ownerUrl });
   const measurements: ChartMeasurement[] = [];
+  /** Per round: the floor under a warm chart (see floorRequest). */
+  const floor: number[][] = [];
+  /** Wall-clock span of the rounds: the profiles (--profile) keep only its samples. */
+  const roundsWindow = { from: 0, to: 0 };
+  /** When each process exited (its profile ends then). */
+  const exited = new Map<string, number>();
   const textPlans: string[] = [];
   const dataInfo: { loadSeconds: Record<string, number>; sizes: Record<string, string>; counts: Record<string, number>; indexes: Record<string, string> } = { loadSeconds: {}, sizes: {}, counts: {}, indexes: {} };
   let exitCode = 0;
@@ -539,7 +570,7 @@ export async function runScenarioE(options: ScenarioEOptions): Promise<number> {
     // One process per subgraph, as scenario B (and docker/compose.yaml) runs them; the gateway.
     const readyFiles = names.map((name) => {
       const readyFile = join(workDir, `ready-${name}.json`);
-      const child = spawnNode({ name, script: targetScript('supergraph-subgraphs'), args: ['--ports', JSON.stringify(subgraphPorts), '--only', name, '--ready-file', readyFile], env: subgraphEnv, cpu: null });
+      const child = spawnNode({ name, script: targetScript('supergraph-subgraphs'), args: ['--ports', JSON.stringify(subgraphPorts), '--only', name, '--ready-file', readyFile], env: subgraphEnv, cpu: null, nodeFlags: profileFlags(name) });
       subgraphs.push(child);
       return { child, readyFile };
     });
@@ -554,7 +585,7 @@ export async function runScenarioE(options: ScenarioEOptions): Promise<number> {
       args: ['--port', String(gatewayPort), '--subgraphs', JSON.stringify(urls)],
       env: { ...common, CACHE_TTL_SECONDS: '0' },
       cpu: null,
-      nodeFlags: productionNodeFlags(),
+      nodeFlags: [...productionNodeFlags(), ...profileFlags('gateway')],
     });
     let token = '';
     await waitUntil(
@@ -575,16 +606,13 @@ export async function runScenarioE(options: ScenarioEOptions): Promise<number> {
     const generation = tenantKey(prefix, tenants[ACME]!.id, 'gen', 'bi');
     const expected = new Map<string, string>();
     /** One chartPreview; throws on anything but a 200 with data, no errors, the same rows as the first answer. */
-    const request = async (chart: BenchChart, cold: boolean): Promise<number> => {
+    const request = async (chart: BenchChart, cold: boolean, url = `${base}/graphql`): Promise<number> => {
       if (cold) await redis.incr(generation);
+      const body = JSON.stringify({ query: PREVIEW, variables: { input: chart.input } });
       const t = performance.now();
-      const response = await fetch(`${base}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-        body: JSON.stringify({ query: PREVIEW, variables: { input: chart.input } }),
-      });
-      const text = await response.text();
+      const response = await post(url, token, body);
       const elapsed = performance.now() - t;
+      const text = response.text;
       const json = JSON.parse(text) as { data?: { chartPreview?: { errors: unknown[]; data: { rowCount: number; rows: unknown[][] } | null } }; errors?: unknown };
       const preview = json.data?.chartPreview;
       if (response.status !== 200 || json.errors || !preview || preview.errors.length || !preview.data || preview.data.rowCount < 1)
@@ -596,6 +624,18 @@ export async function runScenarioE(options: ScenarioEOptions): Promise<number> {
       else if (first !== rows && new Date().getUTCHours() !== 0) throw new Error(`${chart.id}: rows changed between requests: first ${first.slice(0, 600)}, now ${rows.slice(0, 600)}`);
       return elapsed;
     };
+    /**
+     * The floor under every warm chart: the cheapest bi round trip through the gateway
+     * (`biDataset`, answered from code: no PostgreSQL, no Redis), checked like a chart.
+     */
+    const floorRequest = async (): Promise<number> => {
+      const t = performance.now();
+      const response = await post(`${base}/graphql`, token, FLOOR);
+      const elapsed = performance.now() - t;
+      const text = response.text;
+      if (response.status !== 200 || !text.includes('"name":"leads"') || text.includes('"errors"')) throw new Error(`floor: ${response.status} ${text.slice(0, 500)}`);
+      return elapsed;
+    };
 
     // Steady state first (compiled code, filled pools), not counted.
     for (const chart of CHARTS) {
@@ -604,10 +644,11 @@ export async function runScenarioE(options: ScenarioEOptions): Promise<number> {
     }
     for (const chart of CHARTS) {
       const rows = (JSON.parse(expected.get(chart.id)!) as unknown[]).length;
-      measurements.push({ id: chart.id, type: String(chart.input.type), label: chart.label, resultRows: rows, cold: [], warm: [], plan: null });
+      measurements.push({ id: chart.id, type: String(chart.input.type), label: chart.label, resultRows: rows, cold: [], warm: [], direct: [], plan: null });
     }
     log(`warmed up; ${CHARTS.length} charts, ${options.rounds} rounds of ${options.coldSamples} cold and ${options.warmSamples} warm requests each`);
 
+    roundsWindow.from = Date.now();
     for (let round = 0; round < options.rounds; round++) {
       // Charts interleaved, their order rotated each round: the host's noise spreads over all.
       const shift = round % CHARTS.length;
@@ -619,12 +660,20 @@ export async function runScenarioE(options: ScenarioEOptions): Promise<number> {
         const warm: number[] = [];
         await request(chart, false); // the last cold one was cached: this is a hit too, not counted
         for (let i = 0; i < options.warmSamples; i++) warm.push(await request(chart, false));
+        const direct: number[] = [];
+        for (let i = 0; i < options.warmSamples; i++) direct.push(await request(chart, false, urls.bi));
         m.cold.push(cold);
         m.warm.push(warm);
-        log(`round ${round + 1}/${options.rounds} ${chart.id}: cold p50 ${ms(percentile(cold, 50))} max ${ms(Math.max(...cold))} ms; warm p50 ${ms(percentile(warm, 50))} p99 ${ms(percentile(warm, 99))} ms`);
+        m.direct.push(direct);
+        log(`round ${round + 1}/${options.rounds} ${chart.id}: cold p50 ${ms(percentile(cold, 50))} max ${ms(Math.max(...cold))} ms; warm p50 ${ms(percentile(warm, 50))} p99 ${ms(percentile(warm, 99))} ms; straight to bi p50 ${ms(percentile(direct, 50))} p99 ${ms(percentile(direct, 99))} ms`);
       }
+      const floorRound: number[] = [];
+      for (let i = 0; i < options.warmSamples * 2; i++) floorRound.push(await floorRequest());
+      floor.push(floorRound);
+      log(`round ${round + 1}/${options.rounds} floor (biDataset through the gateway): p50 ${ms(percentile(floorRound, 50))} p99 ${ms(percentile(floorRound, 99))} ms`);
       loadDuring.push(loadAverage()[0]!);
     }
+    roundsWindow.to = Date.now();
 
     for (const m of measurements) m.plan = await explainChart(db.appUrl, tenants[ACME]!.id, CHARTS.find((c) => c.id === m.id)!, textPlans);
     log('explained every chart');
@@ -653,8 +702,10 @@ export async function runScenarioE(options: ScenarioEOptions): Promise<number> {
     log(`scenario E failed: ${(error as Error).stack ?? error}`);
     for (const child of [...subgraphs, ...(gateway ? [gateway] : [])]) if (child.process.exitCode !== null) log(`${child.name} exited:\n${child.tail()}`);
   } finally {
-    await gateway?.stop();
-    for (const child of subgraphs) await child.stop();
+    for (const child of [...(gateway ? [gateway] : []), ...subgraphs]) {
+      await child.stop();
+      exited.set(child.name, Date.now());
+    }
     subgraphs = [];
     await owner.end().catch(() => undefined);
     redis.disconnect();
@@ -663,6 +714,11 @@ export async function runScenarioE(options: ScenarioEOptions): Promise<number> {
     log(`dropped database ${db.name}; deleted ${deleted} Redis keys under ${prefix}`);
   }
 
+  for (const name of options.profile) {
+    const file = findProfile(profileDir(name));
+    if (file && roundsWindow.to) process.stdout.write(`\n${renderProfile(name, summariseProfile(file, { windows: [roundsWindow], endedAtMs: exited.get(name) ?? Date.now() }))}\n`);
+    else log(`no profile of ${name} (${file ? 'the rounds did not finish' : 'not a process of this scenario, or it did not exit cleanly'})`);
+  }
   const plansFile = join(workDir, 'plans.txt');
   writeFileSync(plansFile, textPlans.join('\n'));
   log(`EXPLAIN (ANALYZE, BUFFERS) text of every chart: ${plansFile}`);
@@ -676,7 +732,7 @@ export async function runScenarioE(options: ScenarioEOptions): Promise<number> {
     loadAverage: { before: loadBefore, during: loadDuring, after: loadAverage() },
     durationSeconds: Math.round((Date.now() - started) / 1000),
   };
-  const text = renderE(measurements, info, options, dataInfo);
+  const text = renderE(measurements, floor, info, options, dataInfo);
   process.stdout.write(`\n## ${SCENARIO_E_TITLE}\n\n${text}\n`);
   if (options.jsonFile) {
     const file = options.jsonFile;
@@ -690,10 +746,11 @@ export async function runScenarioE(options: ScenarioEOptions): Promise<number> {
       resultRows: m.resultRows,
       cold: { ...summary(m.cold.flat()), p50PerRound: m.cold.map((r) => percentile(r, 50)) },
       warm: summary(m.warm.flat()),
+      warmStraightToBi: summary(m.direct.flat()),
       plan: m.plan,
       ...(m.without ? { without: { cold: summary(m.without.cold), plan: m.without.plan } } : {}),
     }));
-    const scenarios = { ...(existing.scenarios ?? {}), E: { title: SCENARIO_E_TITLE, run: { ...info, settings: { ...options, redisUrl: undefined, jsonFile: undefined, markdownFile: undefined } }, data: dataInfo, charts } };
+    const scenarios = { ...(existing.scenarios ?? {}), E: { title: SCENARIO_E_TITLE, run: { ...info, settings: { ...options, redisUrl: undefined, jsonFile: undefined, markdownFile: undefined } }, data: dataInfo, charts, floor: summary(floor.flat()) } };
     writeFileSync(file, `${JSON.stringify({ generatedBy: existing.generatedBy ?? 'npm run bench (test/bench/run.ts)', scenarios }, null, 2)}\n`);
   }
   if (options.markdownFile) updateMarkdown(options.markdownFile, { scenario: { id: 'E', title: SCENARIO_E_TITLE, baseline: 'ours' }, targets: [], subgraphChecks: [] }, text);
@@ -702,6 +759,7 @@ export async function runScenarioE(options: ScenarioEOptions): Promise<number> {
 
 function renderE(
   measurements: ChartMeasurement[],
+  floor: number[][],
   info: { date: string; command: string; machine: ReturnType<typeof machineInfo>; git: string; loadAverage: { before: number[]; during: number[]; after: number[] }; durationSeconds: number },
   options: ScenarioEOptions,
   data: { loadSeconds: Record<string, number>; sizes: Record<string, string>; counts: Record<string, number>; indexes: Record<string, string> },
@@ -734,12 +792,24 @@ function renderE(
   }
   const byType = new Map<string, ChartMeasurement[]>();
   for (const m of measurements) byType.set(m.type, [...(byType.get(m.type) ?? []), m]);
-  lines.push('', 'Per chart type (all its charts\' samples together):', '', '| type | charts | cold p50 ms | cold p99 ms | warm p50 ms | warm p99 ms |', '|---|---|---|---|---|---|');
+  lines.push(
+    '',
+    'Per chart type (all its charts\' samples together); "straight to bi": the same warm requests sent to the bi subgraph itself, without the gateway hop:',
+    '',
+    '| type | charts | cold p50 ms | cold p99 ms | warm p50 ms | warm p99 ms | straight to bi p50 / p99 ms |',
+    '|---|---|---|---|---|---|---|',
+  );
   for (const [type, group] of byType) {
     const cold = group.flatMap((m) => m.cold.flat());
     const warm = group.flatMap((m) => m.warm.flat());
-    lines.push(`| ${type} | ${group.length} | ${ms(percentile(cold, 50))} | ${ms(percentile(cold, 99))} | ${ms(percentile(warm, 50))} | ${ms(percentile(warm, 99))} |`);
+    const direct = group.flatMap((m) => m.direct.flat());
+    lines.push(`| ${type} | ${group.length} | ${ms(percentile(cold, 50))} | ${ms(percentile(cold, 99))} | ${ms(percentile(warm, 50))} | ${ms(percentile(warm, 99))} | ${ms(percentile(direct, 50))} / ${ms(percentile(direct, 99))} |`);
   }
+  const floorAll = floor.flat();
+  lines.push(
+    '',
+    `The floor under a warm chart, same run: the cheapest bi round trip through the gateway (\`biDataset(name) { name }\`, answered from code: no PostgreSQL, no Redis), ${floorAll.length} requests: p50 ${ms(percentile(floorAll, 50))} ms, p99 ${ms(percentile(floorAll, 99))} ms.`,
+  );
   // Only the charts whose plan changed without the indexes (the others read the same way).
   const ablated = measurements.filter((m) => m.without && scan(m.without.plan?.nodes) !== scan(m.plan?.nodes));
   if (ablated.length) {
