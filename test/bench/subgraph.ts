@@ -19,6 +19,7 @@
  *   PostgreSQL processes' CPU, divided by the requests served. Medians over rounds at the end.
  *   The machine is shared and noisy: compare variants within one run, not across runs.
  */
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -90,6 +91,8 @@ const env = {
   DATABASE_OWNER_URL: db.ownerUrl,
   AUTH_PRIVATE_JWK: JSON.stringify(keys.privateJwk),
   AUTH_JWKS_URL: `http://127.0.0.1:${authPort}/.well-known/jwks.json`,
+  // Required in production (auth's and agents' shared secret); the run's own.
+  AUTH_DELEGATION_SECRET: randomBytes(32).toString('base64url'),
   DEMO_DATA: 'true',
   CACHE_TTL_SECONDS: '0',
   LOGIN_MAX_ATTEMPTS_PER_IP: UNTHROTTLED,

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { APP_ROLE } from './roles.ts';
+import './timestamps.ts';
 import { isUuid } from '../formats.ts';
 import type { DatabaseObserver } from '../metrics.ts';
 
