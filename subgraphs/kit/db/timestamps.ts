@@ -4,12 +4,15 @@ import pg from 'pg';
  * `timestamptz` columns parsed without regular expressions. pg's default (postgres-date) runs
  * three regular expressions and several parseInt per value: a page of 50 leads carries 200
  * timestamps, and postgres-date showed as 4.7% of crm's CPU on a cold leads page. This reads a
- * value in about a quarter of the time (120 against 450 ns); crm's leads page, `npm run
- * bench:subgraph -- --variants`, 2026-12-06: 6-9% less CPU per request in the quiet rounds. PostgreSQL
- * writes a timestamptz in one shape whatever the session's time zone (DateStyle ISO, which pg
- * connections use): `YYYY-MM-DD HH:MM:SS[.ffffff]±HH[:MM[:SS]]`. That shape is read here by
- * character codes; anything else (infinity, BC dates, years before 100 or after 9999, a
- * DateStyle other than ISO) goes to postgres-date, so every value parses exactly as before.
+ * value in about a quarter of the time (120 against 450 ns); crm's leads page (`npm run
+ * bench:subgraph -- --variants`, 2026-12-06): 6-9% less CPU per request in the quiet rounds.
+ *
+ * With DateStyle ISO (the server's default, which nothing here changes) PostgreSQL writes a
+ * timestamptz in one shape whatever the session's time zone:
+ * `YYYY-MM-DD HH:MM:SS[.ffffff]±HH[:MM[:SS]]`. That shape is read here by character codes;
+ * anything else (infinity, BC dates, years before 100 or after 9999, another DateStyle) goes to
+ * postgres-date, and the fast path gives the same instant as postgres-date for every value of
+ * the shape (milliseconds truncated, as there).
  */
 
 const ZERO = 48;
