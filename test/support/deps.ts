@@ -63,7 +63,8 @@ export interface TestBackends {
   /** Builds the deps one subgraph server needs (shared pool, Redis and keys). */
   deps(name: string): SubgraphDeps;
   migrate(targets: readonly MigrationTarget[]): Promise<void>;
-  close(): Promise<void>;
+  /** Deletes the Redis keys, closes the connections and drops the database (`keepDatabase`: not that). */
+  close(options?: { keepDatabase?: boolean }): Promise<void>;
 }
 
 /**
@@ -72,7 +73,7 @@ export interface TestBackends {
  */
 export async function createTestBackends(
   overrides: Record<string, string> = {},
-  options: { embedded?: boolean } = {},
+  options: { embedded?: boolean; template?: string } = {},
 ): Promise<TestBackends> {
   const database = await createTestDatabase(options);
   const realRedis = await redisReachable();
@@ -128,7 +129,7 @@ export async function createTestBackends(
         client.release();
       }
     },
-    async close() {
+    async close({ keepDatabase = false } = {}) {
       if (redisConfigured(config)) {
         const keysToDelete = await redis.keys(`${config.REDIS_PREFIX}*`).catch(() => [] as string[]);
         if (keysToDelete.length) await redis.del(...keysToDelete).catch(() => undefined);
@@ -136,7 +137,7 @@ export async function createTestBackends(
       }
       await db.close();
       await embeddedClose?.();
-      await database.drop();
+      if (!keepDatabase) await database.drop();
     },
   };
 }

@@ -53,6 +53,8 @@ export function unreachableRedis(): RedisClient {
 export const uniqueSuffix = () => `${process.pid}_${randomBytes(4).toString('hex')}`;
 
 export interface TestDatabase {
+  /** The database's name on PostgreSQL. Unset on PGlite. */
+  name?: string;
   /** Connection as the app role (what subgraphs use). Unset on PGlite. */
   appUrl?: string;
   /** Connection as the owner role (migrations). */
@@ -63,13 +65,16 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** A fresh database owned by the owner role, dropped afterwards (PostgreSQL), or a PGlite folder. */
-export async function createTestDatabase(options: { embedded?: boolean } = {}): Promise<TestDatabase> {
+/**
+ * A fresh database owned by the owner role, dropped afterwards (PostgreSQL; a copy of `template`
+ * when given, see demo-template.ts), or a PGlite folder.
+ */
+export async function createTestDatabase(options: { embedded?: boolean; template?: string } = {}): Promise<TestDatabase> {
   const dataDir = mkdtempSync(join(tmpdir(), 'bizosaas-test-'));
   if (options.embedded || !(await postgresReachable())) {
     return { dataDir, real: false, async drop() {} };
   }
-  return { ...(await createPostgresDatabase(ADMIN_URL, 'bizosaas_test')), dataDir, real: true };
+  return { ...(await createPostgresDatabase(ADMIN_URL, 'bizosaas_test', { template: options.template })), dataDir, real: true };
 }
 
 export interface PostgresDatabase {
@@ -81,16 +86,17 @@ export interface PostgresDatabase {
 
 /**
  * A fresh database `<prefix>_<pid>_<random>` owned by the owner role on the server at
- * `adminUrl` (a superuser), with app-role and owner-role URLs; `drop()` removes it.
+ * `adminUrl` (a superuser), with app-role and owner-role URLs; `drop()` removes it. With
+ * `template`: a copy of that database (which nobody may be connected to).
  */
-export async function createPostgresDatabase(adminUrl: string, prefix: string): Promise<PostgresDatabase> {
+export async function createPostgresDatabase(adminUrl: string, prefix: string, options: { template?: string } = {}): Promise<PostgresDatabase> {
   const name = `${prefix}_${uniqueSuffix()}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   try {
     // Roles are cluster-wide; global-setup creates them, this covers scripts run outside vitest.
     await admin.query(BOOTSTRAP_ROLES_SQL).catch(() => undefined);
-    await admin.query(`CREATE DATABASE ${name} OWNER bizosaas_owner`);
+    await admin.query(`CREATE DATABASE ${name} OWNER bizosaas_owner${options.template ? ` TEMPLATE ${options.template}` : ''}`);
   } finally {
     await admin.end();
   }

@@ -3,6 +3,7 @@ import type { GatewayConfig as Config } from '../../gateway/config.ts';
 import type { SubgraphDefinition, SubgraphServer } from '../../subgraphs/kit/server.ts';
 import { createSubgraphServer } from '../../subgraphs/kit/server.ts';
 import { createTestBackends, type TestBackends } from './deps.ts';
+import { applyDemoData, demoTemplateFor } from './demo-template.ts';
 import { login } from './graphql.ts';
 import { freePorts } from './ports.ts';
 import { uniqueSuffix } from './services.ts';
@@ -20,20 +21,21 @@ export interface RunningSubgraphs {
 
 /**
  * Starts the given subgraphs in-process on free ports against fresh backends, with migrations
- * and demo data applied: what `npm start` does, minus the gateway.
+ * and demo data applied (a copy of the run's demo database where it holds the same: see
+ * demo-template.ts): what `npm start` does, minus the gateway.
  */
 export async function startSubgraphs(
   definitions: SubgraphDefinition<any>[],
   env: Record<string, string> = {},
   options: { embedded?: boolean } = {},
 ): Promise<RunningSubgraphs> {
-  const backends = await createTestBackends(env, options);
-  await backends.migrate(definitions.flatMap((d) => (d.migrations ? [d.migrations] : [])));
+  const template = options.embedded ? null : demoTemplateFor(definitions, env);
+  const backends = await createTestBackends(env, { ...options, template: template?.name });
+  if (!template) await applyDemoData(backends, definitions);
   const servers: Record<string, SubgraphServer> = {};
   const urls: Record<string, string> = {};
   for (const definition of definitions) {
     const deps = backends.deps(definition.name);
-    await definition.seed?.(deps);
     servers[definition.name] = await createSubgraphServer(definition, deps);
     urls[definition.name] = await servers[definition.name]!.listen(0, '127.0.0.1');
     // Where the subgraphs after it reach auth (the agents' run credentials), as AUTH_URL says in production.

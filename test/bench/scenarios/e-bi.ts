@@ -29,6 +29,7 @@
  * popularity. Then VACUUM ANALYZE: a table at rest has been vacuumed by autovacuum (insert-driven
  * since PostgreSQL 13), and without its visibility map no index-only scan skips the heap.
  */
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -260,6 +261,46 @@ const count = (x: number) => x.toLocaleString('en-US');
  * tenant (as the kit's withTenant): the owner role may only read crm.leads (owner_access SELECT),
  * and row-level security checks every row written against the tenant.
  */
+interface DataInfo {
+  loadSeconds: Record<string, number>;
+  sizes: Record<string, string>;
+  counts: Record<string, number>;
+  indexes: Record<string, string>;
+  /** What the load left to write, and how long writing it took (settleWrites). */
+  settle: { dirtyMiB: number; seconds: number };
+}
+
+/** The kernel's dirty and in-writeback page cache, MiB (0 where /proc/meminfo is missing). */
+function dirtyMiB(): number {
+  const meminfo = existsSync('/proc/meminfo') ? readFileSync('/proc/meminfo', 'utf8') : '';
+  const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(meminfo)?.[1] ?? 0);
+  return Math.round((kib('Dirty') + kib('Writeback')) / 1024);
+}
+
+/**
+ * A million rows and the VACUUM after them leave gigabytes to write: PostgreSQL's dirty buffers
+ * and the kernel's dirty page cache, flushed over the next minutes by the checkpointer and the
+ * kernel's writeback threads, on the cores the rounds measure (a run before this step: warm p99
+ * up to 18.7 ms at 1M rows against 8 ms at 20k). A database at rest has written them: CHECKPOINT
+ * (as the admin URL's superuser; skipped, and said, where it is not one), then `sync`, before any
+ * round.
+ */
+async function settleWrites(): Promise<{ dirtyMiB: number; seconds: number }> {
+  const t0 = Date.now();
+  const dirty = dirtyMiB();
+  const admin = new pg.Client({ connectionString: ADMIN_URL });
+  try {
+    await admin.connect();
+    await admin.query('CHECKPOINT');
+  } catch (error) {
+    log(`CHECKPOINT skipped: ${(error as Error).message}`);
+  } finally {
+    await admin.end().catch(() => undefined);
+  }
+  execFileSync('sync');
+  return { dirtyMiB: Math.max(dirty, dirtyMiB()), seconds: (Date.now() - t0) / 1000 };
+}
+
 async function loadFacts(appUrl: string, tenantId: string, channel: string, rows: number, seed: number, members: string[]): Promise<void> {
   const owner = new pg.Client({ connectionString: appUrl });
   await owner.connect();
@@ -527,7 +568,7 @@ export async function runScenarioE(options: ScenarioEOptions): Promise<number> {
   /** When each process exited (its profile ends then). */
   const exited = new Map<string, number>();
   const textPlans: string[] = [];
-  const dataInfo: { loadSeconds: Record<string, number>; sizes: Record<string, string>; counts: Record<string, number>; indexes: Record<string, string> } = { loadSeconds: {}, sizes: {}, counts: {}, indexes: {} };
+  const dataInfo: DataInfo = { loadSeconds: {}, sizes: {}, counts: {}, indexes: {}, settle: { dirtyMiB: 0, seconds: 0 } };
   let exitCode = 0;
 
   try {
@@ -551,8 +592,10 @@ export async function runScenarioE(options: ScenarioEOptions): Promise<number> {
       log(`loaded ${count(rows)} leads and orders (with lines) into ${slug} in ${dataInfo.loadSeconds[slug]!.toFixed(1)} s`);
     }
     let t0 = Date.now();
-    await owner.query('VACUUM (ANALYZE) crm.leads, bi.orders, bi.order_lines');
+    await owner.query('VACUUM (ANALYZE) crm.leads, bi.orders, bi.order_lines, crm.leads_daily, bi.orders_daily, bi.order_lines_daily');
     dataInfo.loadSeconds.vacuum = (Date.now() - t0) / 1000;
+    dataInfo.settle = await settleWrites();
+    log(`settled: CHECKPOINT and the kernel's writeback of ${dataInfo.settle.dirtyMiB} MiB dirty pages in ${dataInfo.settle.seconds.toFixed(1)} s`);
     for (const table of ['crm.leads', 'bi.orders', 'bi.order_lines']) {
       const { rows } = await owner.query<{ n: string; size: string }>(
         `SELECT count(*) FILTER (WHERE tenant_id = $1) AS n, pg_size_pretty(pg_total_relation_size($2::regclass)) AS size FROM ${table}`,
@@ -764,7 +807,7 @@ function renderE(
   floor: number[][],
   info: { date: string; command: string; machine: ReturnType<typeof machineInfo>; git: string; loadAverage: { before: number[]; during: number[]; after: number[] }; durationSeconds: number },
   options: ScenarioEOptions,
-  data: { loadSeconds: Record<string, number>; sizes: Record<string, string>; counts: Record<string, number>; indexes: Record<string, string> },
+  data: DataInfo,
 ): string {
   const during = info.loadAverage.during;
   const coldN = options.rounds * options.coldSamples;
@@ -772,7 +815,7 @@ function renderE(
     `${info.date.slice(0, 16).replace('T', ' ')} UTC, ${info.machine.cpus} vCPU ${info.machine.model}, ${info.machine.memoryGiB} GiB, Node ${info.machine.node.slice(1)}, git ${info.git}; ${Math.round(info.durationSeconds / 60)} min.${options.profile.length ? ` Under \`node --cpu-prof\` (a few % slower): ${options.profile.join(', ')}.` : ''}`,
     `Load average (1/5/15 min) before: ${info.loadAverage.before.join(' / ')}; 1-min during the rounds: ${during.length ? `${Math.min(...during)}-${Math.max(...during)}` : '-'}; after: ${info.loadAverage.after.join(' / ')}. ` +
       'Scenario B\'s setup (a process per subgraph, production settings, fresh PostgreSQL 15 database with the demo data, real Redis; PostgreSQL as installed).',
-    `Data in acme, generated in SQL (seeded): ${count(data.counts['crm.leads'] ?? 0)} leads (${data.sizes['crm.leads']} with indexes), ${count(data.counts['bi.orders'] ?? 0)} orders (${data.sizes['bi.orders']}), ${count(data.counts['bi.order_lines'] ?? 0)} order lines (${data.sizes['bi.order_lines']}), created over 3 years with growth; globex a fiftieth of that. Load ${Math.round((data.loadSeconds.acme ?? 0) + (data.loadSeconds.globex ?? 0))} s, VACUUM ANALYZE ${Math.round(data.loadSeconds.vacuum ?? 0)} s.`,
+    `Data in acme, generated in SQL (seeded): ${count(data.counts['crm.leads'] ?? 0)} leads (${data.sizes['crm.leads']} with indexes), ${count(data.counts['bi.orders'] ?? 0)} orders (${data.sizes['bi.orders']}), ${count(data.counts['bi.order_lines'] ?? 0)} order lines (${data.sizes['bi.order_lines']}), created over 3 years with growth; globex a fiftieth of that. Load ${Math.round((data.loadSeconds.acme ?? 0) + (data.loadSeconds.globex ?? 0))} s, VACUUM ANALYZE ${Math.round(data.loadSeconds.vacuum ?? 0)} s; then CHECKPOINT and \`sync\`, as a database at rest has written what the load left (${count(data.settle.dirtyMiB)} MiB dirty, ${Math.round(data.settle.seconds)} s).`,
     `Each chart through the gateway's \`chartPreview\` as owner@acme.example, one request at a time, ${options.rounds} rounds (charts interleaved, order rotated): cold = the tenant's bi cache generation bumped before each request (as an order fact write does), computed in PostgreSQL (its buffers warm), ${options.coldSamples} per round; warm = the same request again, from the engine's Redis cache, ${options.warmSamples} per round. Percentiles by nearest rank over all rounds: cold p99 of ${coldN} samples is ${coldN <= 100 ? 'the slowest one' : 'the 99th percentile'}. Issue 16 aims at p99 <= 250 ms cold and <= 10 ms warm.`,
     '',
     '```sh',
