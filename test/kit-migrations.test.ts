@@ -114,7 +114,7 @@ describe('a subgraph whose tables reference auth, on a fresh database', () => {
     const history = await asOwner<{ name: string }>(
       `SELECT name FROM kit.schema_migrations UNION ALL SELECT name FROM agents.schema_migrations ORDER BY name`,
     );
-    expect(history.rows.map((r) => r.name)).toEqual(['001_agents', '001_tenant_table', '002_vectors', '003_readonly_role', '004_rollup_locks']);
+    expect(history.rows.map((r) => r.name)).toEqual(['001_agents', '001_tenant_table', '002_vectors', '003_readonly_role', '004_rollup_locks', '005_rollup_refresh']);
     const fkey = await asOwner<{ target: string }>(
       `SELECT confrelid::regclass::text AS target FROM pg_constraint WHERE conname = 'runs_owner_fkey'`,
     );

@@ -8,15 +8,16 @@
  * and seeds as before, so the migrations and seeds themselves stay exercised (kit-migrations,
  * db-setup and start.test.ts run them from scratch too).
  */
-import pg from 'pg';
 import { inject } from 'vitest';
 import { loadSubgraphs } from '../../subgraphs/kit/registry.ts';
 import type { SubgraphDefinition } from '../../subgraphs/kit/server.ts';
 import type { TestBackends } from './deps.ts';
-import { ADMIN_URL } from './services.ts';
 
-/** The settings the demo data depend on: a file that sets one of them seeds its own. */
-export const SEED_SETTINGS = ['DEMO_PASSWORD'] as const;
+/**
+ * The settings the demo data read (the demo password's hash, where bi's demo order facts are read
+ * from): a file that sets one of them seeds its own. A seed that reads another must add it here.
+ */
+export const SEED_SETTINGS = ['DEMO_PASSWORD', 'SALEOR_API_URL', 'SALEOR_APP_TOKEN', 'SALEOR_URL', 'SALEOR_PORT'] as const;
 
 export interface DemoTemplate {
   /** The database to copy. */
@@ -49,26 +50,16 @@ export async function buildDemoTemplate(): Promise<{ template: DemoTemplate; dro
     // Connections closed, database kept: a template cannot be copied while anyone is connected.
     await backends.close({ keepDatabase: true });
   }
-  return {
-    template: { name, subgraphs: definitions.map((d) => d.name) },
-    async drop() {
-      const admin = new pg.Client({ connectionString: ADMIN_URL });
-      await admin.connect();
-      try {
-        await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      } finally {
-        await admin.end();
-      }
-    },
-  };
+  return { template: { name, subgraphs: definitions.map((d) => d.name) }, drop: () => backends.database.drop() };
 }
 
 /**
  * The demo database to copy for these subgraphs and settings, or null to migrate and seed: only
- * inside vitest (scripts under test/bench share this code), for exactly the subgraphs it holds,
- * in the same order, with none of `SEED_SETTINGS` overridden.
+ * inside vitest (scripts under test/bench share this code), for the registry's own subgraph
+ * definitions (not a copy with another seed or migrations), all of them in its order, with none
+ * of `SEED_SETTINGS` overridden.
  */
-export function demoTemplateFor(definitions: SubgraphDefinition<any>[], overrides: Record<string, string>): DemoTemplate | null {
+export async function demoTemplateFor(definitions: SubgraphDefinition<any>[], overrides: Record<string, string>): Promise<DemoTemplate | null> {
   let template: DemoTemplate | null;
   try {
     template = inject('demoTemplate') ?? null;
@@ -76,6 +67,7 @@ export function demoTemplateFor(definitions: SubgraphDefinition<any>[], override
     return null;
   }
   if (!template || SEED_SETTINGS.some((key) => key in overrides)) return null;
-  const names = definitions.map((d) => d.name);
-  return names.length === template.subgraphs.length && names.every((name, i) => name === template!.subgraphs[i]) ? template : null;
+  const registry = await loadSubgraphs();
+  const same = definitions.length === registry.length && definitions.every((definition, i) => definition === registry[i]);
+  return same && registry.every((definition, i) => definition.name === template!.subgraphs[i]) ? template : null;
 }

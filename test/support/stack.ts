@@ -29,7 +29,7 @@ export async function startSubgraphs(
   env: Record<string, string> = {},
   options: { embedded?: boolean } = {},
 ): Promise<RunningSubgraphs> {
-  const template = options.embedded ? null : demoTemplateFor(definitions, env);
+  const template = options.embedded ? null : await demoTemplateFor(definitions, env);
   const backends = await createTestBackends(env, { ...options, template: template?.name });
   if (!template) await applyDemoData(backends, definitions);
   const servers: Record<string, SubgraphServer> = {};
