@@ -49,6 +49,8 @@ BEGIN
     v_values := v_values || format(', sum(f.%1$I), count(f.%1$I), min(f.%1$I), max(f.%1$I)', v_name);
   END LOOP;
 
+  -- The lock key names the rollup schema-qualified (crm.leads_daily), as the search_path of
+  -- pg_catalog alone prints a regclass: the keys the rollups' own functions took before.
   PERFORM kit.lock_tenant_days(p_rollup::text, p_tenants, p_days);
   EXECUTE format(
     'DELETE FROM %s r WHERE r.tenant_id = ANY($1) AND r.day >= $2 AND r.day < $3'
@@ -62,6 +64,7 @@ BEGIN
 END
 $$;
 
+REVOKE ALL ON FUNCTION kit.refresh_daily(regclass, regclass, text, text[], text[], uuid[], date[]) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION kit.refresh_daily(regclass, regclass, text, text[], text[], uuid[], date[]) TO bizosaas_app;
 
 -- Down Migration
