@@ -15,9 +15,9 @@
 -- scan the table per day). Dynamic SQL, so each call is planned for its days (one day's index
 -- range, or a bulk load's whole span); parsing it each call costs about 0.1 ms a refresh over the
 -- static SQL of each rollup's own function that this replaced (a one-day refresh of the leads'
--- rollup in a transaction: 1.29 against 1.18 ms). Identifiers are quoted, the tables are regclass: callers
--- name their own tables; it runs with the caller's rights (the app role's writes under its
--- tenant's row-level security).
+-- rollup in a transaction: 1.29 against 1.18 ms). Identifiers are quoted, the tables are
+-- regclass: callers name their own tables; it runs with the caller's rights (the app role's
+-- writes under its tenant's row-level security).
 CREATE FUNCTION kit.refresh_daily(
   p_rollup regclass, p_facts regclass, p_time_column text, p_dimensions text[], p_measures text[],
   p_tenants uuid[], p_days date[]

@@ -256,11 +256,6 @@ const count = (x: number) => x.toLocaleString('en-US');
 // ---------------------------------------------------------------------------------------------
 // Data.
 
-/**
- * Leads, orders and lines for one tenant, set-based, in one transaction of the app role in that
- * tenant (as the kit's withTenant): the owner role may only read crm.leads (owner_access SELECT),
- * and row-level security checks every row written against the tenant.
- */
 interface DataInfo {
   loadSeconds: Record<string, number>;
   sizes: Record<string, string>;
@@ -277,6 +272,10 @@ function dirtyMiB(): number {
   return Math.round((kib('Dirty') + kib('Writeback')) / 1024);
 }
 
+/** What settleWrites did, for the log and the report. */
+const settledBy = (settle: DataInfo['settle']) =>
+  [settle.checkpointed ? 'CHECKPOINT' : 'no CHECKPOINT', settle.synced ? '`sync`' : 'no `sync`'].join(' and ');
+
 /**
  * A million rows and the VACUUM after them leave gigabytes to write: PostgreSQL's dirty buffers
  * and the kernel's dirty page cache, flushed over the next minutes by the checkpointer and the
@@ -285,10 +284,6 @@ function dirtyMiB(): number {
  * (as the admin URL's superuser; skipped, and said, where it is not one), then `sync`, before any
  * round. (`sync` flushes this host's disks: a PostgreSQL elsewhere settles by its CHECKPOINT alone.)
  */
-/** What settleWrites did, for the log and the report. */
-const settledBy = (settle: DataInfo['settle']) =>
-  [settle.checkpointed ? 'CHECKPOINT' : 'no CHECKPOINT (not a superuser)', settle.synced ? '`sync`' : 'no `sync`'].join(' and ');
-
 async function settleWrites(): Promise<DataInfo['settle']> {
   const t0 = Date.now();
   const admin = new pg.Client({ connectionString: ADMIN_URL });
@@ -314,6 +309,11 @@ async function settleWrites(): Promise<DataInfo['settle']> {
   return { dirtyMiB: dirty, seconds: (Date.now() - t0) / 1000, checkpointed, synced };
 }
 
+/**
+ * Leads, orders and lines for one tenant, set-based, in one transaction of the app role in that
+ * tenant (as the kit's withTenant): the owner role may only read crm.leads (owner_access SELECT),
+ * and row-level security checks every row written against the tenant.
+ */
 async function loadFacts(appUrl: string, tenantId: string, channel: string, rows: number, seed: number, members: string[]): Promise<void> {
   const owner = new pg.Client({ connectionString: appUrl });
   await owner.connect();
