@@ -44,3 +44,18 @@ describe('the gateway production command', () => {
     expect(seen.names).toBeGreaterThan(100);
   });
 });
+
+describe("the subgraphs' V8 settings (subgraphs/kit/v8-flags.ts)", () => {
+  it('are imported first by every process entry that runs subgraphs', () => {
+    for (const entry of ['subgraphs/kit/start-subgraph.ts', 'gateway/start-all.ts', 'test/bench/targets/supergraph-subgraphs.ts']) {
+      const firstImport = /^import [^;]*;$/m.exec(readFileSync(entry, 'utf8'))?.[0];
+      expect(firstImport, entry).toMatch(/^import '(\.\.\/)*(subgraphs\/kit\/|\.\/)v8-flags\.ts';$/);
+    }
+  });
+
+  it('are flags this node knows (V8 reports an unknown one on stderr and ignores it)', () => {
+    const result = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', "import './subgraphs/kit/v8-flags.ts';"], { encoding: 'utf8' });
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+  });
+});

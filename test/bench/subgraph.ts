@@ -8,16 +8,21 @@
  *   npm run bench:subgraph -- --request leads-count --rounds 5
  *   npm run bench:subgraph -- --request rest-leads             # what the REST shim asks for a leads page
  *   npm run bench:subgraph -- --variants 'on=;off=SOME_SWITCH:1'   # A/B a temporary env switch
+ *   npm run bench:subgraph -- --variants 'now=;then=NODE_FLAGS:--allocation-site-pretenuring'   # A/B node flags
+ *   npm run bench:subgraph -- --request owners --profile           # each variant under --cpu-prof, its profile printed
  *
  * - A fresh database (as scenario B makes it: migrations, demo data, ANALYZE), real Redis, the
  *   auth subgraph for the login and the JWKS, then one process of the subgraph under test per
- *   variant (`name=ENV:value,ENV2:value`), pinned to CPU 0 where taskset exists.
+ *   variant (`name=ENV:value,ENV2:value`; `NODE_FLAGS:--a --b` gives node flags instead), pinned
+ *   to CPU 0 where taskset exists.
  * - The request is what the gateway sends the subgraph for one of scenario B's queries, with
  *   owner@acme.example's token; its first answer is printed so a wrong body is seen.
  * - Rounds: every variant in turn (order reversed every other round), autocannon closed model
  *   (--connections), --seconds each; per round the subgraph's CPU (/proc/<pid>/stat) and all
  *   PostgreSQL processes' CPU, divided by the requests served. Medians over rounds at the end.
  *   The machine is shared and noisy: compare variants within one run, not across runs.
+ * - --profile: each variant runs under `node --cpu-prof`; where its busy time went in the measured
+ *   windows is printed at the end (lib/profile.ts, as `npm run bench -- --profile`).
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync } from 'node:fs';
@@ -30,6 +35,7 @@ import { createTestKeys } from '../support/deps.ts';
 import { LoadGenerator } from './lib/load-client.ts';
 import { spawnNode, stopAll, waitUntil, type Child } from './lib/processes.ts';
 import { cpuSeconds, cpuSecondsByName, peakRssMiB } from './lib/proc-stats.ts';
+import { findProfile, renderProfile, summariseProfile, type ProfileWindows } from './lib/profile.ts';
 import { median } from './lib/report.ts';
 import { DEMO_EMAIL, DEMO_PASSWORD } from './scenarios/b-supergraph.ts';
 
@@ -58,6 +64,7 @@ const { values: flags } = parseArgs({
     seconds: { type: 'string', default: '8' },
     rounds: { type: 'string', default: '3' },
     connections: { type: 'string', default: '10' },
+    profile: { type: 'boolean', default: false },
   },
 });
 const request = REQUESTS[flags.request!] ?? raise(`--request must be one of ${Object.keys(REQUESTS).join(', ')}`);
@@ -69,7 +76,9 @@ const variants = flags.variants!.split(';').map((spec) => {
     .split(',')
     .filter(Boolean)
     .map((kv) => [kv.slice(0, kv.indexOf(':')), kv.slice(kv.indexOf(':') + 1)] as const);
-  return { name: spec.slice(0, at), env: Object.fromEntries(pairs) };
+  // NODE_FLAGS: node flags before the script (V8 flags NODE_OPTIONS refuses), not an environment variable.
+  const { NODE_FLAGS: nodeFlags, ...env } = Object.fromEntries(pairs);
+  return { name: spec.slice(0, at), env, nodeFlags: nodeFlags ? nodeFlags.split(' ') : [] };
 });
 
 function raise(message: string): never {
@@ -103,9 +112,11 @@ try {
   const prepare = spawnNode({ name: 'prepare', script: SCRIPT, args: ['--prepare'], env, cpu: null });
   const code = await new Promise<number | null>((resolve) => prepare.process.once('exit', resolve));
   if (code !== 0) raise(`migrating and seeding failed (${code}):\n${prepare.tail()}`);
-  const start = async (name: string, subgraph: string, port: number, extra: Record<string, string>) => {
+  const profileDir = (name: string) => join(workDir, 'profiles', name);
+  const start = async (name: string, subgraph: string, port: number, extra: Record<string, string>, nodeFlags: string[] = []) => {
     const readyFile = join(workDir, `ready-${name}.json`);
-    const child = spawnNode({ name, script: SCRIPT, args: ['--ports', JSON.stringify({ [subgraph]: port }), '--only', subgraph, '--ready-file', readyFile], env: { ...env, ...extra }, cpu: 0 });
+    const args = ['--ports', JSON.stringify({ [subgraph]: port }), '--only', subgraph, '--ready-file', readyFile];
+    const child = spawnNode({ name, script: SCRIPT, args, env: { ...env, ...extra }, cpu: 0, nodeFlags });
     children.push(child);
     await waitUntil(child, async () => existsSync(readyFile), 180_000);
     return child;
@@ -119,7 +130,8 @@ try {
   const token = ((await login.json()) as { data?: { login?: { accessToken?: string } } }).data?.login?.accessToken ?? raise('login failed');
   const targets: { name: string; child: Child; url: string }[] = [];
   for (const [i, variant] of variants.entries()) {
-    const child = await start(variant.name, request.subgraph, ports[i]!, variant.env);
+    const profileFlags = flags.profile ? ['--cpu-prof', '--cpu-prof-dir', profileDir(variant.name)] : [];
+    const child = await start(variant.name, request.subgraph, ports[i]!, variant.env, [...variant.nodeFlags, ...profileFlags]);
     targets.push({ name: variant.name, child, url: `http://127.0.0.1:${ports[i]}/graphql` });
   }
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
@@ -130,6 +142,8 @@ try {
   }
   const generator = await LoadGenerator.start(null);
   const results = new Map<string, { rps: number; cpuMs: number; postgresMs: number; p99: number }[]>();
+  // --profile: each variant's measured windows (wall clock), to keep only its samples under load.
+  const windows = new Map<string, ProfileWindows['windows']>();
   for (let round = 1; round <= Number(flags.rounds); round++) {
     for (const target of round % 2 ? targets : [...targets].reverse()) {
       // CPU is read when the measured window opens and closes (the warm-up is not counted).
@@ -148,6 +162,9 @@ try {
           const [c, p] = [cpuSeconds(target.child.pid), cpuSecondsByName('postgres')];
           if (mark === 'start') [cpu, postgres] = [c, p];
           else [cpu, postgres] = [c - cpu, p - postgres];
+          const own = windows.get(target.name) ?? windows.set(target.name, []).get(target.name)!;
+          if (mark === 'start') own.push({ from: Date.now(), to: Infinity });
+          else own.at(-1)!.to = Date.now();
         },
       );
       if (result.errors.total) raise(`${target.name}: ${JSON.stringify(result.errors)}`);
@@ -167,6 +184,16 @@ try {
     process.stdout.write(
       `| ${target.name} | ${med((m) => m.rps).toFixed(0)} | ${med((m) => m.cpuMs).toFixed(2)} | ${med((m) => m.postgresMs).toFixed(2)} | ${med((m) => m.p99).toFixed(1)} | ${peakRssMiB(target.child.pid).toFixed(0)} |\n`,
     );
+  }
+  if (flags.profile) {
+    // A profile is written when its process exits.
+    for (const target of targets) {
+      await target.child.stop();
+      const file = findProfile(profileDir(target.name));
+      if (!file) raise(`${target.name}: no profile in ${profileDir(target.name)}`);
+      const summary = summariseProfile(file, { windows: windows.get(target.name) ?? [], endedAtMs: Date.now() }, 30);
+      process.stdout.write(`\n${renderProfile(target.name, summary)}\n(profile: ${file})\n`);
+    }
   }
 } finally {
   await stopAll();

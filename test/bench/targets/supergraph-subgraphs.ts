@@ -9,6 +9,7 @@
  *
  *   node tmp/bench-build-<pid>/test/bench/targets/supergraph-subgraphs.js --ports '{"auth":N,...}' [--only NAME] --ready-file FILE
  */
+import '../../../subgraphs/kit/v8-flags.ts';
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { SubgraphServer } from '../../../subgraphs/kit/server.ts';
