@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { PRODUCTION_ENTRY, productionNodeFlags } from '../gateway/node-flags.ts';
+import { v8FlagsFor } from '../subgraphs/kit/v8-flags.ts';
 
 const command = () => ['node', ...productionNodeFlags(), PRODUCTION_ENTRY];
 
@@ -47,14 +48,28 @@ describe('the gateway production command', () => {
 
 describe("the subgraphs' V8 settings (subgraphs/kit/v8-flags.ts)", () => {
   it('are imported first by every process entry that runs subgraphs', () => {
-    for (const entry of ['subgraphs/kit/start-subgraph.ts', 'gateway/start-all.ts', 'test/bench/targets/supergraph-subgraphs.ts']) {
+    const entries = {
+      'subgraphs/kit/start-subgraph.ts': './v8-flags.ts',
+      'gateway/start-all.ts': '../subgraphs/kit/v8-flags.ts',
+      'test/bench/targets/supergraph-subgraphs.ts': '../../../subgraphs/kit/v8-flags.ts',
+    };
+    for (const [entry, path] of Object.entries(entries)) {
       const firstImport = /^import [^;]*;$/m.exec(readFileSync(entry, 'utf8'))?.[0];
-      expect(firstImport, entry).toMatch(/^import '(\.\.\/)*(subgraphs\/kit\/|\.\/)v8-flags\.ts';$/);
+      expect(firstImport, entry).toBe(`import '${path}';`);
+    }
+  });
+
+  it('turn allocation-site pretenuring off unless the command line set it, in any spelling V8 takes', () => {
+    expect(v8FlagsFor([])).toEqual(['--no-allocation-site-pretenuring']);
+    expect(v8FlagsFor(['--heap-growing-percent=120', '--cpu-prof'])).toEqual(['--no-allocation-site-pretenuring']);
+    for (const explicit of ['--allocation-site-pretenuring', '--no-allocation-site-pretenuring', '--noallocation-site-pretenuring', '-allocation-site-pretenuring', '--no_allocation_site_pretenuring']) {
+      expect(v8FlagsFor([explicit]), explicit).toEqual([]);
     }
   });
 
   it('are flags this node knows (V8 reports an unknown one on stderr and ignores it)', () => {
-    const result = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', "import './subgraphs/kit/v8-flags.ts';"], { encoding: 'utf8' });
+    const script = "import { v8FlagsFor } from './subgraphs/kit/v8-flags.ts'; import { setFlagsFromString } from 'node:v8'; for (const f of v8FlagsFor([])) setFlagsFromString(f);";
+    const result = spawnSync(process.execPath, ['--allocation-site-pretenuring', '--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
   });

@@ -10,14 +10,20 @@
  * parses a page's 50 rows, their strings, dates and arrays in one go); scavenges struck mid-burst
  * found them alive, so V8 pretenured pg's row objects. Each row then lived in the old generation,
  * kept its young strings and dates alive through the old-to-new remembered set (copied once, then
- * promoted: 1.5 MB a scavenge on crm's leads page under load) and died only in a major collection.
- * Scavenges took 9 ms instead of 2 and the old generation grew by 150 MB between major
- * collections. Off (closed model, same run; Node 20): crm's leads page -25% CPU a request,
- * a REST leads page -17%, auth's owner look-up -10%; Node 24: leads -9%, p99 40 -> 26 ms.
- * Not for the gateway: scenario A showed no gain there, and its scavenges are already short.
+ * promoted) and died only in a major collection. On crm's leads page under load (`node
+ * --trace-gc`, 2026-12-07): scavenges of 9 ms promoting 1.5 MB each, the old generation growing
+ * by 150 MB between major collections; off, scavenges of 2 ms promoting 0.2 MB. BENCHMARKS.md
+ * ("What the production settings rest on") has what it bought: 39% less CPU a leads page, 17% a
+ * REST leads page, 10% auth's owner look-up.
+ * Gateway-only processes (gateway/index.ts) keep V8's default: scenario A showed no gain there.
  */
 import { setFlagsFromString } from 'node:v8';
 
-const flag = 'allocation-site-pretenuring';
-const explicit = process.execArgv.some((arg) => arg.replaceAll('_', '-').replace(/^--no-/, '--') === `--${flag}`);
-if (!explicit) setFlagsFromString(`--no-${flag}`);
+const PRETENURING = /^--?(no[-_]?)?allocation[-_]site[-_]pretenuring$/;
+
+/** The V8 flags this module sets for a process started with `execArgv`: none the command line already decided. */
+export function v8FlagsFor(execArgv: readonly string[]): string[] {
+  return execArgv.some((arg) => PRETENURING.test(arg)) ? [] : ['--no-allocation-site-pretenuring'];
+}
+
+for (const flag of v8FlagsFor(process.execArgv)) setFlagsFromString(flag);

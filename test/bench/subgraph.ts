@@ -75,10 +75,10 @@ const variants = flags.variants!.split(';').map((spec) => {
     .slice(at + 1)
     .split(',')
     .filter(Boolean)
-    .map((kv) => [kv.slice(0, kv.indexOf(':')), kv.slice(kv.indexOf(':') + 1)] as const);
-  // NODE_FLAGS: node flags before the script (V8 flags NODE_OPTIONS refuses), not an environment variable.
+    .map((kv) => (kv.indexOf(':') > 0 ? ([kv.slice(0, kv.indexOf(':')), kv.slice(kv.indexOf(':') + 1)] as const) : raise(`"${kv}" in variant "${spec}" is not ENV:value`)));
+  // NODE_FLAGS: node flags before the script, space-separated (V8 flags NODE_OPTIONS refuses); not an environment variable.
   const { NODE_FLAGS: nodeFlags, ...env } = Object.fromEntries(pairs);
-  return { name: spec.slice(0, at), env, nodeFlags: nodeFlags ? nodeFlags.split(' ') : [] };
+  return { name: spec.slice(0, at), env, nodeFlags: nodeFlags ? nodeFlags.split(/\s+/).filter(Boolean) : [] };
 });
 
 function raise(message: string): never {
