@@ -320,6 +320,43 @@ describe('lists: filters, search, sort and pagination', () => {
       stop();
     }
   });
+
+  it('reads only the columns a leads page asks for, through fragments and aliases, with the same answers', async () => {
+    const FULL = `{ leads(first: 30, sortBy: { field: NAME, direction: ASC }) { edges { node {
+      id name email phone company title source status score tags owner { id } notes createdAt updatedAt lastActivityAt convertedAt
+      convertedContact { id } convertedDeal { id } } } } }`;
+    const statements: string[] = [];
+    const stop = stack.backends.db.onStatement((text) => statements.push(text));
+    const selectList = () => /^SELECT (.*?) FROM crm\.leads/s.exec(statements.filter((text) => /FROM crm\.leads/.test(text)).at(-1)!)![1];
+    try {
+      const full = await call(tokens.viewer, FULL);
+      expect(full.errors).toBeUndefined();
+      expect(selectList().split(', ')).toHaveLength(16);
+      const rows = full.data!.leads.edges.map((e: any) => e.node);
+      expect(rows.some((row: any) => row.convertedContact)).toBe(true); // a converted demo lead is on the page
+
+      const narrow = await call(tokens.viewer, '{ leads(first: 30, sortBy: { field: NAME, direction: ASC }) { edges { node { name owner { id } } } } }');
+      expect(selectList()).toBe('id, name, owner_id');
+      expect(narrow.data!.leads.edges.map((e: any) => e.node)).toEqual(rows.map((row: any) => ({ name: row.name, owner: row.owner })));
+
+      const fragments = await call(
+        tokens.viewer,
+        `{ leads(first: 30, sortBy: { field: NAME, direction: ASC }) { edges { ...Edge } } }
+         fragment Edge on LeadEdge { node { ...Lead when: createdAt } }
+         fragment Lead on Lead { ... on Lead { state: status } convertedContact { id } tags @include(if: false) }`,
+      );
+      expect(selectList()).toBe('id, status, tags, created_at');
+      expect(fragments.data!.leads.edges.map((e: any) => e.node)).toEqual(
+        rows.map((row: any) => ({ state: row.status, convertedContact: row.convertedContact, when: row.createdAt })),
+      );
+
+      const none = await call(tokens.viewer, '{ leads(first: 3) { pageInfo { hasNextPage } } }');
+      expect(none.data!.leads.pageInfo.hasNextPage).toBe(true);
+      expect(selectList()).toBe('id');
+    } finally {
+      stop();
+    }
+  });
 });
 
 describe('contacts, deals and activities', () => {

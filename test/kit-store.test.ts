@@ -3,6 +3,7 @@ import auth from '../subgraphs/auth/index.ts';
 import { DEMO_TENANTS } from '../subgraphs/auth/seed.ts';
 import crm from '../subgraphs/crm/index.ts';
 import type { Tx } from '../subgraphs/kit/db/database.ts';
+import { columnsFor } from '../subgraphs/kit/db/table.ts';
 import { databaseErrors } from '../subgraphs/kit/mutations/database-errors.ts';
 import { reject } from '../subgraphs/kit/mutations/rejected.ts';
 import { runMutation } from '../subgraphs/kit/mutations/run-mutation.ts';
@@ -151,5 +152,27 @@ describe('mutations (kit runMutation)', () => {
       stage: null,
       errors: [{ field: 'name', code: 'DUPLICATE', message: 'A stage with this name exists.' }],
     });
+  });
+});
+
+describe('columns a query needs (kit columnsFor)', () => {
+  const ITEMS = { name: 'shop.items', columns: 'id, name, price, owner_id, created_at' };
+  const NEEDS = { __typename: [], id: [], name: ['name'], owner: ['owner_id'], label: ['name', 'price'] };
+
+  it('reads the key and what the fields need, in the table order', () => {
+    expect(columnsFor(ITEMS, new Set(['owner', 'name', '__typename']), NEEDS)).toEqual({ name: 'shop.items', columns: 'id, name, owner_id' });
+    expect(columnsFor(ITEMS, new Set(), NEEDS).columns).toBe('id');
+    expect(columnsFor(ITEMS, new Set(['label']), NEEDS, ['id', 'created_at']).columns).toBe('id, name, price, created_at');
+  });
+
+  it('reads every column for a field it has no entry for, or columns that are not plain names', () => {
+    expect(columnsFor(ITEMS, new Set(['name', 'price']), NEEDS)).toBe(ITEMS);
+    expect(columnsFor(ITEMS, new Set(['constructor']), NEEDS)).toBe(ITEMS);
+    const computed = { name: 'shop.items', columns: 'id, name, price::float8 AS price' };
+    expect(columnsFor(computed, new Set(['name']), NEEDS)).toBe(computed);
+  });
+
+  it('refuses an entry naming a column the table does not read', () => {
+    expect(() => columnsFor(ITEMS, new Set(['x']), { x: ['nope'] })).toThrow('shop.items has no column nope');
   });
 });

@@ -1,4 +1,4 @@
-import { listConnection, toListRequest, toPage, type PageArgs } from '../kit/connection.ts';
+import { listConnection, selectedFields, toListRequest, toPage, type PageArgs } from '../kit/connection.ts';
 import { pageStatements } from '../kit/db/list.ts';
 import { badInput } from '../kit/errors.ts';
 import { isUuid } from '../kit/formats.ts';
@@ -93,7 +93,8 @@ export const resolvers: Resolvers = {
         scoreMin: f?.scoreMin ?? null,
         scoreMax: f?.scoreMax ?? null,
       };
-      return listConnection(await ctx.tx((tx) => store.leadsPage(tx, filter, sortOf(args.sortBy, !!filter.tsQuery), page), pageStatements(page)), page);
+      const fields = selectedFields(info, ['edges', 'node']);
+      return listConnection(await ctx.tx((tx) => store.leadsPage(tx, filter, sortOf(args.sortBy, !!filter.tsQuery), page, fields), pageStatements(page)), page);
     },
     // The loaders read UUIDs only: a malformed id is not found either.
     lead: (_root, args, ctx) => loadOrNotFound(ctx.loaders.lead, args.id.toLowerCase(), 'Lead'),

@@ -4,7 +4,7 @@ import type { Tx } from '../kit/db/database.ts';
 import { readList, type ListPage } from '../kit/db/list.ts';
 import { Params } from '../kit/db/params.ts';
 import { selectByKeys } from '../kit/db/select-by-keys.ts';
-import type { Table } from '../kit/db/table.ts';
+import { columnsFor, type Table } from '../kit/db/table.ts';
 import { CURRENT_TENANT } from '../kit/db/tenant.ts';
 import { deleteRow, insertRow, updateRow } from '../kit/db/write-row.ts';
 import type { ActivityTypeValue, LeadStatusValue, StageKindValue } from './domain.ts';
@@ -106,6 +106,29 @@ export interface LeadFormRow {
 const LEADS: Table = {
   name: 'crm.leads',
   columns: 'id, name, email, phone, company, title, source, status, score, tags, owner_id, notes, converted_at, created_at, updated_at, last_activity_at',
+};
+/** The columns each Lead field reads (resolvers.ts): a leads page reads only those its query asks for. */
+const LEAD_NEEDS: Record<string, readonly string[]> = {
+  __typename: [],
+  id: [],
+  name: ['name'],
+  email: ['email'],
+  phone: ['phone'],
+  company: ['company'],
+  title: ['title'],
+  source: ['source'],
+  status: ['status'],
+  score: ['score'],
+  tags: ['tags'],
+  owner: ['owner_id'],
+  notes: ['notes'],
+  createdAt: ['created_at'],
+  updatedAt: ['updated_at'],
+  lastActivityAt: ['last_activity_at'],
+  convertedAt: ['converted_at'],
+  convertedContact: ['status'],
+  convertedDeal: ['status'],
+  activities: [],
 };
 const CONTACTS: Table = { name: 'crm.contacts', columns: 'id, name, email, phone, company, title, tags, owner_id, notes, lead_id, created_at, updated_at' };
 const DEALS: Table = {
@@ -218,7 +241,8 @@ const LEAD_SORT = {
   LAST_ACTIVITY_AT: 'last_activity_at',
 };
 
-export function leadsPage(tx: Tx, filter: LeadListFilter, sort: Sort<string>, page: ListRequest) {
+/** One page of leads; `fields`: the Lead fields the query selects (every column when not given). */
+export function leadsPage(tx: Tx, filter: LeadListFilter, sort: Sort<string>, page: ListRequest, fields?: ReadonlySet<string>) {
   const p = new Params();
   const where: string[] = [];
   const tsQuery = common(p, where, filter, 'leads');
@@ -231,7 +255,8 @@ export function leadsPage(tx: Tx, filter: LeadListFilter, sort: Sort<string>, pa
   if (filter.scoreMin != null) where.push(`score >= ${p.add(filter.scoreMin)}`);
   if (filter.scoreMax != null) where.push(`score <= ${p.add(filter.scoreMax)}`);
   const order = orderBy(LEAD_SORT, sort, tsQuery, ['last_activity_at']);
-  return listPage<LeadRow>(tx, LEADS, p, where, order, page);
+  // Rows carry only the columns `fields` need: nothing else reads them (they prime no loader).
+  return listPage<LeadRow>(tx, fields ? columnsFor(LEADS, fields, LEAD_NEEDS) : LEADS, p, where, order, page);
 }
 
 const CONTACT_SORT = { CREATED_AT: 'created_at', UPDATED_AT: 'updated_at', NAME: 'lower(name)' };

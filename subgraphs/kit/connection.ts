@@ -66,6 +66,35 @@ export function selectsTotalCount(info: GraphQLResolveInfo): boolean {
   return info.fieldNodes.some((node: FieldNode) => inSet(node.selectionSet));
 }
 
+/**
+ * The fields selected at `path` below the field being resolved, by name (not alias), through
+ * inline and named fragments: `selectedFields(info, ['edges', 'node'])` is what a connection's
+ * query asks of its nodes, so a store can read only the columns those need (kit/db/table.ts
+ * `columnsFor`). Fields under `@skip`/`@include` count as selected: reading a column too many
+ * costs little, one too few would answer null.
+ */
+export function selectedFields(info: GraphQLResolveInfo, path: readonly string[]): Set<string> {
+  const found = new Set<string>();
+  const seen = new Set<string>();
+  const visit = (set: SelectionSetNode | undefined, depth: number): void => {
+    for (const selection of set?.selections ?? []) {
+      if (selection.kind === 'Field') {
+        if (depth === path.length) found.add(selection.name.value);
+        else if (selection.name.value === path[depth]) visit(selection.selectionSet, depth + 1);
+      } else if (selection.kind === 'InlineFragment') {
+        visit(selection.selectionSet, depth);
+      } else {
+        const key = `${selection.name.value}@${depth}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        visit(info.fragments[selection.name.value]?.selectionSet, depth);
+      }
+    }
+  };
+  for (const node of info.fieldNodes) visit(node.selectionSet, 0);
+  return found;
+}
+
 /** Which rows of a list, and whether to count them all (`totalCount` selected). */
 export interface ListRequest extends Page {
   withTotal: boolean;

@@ -9,3 +9,33 @@ export interface Table {
   name: string;
   columns: string;
 }
+
+/**
+ * `table` reading only the columns `fields` need: `needs` maps each GraphQL field of the row's
+ * type to the columns its resolver reads (`owner: ['owner_id']`; none for a field computed
+ * elsewhere, such as `__typename`), and `key` columns are always read. A page of 50 leads asked
+ * for two fields parses 3 of 16 columns: row parsing was a fifth of crm's CPU on such a page.
+ * Every column when a field has no entry in `needs` (a field added to the schema reads a whole
+ * row, never a missing column) or when `columns` holds more than plain names.
+ *
+ *   listPage(tx, columnsFor(LEADS, selectedFields(info, ['edges', 'node']), LEAD_NEEDS), ...)
+ */
+export function columnsFor(
+  table: Table,
+  fields: ReadonlySet<string>,
+  needs: Readonly<Record<string, readonly string[]>>,
+  key: readonly string[] = ['id'],
+): Table {
+  const all = table.columns.split(',').map((column) => column.trim());
+  if (!all.every((column) => /^[a-z_][a-z0-9_]*$/.test(column))) return table;
+  const wanted = new Set(key);
+  for (const field of fields) {
+    const columns = Object.hasOwn(needs, field) ? needs[field] : undefined;
+    if (!columns) return table;
+    for (const column of columns) wanted.add(column);
+  }
+  const unknown = [...wanted].filter((column) => !all.includes(column));
+  if (unknown.length) throw new Error(`${table.name} has no column ${unknown.join(', ')}`);
+  if (wanted.size >= all.length) return table;
+  return { name: table.name, columns: all.filter((column) => wanted.has(column)).join(', ') };
+}
