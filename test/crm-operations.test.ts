@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { parse, type ObjectTypeDefinitionNode } from 'graphql';
+import { parse, type ObjectTypeDefinitionNode, type TypeNode } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_ACCOUNTS, DEMO_TENANTS } from '../subgraphs/auth/seed.ts';
 import { DEMO_FORM_KEYS } from '../subgraphs/crm/seed.ts';
@@ -355,6 +355,34 @@ describe('lists: filters, search, sort and pagination', () => {
       expect(selectList()).toBe('id');
     } finally {
       stop();
+    }
+  });
+
+  it('answers each Lead field of schema/crm.graphql asked alone on a page as lead(id) does from a whole row (the columns map misses none)', async () => {
+    const document = parse(readFileSync(new URL('../schema/crm.graphql', import.meta.url), 'utf8'));
+    const objects = new Set(document.definitions.filter((d) => d.kind === 'ObjectTypeDefinition').map((d) => (d as ObjectTypeDefinitionNode).name.value));
+    const lead = document.definitions.find((d): d is ObjectTypeDefinitionNode => d.kind === 'ObjectTypeDefinition' && d.name.value === 'Lead')!;
+    const named = (type: TypeNode): string => (type.kind === 'NamedType' ? type.name.value : named(type.type));
+    const selections = lead.fields!.map((field) => {
+      const type = named(field.type);
+      const name = field.name.value;
+      if (!objects.has(type)) return { name, selection: name };
+      return { name, selection: type.endsWith('Connection') ? `${name}(first: 1) { totalCount }` : `${name} { id }` };
+    });
+    expect(selections.length).toBeGreaterThan(15);
+    const page = (selection: string) => `{ leads(first: 15, sortBy: { field: NAME, direction: ASC }) { edges { node { ${selection} } } } }`;
+    // The baseline reads whole rows: `lead(id)` goes through the lead loader, not the list's columns.
+    const ids = (await call(tokens.owner, page('id'))).data!.leads.edges.map((e: any) => e.node.id as string);
+    expect(ids).toHaveLength(15);
+    const all = selections.map((s) => s.selection).join(' ');
+    const byId = await call(tokens.owner, `{ ${ids.map((id: string, i: number) => `l${i}: lead(id: "${id}") { ${all} }`).join(' ')} }`);
+    expect(byId.errors).toBeUndefined();
+    const rows = ids.map((_: string, i: number) => byId.data![`l${i}`]);
+    expect(rows.filter((row: any) => row.email).length).toBeGreaterThan(0);
+    for (const { name, selection } of selections) {
+      const alone = await call(tokens.owner, page(selection));
+      expect(alone.errors, name).toBeUndefined();
+      expect(alone.data!.leads.edges.map((e: any) => e.node[name]), name).toEqual(rows.map((row: any) => row[name]));
     }
   });
 });
