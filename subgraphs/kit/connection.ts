@@ -1,4 +1,4 @@
-import type { FieldNode, GraphQLResolveInfo, SelectionSetNode } from 'graphql';
+import type { GraphQLResolveInfo, SelectionSetNode } from 'graphql';
 import { badInput } from './errors.ts';
 
 export const MAX_PAGE_SIZE = 100;
@@ -53,17 +53,7 @@ export function toPage(args: PageArgs, defaultSize = 20): Page {
  * only when asked.
  */
 export function selectsTotalCount(info: GraphQLResolveInfo): boolean {
-  const seen = new Set<string>();
-  const inSet = (set: SelectionSetNode | undefined): boolean =>
-    !!set?.selections.some((selection) => {
-      if (selection.kind === 'Field') return selection.name.value === 'totalCount';
-      if (selection.kind === 'InlineFragment') return inSet(selection.selectionSet);
-      const name = selection.name.value;
-      if (seen.has(name)) return false;
-      seen.add(name);
-      return inSet(info.fragments[name]?.selectionSet);
-    });
-  return info.fieldNodes.some((node: FieldNode) => inSet(node.selectionSet));
+  return selectedFields(info, []).has('totalCount');
 }
 
 /**
