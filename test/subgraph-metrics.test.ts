@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EVENT_LOOP_SAMPLE_MS } from '../subgraphs/kit/metrics.ts';
+import { repoPath } from '../subgraphs/kit/paths.ts';
 import auth from '../subgraphs/auth/index.ts';
 import crm from '../subgraphs/crm/index.ts';
 import { DEMO_TENANTS } from '../subgraphs/auth/seed.ts';
@@ -54,6 +57,18 @@ describe('subgraph /metrics', () => {
     // Process metrics of the subgraph's own process: event-loop lag and GC, to tell a busy subgraph from a slow network.
     expect(after.text).toContain('nodejs_eventloop_lag_p99_seconds');
     expect(after.text).toContain('process_cpu_seconds_total');
+  });
+
+  it('samples the event loop every EVENT_LOOP_SAMPLE_MS: its delay gauges read that interval plus the lag', async () => {
+    await scrape('crm'); // prom-client resets the histogram at each scrape
+    await new Promise((resolve) => setTimeout(resolve, EVENT_LOOP_SAMPLE_MS * 8));
+    const after = await scrape('crm');
+    // libuv fires a timer on its cached loop clock, so one interval can read a little short of it.
+    expect(after.value('nodejs_eventloop_lag_min_seconds')).toBeGreaterThan((EVENT_LOOP_SAMPLE_MS * 0.9) / 1000);
+    expect(after.value('nodejs_eventloop_lag_max_seconds')).toBeLessThan(1);
+    // The dashboard's lag panel subtracts the same interval.
+    const dashboard = readFileSync(repoPath('docker/monitoring/grafana-dashboard.json'), 'utf8');
+    expect(dashboard).toContain(`clamp_min(nodejs_eventloop_lag_p99_seconds{job=~\\"$gateway_job|$subgraph_job\\"} - ${EVENT_LOOP_SAMPLE_MS / 1000}, 0)`);
   });
 
   it('counts a transaction that failed as a rollback', async () => {

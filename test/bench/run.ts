@@ -13,7 +13,7 @@
  * database), BENCH_SUBGRAPH_MEMO=off (scenario A's subgraphs execute every request instead of
  * answering repeats from memory), BENCH_VARIANT_NODE_FLAGS and BENCH_VARIANT_ENV ("NAME=value
  * ..."): target `ours-variant`, a second copy of ours with other node flags or settings, for an
- * A/B within one run.
+ * A/B within one run; BENCH_CHILD_LOG=<prefix>: each process's whole output to `<prefix>.<pid>`.
  *
  * How a run goes (BENCHMARKS.md, "Method", says why: only ratios within one run compare):
  * 1. The scenario's fixture starts (scenario A: the four benchmark subgraphs, one process) and
@@ -69,6 +69,8 @@ const { values: flags } = parseArgs({
     scenario: { type: 'string', default: 'A,C' },
     seconds: { type: 'string' },
     warmup: { type: 'string' },
+    // Scenarios B and D: seconds of a closed loop per request type after the processes start (default 10).
+    'jit-warmup': { type: 'string' },
     rounds: { type: 'string' },
     connections: { type: 'string', default: '50' },
     rate: { type: 'string' },
@@ -433,6 +435,7 @@ async function mainB(d: boolean) {
     // Long enough for every path to be compiled and every pool filled: a start-up hiccup leaves
     // an open-model backlog that takes seconds to drain at 200 requests/s.
     warmupSeconds: Number(flags.warmup ?? (quick ? 1 : 10)),
+    jitWarmupSeconds: Number(flags['jit-warmup'] ?? (quick ? 1 : 10)),
     connections: settings.connections,
     rate: rateFlag ?? (d ? 500 : 200),
     loginRate: Number(flags['login-rate']),

@@ -10,6 +10,7 @@
  *   npm run bench:subgraph -- --variants 'on=;off=SOME_SWITCH:1'   # A/B a temporary env switch
  *   npm run bench:subgraph -- --variants 'now=;then=NODE_FLAGS:--allocation-site-pretenuring'   # A/B node flags
  *   npm run bench:subgraph -- --request owners --profile           # each variant under --cpu-prof, its profile printed
+ *   npm run bench:subgraph -- --request owners --rate 60 --connections 4   # open model: CPU a request at B's pace
  *
  * - A fresh database (as scenario B makes it: migrations, demo data, ANALYZE), real Redis, the
  *   auth subgraph for the login and the JWKS, then one process of the subgraph under test per
@@ -18,7 +19,7 @@
  * - The request is what the gateway sends the subgraph for one of scenario B's queries, with
  *   owner@acme.example's token; its first answer is printed so a wrong body is seen.
  * - Rounds: every variant in turn (order reversed every other round), autocannon closed model
- *   (--connections), --seconds each; per round the subgraph's CPU (/proc/<pid>/stat) and all
+ *   (--connections), or open at --rate requests/s, --seconds each; per round the subgraph's CPU (/proc/<pid>/stat) and all
  *   PostgreSQL processes' CPU, divided by the requests served. Medians over rounds at the end.
  *   The machine is shared and noisy: compare variants within one run, not across runs.
  * - --profile: each variant runs under `node --cpu-prof`; where its busy time went in the measured
@@ -64,6 +65,7 @@ const { values: flags } = parseArgs({
     seconds: { type: 'string', default: '8' },
     rounds: { type: 'string', default: '3' },
     connections: { type: 'string', default: '10' },
+    rate: { type: 'string' },
     profile: { type: 'boolean', default: false },
   },
 });
@@ -153,7 +155,7 @@ try {
         {
           url: target.url.replace('/graphql', ''),
           requests: [{ method: 'POST', path: '/graphql', headers, body }],
-          model: 'closed',
+          ...(flags.rate ? { model: 'open' as const, rate: Number(flags.rate) } : { model: 'closed' as const }),
           connections: Number(flags.connections),
           warmupSeconds: round === 1 ? 5 : 2,
           seconds: Number(flags.seconds),

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { REPO_ROOT } from '../../../subgraphs/kit/paths.ts';
 import { compileInto } from '../../support/production-build.ts';
@@ -79,6 +79,12 @@ export interface SpawnOptions {
 
 const live = new Set<Child>();
 
+/**
+ * BENCH_CHILD_LOG=<path prefix>: every child's whole output also goes to `<prefix>.<pid>` (with
+ * `NODE_FLAGS:--trace-gc` or `--trace-opt` in a variant, V8's traces of the process measured).
+ */
+const CHILD_LOG = process.env.BENCH_CHILD_LOG;
+
 /** Spawns `node <compiled script>` pinned to one CPU; stdout and stderr are kept as a short tail. */
 export function spawnNode(options: SpawnOptions): Child {
   const nodeArgs = [...(options.nodeFlags ?? []), compiled(options.script, options.build), ...(options.args ?? [])];
@@ -94,6 +100,7 @@ export function spawnNode(options: SpawnOptions): Child {
   let tail = '';
   const keep = (chunk: Buffer) => {
     tail = (tail + chunk.toString()).slice(-4000);
+    if (CHILD_LOG) appendFileSync(`${CHILD_LOG}.${child.pid}`, chunk);
   };
   // Always drained: a full pipe would block a chatty child (and skew its numbers).
   child.stdout!.on('data', keep);

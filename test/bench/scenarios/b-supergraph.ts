@@ -13,9 +13,10 @@
  *   another (targets/supergraph-gateway.ts; NODE_ENV=production, LOG_LEVEL=warn, the production
  *   node flags, rate limits far above the load, no response cache of its own). Nothing pinned
  *   (the OS schedules every process over both CPUs) unless --pin (scenario A's layout).
- * - After the processes start, every request type runs at a quarter of the rate, not counted
- *   (steady state: JIT-compiled code, filled pools); then each type's window, after its own
- *   warm-up at the full rate. The open model runs --rounds times, types interleaved (medians).
+ * - After the processes start, every request type runs in a closed loop for --jit-warmup
+ *   seconds (V8 optimises a function after thousands of calls), then at a quarter of the rate,
+ *   neither counted (steady state: optimised code, filled pools); then each type's window,
+ *   after its own warm-up at the full rate. The open model runs --rounds times, types interleaved (medians).
  * - Requests, as owner@acme.example (logged in once for the token): leads with owners (crm +
  *   auth), a content page with its author and featured products (cms + auth + saleor), products
  *   of a channel (saleor), the REST shim's leads list, and the login mutation (argon2).
@@ -175,11 +176,15 @@ const targetScript = (name: string) => fileURLToPath(new URL(`../targets/${name}
 const UNTHROTTLED = '1000000000';
 /** Closed model for login: enough to keep argon2 busy, few enough not to queue past the subgraph timeout. */
 const LOGIN_CONNECTIONS = 4;
+/** The JIT warm-up's closed loop: few connections, so the gateway's operation dedup shares few requests and the subgraphs see most. */
+const JIT_WARMUP_CONNECTIONS = 4;
 const ADMIN_URL = process.env.BENCH_DATABASE_ADMIN_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 
 export interface ScenarioBOptions {
   seconds: number;
   warmupSeconds: number;
+  /** Per request type after the processes start: a closed loop this long, not counted, so V8 has optimised the hot paths (0: none). */
+  jitWarmupSeconds: number;
   connections: number;
   rate: number;
   /** The login mutation's offered rate (argon2 bounds it far below `rate`). */
@@ -388,15 +393,24 @@ export async function runScenarioB(options: ScenarioBOptions): Promise<number> {
       const types = typeIds ? typeIds.map((id) => REQUEST_TYPES.find((t) => t.id === id) ?? raise(`unknown request type ${id}`)) : REQUEST_TYPES;
       // Freshly started processes run interpreted code and fill their connection pools: offered
       // 200 requests/s at once they fall behind, and the backlog takes tens of seconds to drain
-      // (a first run measured p99 1.7 s). So every type first runs at a quarter of the rate,
-      // not counted: the numbers below are the steady state.
+      // (a first run measured p99 1.7 s). And V8 optimises a function only after it has run
+      // many times: a subgraph that has served a few hundred requests still runs baseline code
+      // and compiles in the background (auth's owners at 60/s: 2.3 CPU ms a request in its first
+      // 20 s, 1.2-1.5 after 100 s). So every type first runs in a closed loop for
+      // --jit-warmup seconds (thousands of requests), then at a quarter of the rate, neither
+      // counted: the numbers below are the steady state of long-running processes.
       for (const [label, url] of gateways)
       for (const type of types) {
         if (type.id === 'login') continue;
         const request = spec(type, token);
+        const body = type.method === 'GET' ? { ...request, body: undefined as unknown as string } : request;
+        if (options.jitWarmupSeconds > 0) {
+          const jit = await generator.run({ url, requests: [body], scenario: 'B', model: 'closed', connections: JIT_WARMUP_CONNECTIONS, warmupSeconds: 0, seconds: options.jitWarmupSeconds });
+          log(`JIT warm-up ${cache} ${type.id}${compared ? ` (${label})` : ''}: ${jit.responses} requests in ${options.jitWarmupSeconds} s, errors ${jit.errors.total}`);
+        }
         const warm = await generator.run({
           url,
-          requests: [type.method === 'GET' ? { ...request, body: undefined as unknown as string } : request],
+          requests: [body],
           scenario: 'B',
           model: 'open',
           warmupSeconds: 1,
@@ -492,7 +506,7 @@ export async function runScenarioB(options: ScenarioBOptions): Promise<number> {
           if (load.errors.total) exitCode = 1;
           log(
             `round ${round + 1}/${options.rounds} ${cache} ${type.id} ${model}${model === 'open' ? ` ${rate}/s` : ''}: ${load.rps.toFixed(1)} rps, p50 ${load.latencyMs.p50} p95 ${load.latencyMs.p95} p99 ${load.latencyMs.p99} ms, ` +
-              `errors ${load.errors.total}${load.warmupErrors ? ` (+${load.warmupErrors} warm-up)` : ''}${load.firstMismatch ? ` first bad: ${load.firstMismatch.slice(0, 300)}` : ''}, gateway cpu ${m.gatewayCpu.toFixed(2)}, subgraphs cpu ${m.subgraphCpu.toFixed(2)}, ` +
+              `errors ${load.errors.total}${load.warmupErrors ? ` (+${load.warmupErrors} warm-up)` : ''}${load.firstMismatch ? ` first bad: ${load.firstMismatch.slice(0, 300)}` : ''}, gateway cpu ${m.gatewayCpu.toFixed(2)}, subgraphs cpu ${m.subgraphCpu.toFixed(2)} (${subgraphs.map((_c, i) => `${names[i]} ${(cpu[`subgraph${i}`] ?? 0).toFixed(3)}`).join(', ')}), ` +
               `postgres ${cpu.postgres!.toFixed(2)}, redis ${cpu['redis-server']!.toFixed(2)}, load generator ${load.loadGeneratorCpu.toFixed(2)}; busy cpu${SUPPORT_CPU} ${cpu[`cpu${SUPPORT_CPU}`]!.toFixed(2)}, cpu${GATEWAY_CPU} ${cpu[`cpu${GATEWAY_CPU}`]!.toFixed(2)}` +
               (splits?.length ? `; mean fetch ms = in subgraph + outside: ${splits.map((x) => `${x.subgraph} ${ms(x.fetchMs)} = ${ms(x.serverMs)} + ${ms(x.fetchMs - x.serverMs)}`).join(', ')}` : ''),
           );
@@ -583,7 +597,7 @@ function renderD(results: DResult[], info: RunInfoB, options: ScenarioBOptions):
   const d = options.manyConnections!;
   const lines = [
     `${info.date.slice(0, 16).replace('T', ' ')} UTC, ${info.machine.cpus} vCPU ${info.machine.model}, ${info.machine.memoryGiB} GiB, Node ${info.machine.node.slice(1)}, git ${info.git}.`,
-    `${d.connections} keep-alive connections opened first (one request each, not counted), then ${d.rate} requests/s in total, evenly spaced, each on the least recently used connection (lib/many-connections-worker.ts, node:http Agent, FIFO), ${options.warmupSeconds} s warm-up then ${options.seconds} s measured; client timeout ${((d.timeoutMs ?? 30_000) / 1000).toFixed(0)} s. ` +
+    `After the processes start, each request type ${options.jitWarmupSeconds} s in a closed loop of ${JIT_WARMUP_CONNECTIONS} connections and ${options.warmupSeconds} s at a quarter of B's rate (JIT warm-up, not counted). ${d.connections} keep-alive connections opened first (one request each, not counted), then ${d.rate} requests/s in total, evenly spaced, each on the least recently used connection (lib/many-connections-worker.ts, node:http Agent, FIFO), ${options.warmupSeconds} s warm-up then ${options.seconds} s measured; client timeout ${((d.timeoutMs ?? 30_000) / 1000).toFixed(0)} s. ` +
       (d.compareAdmission ? `Two gateways, loaded in turn (${options.rounds} round${options.rounds > 1 ? 's' : ''}, alternating order): this tree, and this tree with gateway/admission.ts of ${d.compareAdmission}. ` : '') +
       `Mix, in turn: ${d.types.join(', ')} (B's request types; login left out: argon2 bounds it to a few per second). Latency from each request's scheduled instant. ${info.pinning} Same setup as scenario B. Load average before: ${info.loadAverage.before.join(' / ')}.`,
     '',
@@ -610,7 +624,7 @@ const ms = (x: number) => (!Number.isFinite(x) ? '-' : x < 100 ? x.toFixed(1) : 
 function renderB(measurements: BMeasurement[], info: RunInfoB, options: ScenarioBOptions, { split: withSplit = true } = {}): string {
   const lines = [
     `${info.date.slice(0, 16).replace('T', ' ')} UTC, ${info.machine.cpus} vCPU ${info.machine.model}, ${info.machine.memoryGiB} GiB, Node ${info.machine.node.slice(1)}, git ${info.git}.`,
-    `autocannon ${info.versions.autocannon}; one run per request type and cache state: open model ${options.rate} requests/s offered (login: ${options.loginRate}/s) for ${options.seconds} s after a ${options.warmupSeconds} s warm-up (not counted)` +
+    `autocannon ${info.versions.autocannon}; after the processes start, each request type ${options.jitWarmupSeconds} s in a closed loop of ${JIT_WARMUP_CONNECTIONS} connections and ${options.warmupSeconds} s at a quarter of the rate (JIT warm-up, not counted); one run per request type and cache state: open model ${options.rate} requests/s offered (login: ${options.loginRate}/s) for ${options.seconds} s after a ${options.warmupSeconds} s warm-up (not counted)` +
       (options.models.includes('closed') ? `; closed model ${options.connections} connections (login: ${Math.min(LOGIN_CONNECTIONS, options.connections)}; its open run goes first), ${options.warmupSeconds} s warm-up then ${options.seconds} s` : '') +
       `. ${info.pinning} Real PostgreSQL (fresh database, demo data) and Redis. Load average before: ${info.loadAverage.before.join(' / ')}.`,
     'Cache warm: subgraph response cache on (CACHE_TTL_SECONDS=60), the same request repeated. Cache cold: subgraphs restarted with CACHE_TTL_SECONDS=0 (every request reaches PostgreSQL; the gateway has no cache of its own). Token of owner@acme.example on every request but login.',
