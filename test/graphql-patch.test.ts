@@ -2,8 +2,11 @@ import { buildSchema, execute, getArgumentValues, parse, type FieldNode, type Gr
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 
-/** The CommonJS build, which Node itself loads for `import 'graphql'` (vitest resolves the .mjs one). */
-const commonJs = createRequire(import.meta.url)('graphql/execution/values.js') as { getArgumentValues: typeof getArgumentValues };
+/** Both builds: Node itself loads the CommonJS one for `import 'graphql'`, vitest the ES module one. */
+type Values = { getArgumentValues: typeof getArgumentValues };
+const ES_MODULE = 'graphql/execution/values.mjs';
+const commonJs = createRequire(import.meta.url)('graphql/execution/values.js') as Values;
+const esModule = (await import(ES_MODULE)) as Values;
 
 /*
  * patches/graphql+16.15.0.patch: getArgumentValues answers a field without arguments at once.
@@ -21,7 +24,7 @@ describe('graphql-js patch: arguments of a field that takes none', () => {
         throw new Error('the field node was read');
       },
     });
-    for (const build of [getArgumentValues, commonJs.getArgumentValues]) {
+    for (const build of [commonJs.getArgumentValues, esModule.getArgumentValues]) {
       const values = build(lead.getFields().name!, untouchable);
       expect(Object.getPrototypeOf(values)).toBeNull();
       expect(Object.keys(values)).toEqual([]);

@@ -61,11 +61,13 @@ describe('subgraph /metrics', () => {
 
   it('samples the event loop every EVENT_LOOP_SAMPLE_MS: its delay gauges read that interval plus the lag', async () => {
     await scrape('crm'); // prom-client resets the histogram at each scrape
-    await new Promise((resolve) => setTimeout(resolve, EVENT_LOOP_SAMPLE_MS * 8));
+    await new Promise((resolve) => setTimeout(resolve, EVENT_LOOP_SAMPLE_MS * 10));
     const after = await scrape('crm');
-    // libuv fires a timer on its cached loop clock, so one interval can read a little short of it.
-    expect(after.value('nodejs_eventloop_lag_min_seconds')).toBeGreaterThan((EVENT_LOOP_SAMPLE_MS * 0.9) / 1000);
-    expect(after.value('nodejs_eventloop_lag_max_seconds')).toBeLessThan(1);
+    // The median sample: one can read short of the interval (libuv times from its cached loop
+    // clock) or long (the tests' own work), not most of them; no samples at all would read 0.
+    const p50 = after.value('nodejs_eventloop_lag_p50_seconds') * 1000;
+    expect(p50).toBeGreaterThan(EVENT_LOOP_SAMPLE_MS * 0.9);
+    expect(p50).toBeLessThan(EVENT_LOOP_SAMPLE_MS * 4);
     // The dashboard's lag panel subtracts the same interval.
     const dashboard = readFileSync(repoPath('docker/monitoring/grafana-dashboard.json'), 'utf8');
     expect(dashboard).toContain(`clamp_min(nodejs_eventloop_lag_p99_seconds{job=~\\"$gateway_job|$subgraph_job\\"} - ${EVENT_LOOP_SAMPLE_MS / 1000}, 0)`);

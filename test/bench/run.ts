@@ -426,6 +426,12 @@ async function main() {
  * Scenarios B and D have their own runner (database, login, request types, cache states):
  * scenarios/b-supergraph.ts; D is B's setup under many open connections (d-thousand-users.ts).
  */
+/** A flag's number, or an error saying which flag is wrong (NaN would silently skip a phase). */
+function nonNegative(flag: string, value: number): number {
+  if (!Number.isFinite(value) || value < 0) throw new Error(`${flag} must be a number of seconds, 0 or more`);
+  return value;
+}
+
 async function mainB(d: boolean) {
   const redis = await redisUrl();
   if (!redis) throw new Error('scenario B needs real Redis (BENCH_REDIS_URL, default redis://127.0.0.1:6379)');
@@ -435,7 +441,7 @@ async function mainB(d: boolean) {
     // Long enough for every path to be compiled and every pool filled: a start-up hiccup leaves
     // an open-model backlog that takes seconds to drain at 200 requests/s.
     warmupSeconds: Number(flags.warmup ?? (quick ? 1 : 10)),
-    jitWarmupSeconds: Number(flags['jit-warmup'] ?? (quick ? 1 : 10)),
+    jitWarmupSeconds: nonNegative('--jit-warmup', Number(flags['jit-warmup'] ?? (quick ? 1 : 10))),
     connections: settings.connections,
     rate: rateFlag ?? (d ? 500 : 200),
     loginRate: Number(flags['login-rate']),

@@ -10,7 +10,7 @@
  *   npm run bench:subgraph -- --variants 'on=;off=SOME_SWITCH:1'   # A/B a temporary env switch
  *   npm run bench:subgraph -- --variants 'now=;then=NODE_FLAGS:--allocation-site-pretenuring'   # A/B node flags
  *   npm run bench:subgraph -- --request owners --profile           # each variant under --cpu-prof, its profile printed
- *   npm run bench:subgraph -- --request owners --rate 60 --connections 4   # open model: CPU a request at B's pace
+ *   npm run bench:subgraph -- --request owners --rate 60             # open model: CPU a request at B's pace
  *
  * - A fresh database (as scenario B makes it: migrations, demo data, ANALYZE), real Redis, the
  *   auth subgraph for the login and the JWKS, then one process of the subgraph under test per
@@ -22,6 +22,8 @@
  *   (--connections), or open at --rate requests/s, --seconds each; per round the subgraph's CPU (/proc/<pid>/stat) and all
  *   PostgreSQL processes' CPU, divided by the requests served. Medians over rounds at the end.
  *   The machine is shared and noisy: compare variants within one run, not across runs.
+ * - BENCH_CHILD_LOG=<prefix>: each process's whole output also to `<prefix>.<pid>` (V8's traces
+ *   with `NODE_FLAGS:--trace-gc` or `--trace-opt`).
  * - --profile: each variant runs under `node --cpu-prof`; where its busy time went in the measured
  *   windows is printed at the end (lib/profile.ts, as `npm run bench -- --profile`).
  */
@@ -178,7 +180,7 @@ try {
     }
   }
   await generator.stop();
-  process.stdout.write(`\n${request.subgraph} subgraph, request "${flags.request}", ${flags.connections} connections, median of ${flags.rounds} rounds:\n\n`);
+  process.stdout.write(`\n${request.subgraph} subgraph, request "${flags.request}", ${flags.rate ? `open model at ${flags.rate}/s` : `${flags.connections} connections`}, median of ${flags.rounds} rounds:\n\n`);
   process.stdout.write('| variant | RPS | subgraph CPU ms/req | PostgreSQL CPU ms/req | p99 ms | peak RSS MiB |\n|---|---|---|---|---|---|\n');
   for (const target of targets) {
     const ms = results.get(target.name)!;

@@ -7,6 +7,8 @@
  * network, both processes waiting for a CPU, and both event loops busy with other requests.
  * Means, so a few slow fetches weigh in; the event-loop lag p99 is over the window.
  */
+import { EVENT_LOOP_SAMPLE_MS } from '../../../subgraphs/kit/metrics.ts';
+
 export interface SubgraphSplit {
   subgraph: string;
   fetches: number;
@@ -91,7 +93,8 @@ export function split(before: Snapshot, after: Snapshot): SubgraphSplit[] {
       serverMs: meanMs(b, a, 'subgraph_request_duration_seconds', { subgraph: name, route: '/graphql', status: '200' }).ms,
       poolWaitMs: meanMs(b, a, 'db_pool_wait_seconds').ms,
       transactionMs: meanMs(b, a, 'db_transaction_duration_seconds', { outcome: 'commit' }).ms,
-      loopLagP99Ms: (a.get('nodejs_eventloop_lag_p99_seconds') ?? NaN) * 1000,
+      // Node records each sample as the whole interval: the lag is what exceeds it.
+      loopLagP99Ms: Math.max(0, (a.get('nodejs_eventloop_lag_p99_seconds') ?? NaN) * 1000 - EVENT_LOOP_SAMPLE_MS),
     });
   }
   return rows;
