@@ -422,16 +422,16 @@ async function main() {
   process.exitCode = mismatches > 0 || running.some((r) => r.run.startError) ? 1 : 0;
 }
 
-/**
- * Scenarios B and D have their own runner (database, login, request types, cache states):
- * scenarios/b-supergraph.ts; D is B's setup under many open connections (d-thousand-users.ts).
- */
 /** A flag's number, or an error saying which flag is wrong (NaN would silently skip a phase). */
 function nonNegative(flag: string, value: number): number {
   if (!Number.isFinite(value) || value < 0) throw new Error(`${flag} must be a number of seconds, 0 or more`);
   return value;
 }
 
+/**
+ * Scenarios B and D have their own runner (database, login, request types, cache states):
+ * scenarios/b-supergraph.ts; D is B's setup under many open connections (d-thousand-users.ts).
+ */
 async function mainB(d: boolean) {
   const redis = await redisUrl();
   if (!redis) throw new Error('scenario B needs real Redis (BENCH_REDIS_URL, default redis://127.0.0.1:6379)');

@@ -19,8 +19,8 @@
  * - The request is what the gateway sends the subgraph for one of scenario B's queries, with
  *   owner@acme.example's token; its first answer is printed so a wrong body is seen.
  * - Rounds: every variant in turn (order reversed every other round), autocannon closed model
- *   (--connections), or open at --rate requests/s, --seconds each; per round the subgraph's CPU (/proc/<pid>/stat) and all
- *   PostgreSQL processes' CPU, divided by the requests served. Medians over rounds at the end.
+ *   (--connections), or open at --rate requests/s, --seconds each; per round the subgraph's CPU
+ *   (/proc/<pid>/stat) and all PostgreSQL processes' CPU, divided by the requests served. Medians over rounds at the end.
  *   The machine is shared and noisy: compare variants within one run, not across runs.
  * - BENCH_CHILD_LOG=<prefix>: each process's whole output also to `<prefix>.<pid>` (V8's traces
  *   with `NODE_FLAGS:--trace-gc` or `--trace-opt`).

@@ -16,7 +16,8 @@
  * - After the processes start, every request type runs in a closed loop for --jit-warmup
  *   seconds (V8 optimises a function after thousands of calls), then at a quarter of the rate,
  *   neither counted (steady state: optimised code, filled pools); then each type's window,
- *   after its own warm-up at the full rate. The open model runs --rounds times, types interleaved (medians).
+ *   after its own warm-up at the full rate. The open model runs --rounds times, types
+ *   interleaved (medians).
  * - Requests, as owner@acme.example (logged in once for the token): leads with owners (crm +
  *   auth), a content page with its author and featured products (cms + auth + saleor), products
  *   of a channel (saleor), the REST shim's leads list, and the login mutation (argon2).
@@ -178,6 +179,8 @@ const UNTHROTTLED = '1000000000';
 const LOGIN_CONNECTIONS = 4;
 /** The JIT warm-up's closed loop: few connections, so the gateway's operation dedup shares few requests and the subgraphs see most. */
 const JIT_WARMUP_CONNECTIONS = 4;
+/** The second warm-up phase's offered rate: a quarter of the run's. */
+const warmupRate = (options: ScenarioBOptions) => Math.max(1, Math.round(options.rate / 4));
 const ADMIN_URL = process.env.BENCH_DATABASE_ADMIN_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 
 export interface ScenarioBOptions {
@@ -415,9 +418,9 @@ export async function runScenarioB(options: ScenarioBOptions): Promise<number> {
           model: 'open',
           warmupSeconds: 1,
           seconds: options.warmupSeconds,
-          rate: Math.max(1, Math.round(options.rate / 4)),
+          rate: warmupRate(options),
         });
-        log(`warm-up ${cache} ${type.id}${compared ? ` (${label})` : ''} at ${Math.round(options.rate / 4)}/s: p99 ${warm.latencyMs.p99} ms, errors ${warm.errors.total}`);
+        log(`warm-up ${cache} ${type.id}${compared ? ` (${label})` : ''} at ${warmupRate(options)}/s: p99 ${warm.latencyMs.p99} ms, errors ${warm.errors.total}`);
       }
       if (options.manyConnections) {
         const d = options.manyConnections;
@@ -597,7 +600,7 @@ function renderD(results: DResult[], info: RunInfoB, options: ScenarioBOptions):
   const d = options.manyConnections!;
   const lines = [
     `${info.date.slice(0, 16).replace('T', ' ')} UTC, ${info.machine.cpus} vCPU ${info.machine.model}, ${info.machine.memoryGiB} GiB, Node ${info.machine.node.slice(1)}, git ${info.git}.`,
-    `After the processes start, each request type ${options.jitWarmupSeconds} s in a closed loop of ${JIT_WARMUP_CONNECTIONS} connections and ${options.warmupSeconds} s at ${Math.max(1, Math.round(options.rate / 4))}/s (JIT warm-up, not counted). ${d.connections} keep-alive connections opened first (one request each, not counted), then ${d.rate} requests/s in total, evenly spaced, each on the least recently used connection (lib/many-connections-worker.ts, node:http Agent, FIFO), ${options.warmupSeconds} s warm-up then ${options.seconds} s measured; client timeout ${((d.timeoutMs ?? 30_000) / 1000).toFixed(0)} s. ` +
+    `After the processes start, each request type ${options.jitWarmupSeconds} s in a closed loop of ${JIT_WARMUP_CONNECTIONS} connections and ${options.warmupSeconds} s at ${warmupRate(options)}/s (JIT warm-up, not counted). ${d.connections} keep-alive connections opened first (one request each, not counted), then ${d.rate} requests/s in total, evenly spaced, each on the least recently used connection (lib/many-connections-worker.ts, node:http Agent, FIFO), ${options.warmupSeconds} s warm-up then ${options.seconds} s measured; client timeout ${((d.timeoutMs ?? 30_000) / 1000).toFixed(0)} s. ` +
       (d.compareAdmission ? `Two gateways, loaded in turn (${options.rounds} round${options.rounds > 1 ? 's' : ''}, alternating order): this tree, and this tree with gateway/admission.ts of ${d.compareAdmission}. ` : '') +
       `Mix, in turn: ${d.types.join(', ')} (B's request types; login left out: argon2 bounds it to a few per second). Latency from each request's scheduled instant. ${info.pinning} Same setup as scenario B. Load average before: ${info.loadAverage.before.join(' / ')}.`,
     '',
@@ -624,7 +627,7 @@ const ms = (x: number) => (!Number.isFinite(x) ? '-' : x < 100 ? x.toFixed(1) : 
 function renderB(measurements: BMeasurement[], info: RunInfoB, options: ScenarioBOptions, { split: withSplit = true } = {}): string {
   const lines = [
     `${info.date.slice(0, 16).replace('T', ' ')} UTC, ${info.machine.cpus} vCPU ${info.machine.model}, ${info.machine.memoryGiB} GiB, Node ${info.machine.node.slice(1)}, git ${info.git}.`,
-    `autocannon ${info.versions.autocannon}; after the processes start, each request type ${options.jitWarmupSeconds} s in a closed loop of ${JIT_WARMUP_CONNECTIONS} connections and ${options.warmupSeconds} s at a quarter of the rate (JIT warm-up, not counted); one run per request type and cache state: open model ${options.rate} requests/s offered (login: ${options.loginRate}/s) for ${options.seconds} s after a ${options.warmupSeconds} s warm-up (not counted)` +
+    `autocannon ${info.versions.autocannon}; after the processes start, each request type ${options.jitWarmupSeconds} s in a closed loop of ${JIT_WARMUP_CONNECTIONS} connections and ${options.warmupSeconds} s at ${warmupRate(options)}/s (JIT warm-up, not counted); one run per request type and cache state: open model ${options.rate} requests/s offered (login: ${options.loginRate}/s) for ${options.seconds} s after a ${options.warmupSeconds} s warm-up (not counted)` +
       (options.models.includes('closed') ? `; closed model ${options.connections} connections (login: ${Math.min(LOGIN_CONNECTIONS, options.connections)}; its open run goes first), ${options.warmupSeconds} s warm-up then ${options.seconds} s` : '') +
       `. ${info.pinning} Real PostgreSQL (fresh database, demo data) and Redis. Load average before: ${info.loadAverage.before.join(' / ')}.`,
     'Cache warm: subgraph response cache on (CACHE_TTL_SECONDS=60), the same request repeated. Cache cold: subgraphs restarted with CACHE_TTL_SECONDS=0 (every request reaches PostgreSQL; the gateway has no cache of its own). Token of owner@acme.example on every request but login.',
