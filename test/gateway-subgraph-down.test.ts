@@ -130,7 +130,7 @@ describe('a subgraph down costs its own fields only', () => {
   });
 
   it('auth down: the leads come back, each owner null (Lead.owner), and one error', async () => {
-    const query = '{ leads(first: 8) { edges { node { id owner { email } } } } }';
+    const query = '{ leads(first: 8) { edges { node { id owner { name } } } } }';
     const up = await gql(stack.graphql, query, {}, bearer(token));
     expect(up.errors).toBeUndefined();
     const leads = up.data!.leads.edges.map((e: any) => e.node);
@@ -139,6 +139,20 @@ describe('a subgraph down costs its own fields only', () => {
       const result = await gql(url, query, {}, bearer(token));
       expect(result.data!.leads.edges.map((e: any) => e.node)).toEqual(leads.map((l: any) => ({ id: l.id, owner: null })));
       expect(withoutPath(result.errors)).toEqual([unavailable('auth')]);
+    });
+  });
+
+  it('auth down: owner and author emails still come back (crm and cms provide them)', async () => {
+    const query = `{ leads(first: 8) { edges { node { id owner { email } } } }
+      contentPages(first: 5) { edges { node { id author { email } } } } }`;
+    const up = await gql(stack.graphql, query, {}, bearer(token));
+    expect(up.errors).toBeUndefined();
+    expect(up.data!.leads.edges.some((e: any) => e.node.owner?.email === OWNER)).toBe(true);
+    expect(up.data!.contentPages.edges.some((e: any) => e.node.author?.email)).toBe(true);
+    await withDown('auth', async (url) => {
+      const result = await gql(url, query, {}, bearer(token));
+      expect(result.errors).toBeUndefined();
+      expect(result.data).toEqual(up.data);
     });
   });
 

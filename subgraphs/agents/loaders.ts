@@ -1,3 +1,4 @@
+import { accountEmailLoader } from '../kit/accounts.ts';
 import DataLoader from 'dataloader';
 import type { Context } from '../kit/context.ts';
 import { ONE_STATEMENT, type TxRunner } from '../kit/db/database.ts';
@@ -63,6 +64,8 @@ function insightsOfSubjects(tx: TxRunner) {
 export function createLoaders(ctx: Pick<Context, 'tx'>) {
   return {
     agent: rowsById(ctx.tx, store.agentsByIds, (row) => row.id),
+    /** Owners' emails (kit/accounts.ts), for `owner { email }` without auth. */
+    accountEmail: accountEmailLoader(ctx.tx),
     run: rowsById(ctx.tx, store.runsByIds, (row) => row.id),
     insight: rowsById(ctx.tx, store.insightsByIds, (row) => row.id),
     /** A run's insights in the order written. */

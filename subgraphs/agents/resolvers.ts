@@ -1,3 +1,4 @@
+import { accountReference } from '../kit/accounts.ts';
 import { z } from 'zod';
 import { listConnection, toListRequest } from '../kit/connection.ts';
 import { ONE_STATEMENT } from '../kit/db/database.ts';
@@ -16,8 +17,6 @@ import { modelConfigured } from './runs/kinds.ts';
 import { runResolvers } from './runs/resolvers.ts';
 import { searchInsights, similar } from './search.ts';
 import * as store from './store.ts';
-
-const account = (id: string | null) => (id ? { id } : null);
 
 /** An id argument that must name a row: a malformed one names none (NOT_FOUND through the loader). */
 const idOf = (id: string) => id.toLowerCase();
@@ -131,7 +130,7 @@ const ownResolvers: Resolvers = {
       return 'settings' in parsed ? parsed.settings : agent.settings;
     },
     nextRunAt: (agent) => (agent.enabled && agent.schedule ? agent.next_run_at : null),
-    owner: (agent) => account(agent.owner_id),
+    owner: (agent, _args, ctx, info) => accountReference(ctx.loaders.accountEmail, agent.owner_id, info),
     createdAt: (agent) => agent.created_at,
     updatedAt: (agent) => agent.updated_at,
     runs: (agent, args, ctx) => ctx.loaders.latestRuns(sizeOf(args.first, 10, 100)).load(agent.id),
@@ -141,7 +140,7 @@ const ownResolvers: Resolvers = {
     __resolveReference: (reference, ctx) => (isUuid(reference.id) ? ctx.loaders.run.load(idOf(reference.id)) : null),
     agent: (run, _args, ctx) => (run.agent_id ? ctx.loaders.agent.load(run.agent_id) : null),
     trigger: (run) => (run.trigger === 'schedule' ? 'SCHEDULE' : 'MANUAL'),
-    startedBy: (run) => account(run.started_by),
+    startedBy: (run, _args, ctx, info) => accountReference(ctx.loaders.accountEmail, run.started_by, info),
     queuedAt: (run) => run.queued_at,
     startedAt: (run) => run.started_at,
     finishedAt: (run) => run.finished_at,
@@ -175,7 +174,7 @@ const ownResolvers: Resolvers = {
     run: (insight, _args, ctx) => ctx.loaders.run.load(insight.run_id),
     createdAt: (insight) => insight.created_at,
     dismissedAt: (insight) => insight.dismissed_at,
-    dismissedBy: (insight) => account(insight.dismissed_by),
+    dismissedBy: (insight, _args, ctx, info) => accountReference(ctx.loaders.accountEmail, insight.dismissed_by, info),
   },
   InsightSubject: {
     __resolveType: (subject) => subject.__typename!,

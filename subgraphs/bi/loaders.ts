@@ -1,3 +1,4 @@
+import { accountEmailLoader } from '../kit/accounts.ts';
 import type { Context } from '../kit/context.ts';
 import { rowsById, rowsByParent } from '../kit/loaders.ts';
 import { seesUnpublished } from './access.ts';
@@ -13,6 +14,8 @@ import * as store from './store.ts';
 export function createLoaders(ctx: Pick<Context, 'tx' | 'principal'>) {
   return {
     chart: rowsById(ctx.tx, store.chartsByIds, (row) => row.id),
+    /** Owners' emails (kit/accounts.ts), for `owner { email }` without auth. */
+    accountEmail: accountEmailLoader(ctx.tx),
     // Unpublished dashboards exist only for analysts and above.
     dashboard: rowsById(ctx.tx, store.dashboardsByIds(seesUnpublished(ctx.principal)), (row) => row.id),
     placements: rowsByParent(ctx.tx, store.placementsOfDashboards, (row) => row.dashboard_id),

@@ -1,3 +1,4 @@
+import { accountReference } from '../kit/accounts.ts';
 import { listConnection, toListRequest } from '../kit/connection.ts';
 import { ONE_STATEMENT } from '../kit/db/database.ts';
 import { pageStatements } from '../kit/db/list.ts';
@@ -20,8 +21,6 @@ import { backfillSaleorOrdersResolver, saleorBackfillFields, saleorBackfillResol
 import { LIMITS } from './validate.ts';
 import { contextOf, inherit } from './share/scope.ts';
 import { sharedDashboard, shareLinkMutations, shareLinkResolvers, shareLinksOf } from './share/resolvers.ts';
-
-const account = (id: string | null) => (id ? { id } : null);
 
 /** A list's search text: at most LIMITS.search characters (longer is an input error, not a cut). */
 function search(value: string | null | undefined): string | null {
@@ -94,7 +93,7 @@ export const resolvers: Resolvers = {
     data: (chart, _args, ctx) => dataOf(contextOf(chart, ctx), definitionOf(chart)),
     vegaLite: (chart, _args, ctx) => vegaLiteOf(contextOf(chart, ctx), chartSpec(chart)),
     svg: (chart, _args, ctx) => svgOf(contextOf(chart, ctx), chartSpec(chart)),
-    owner: (chart) => account(chart.owner_id),
+    owner: (chart, _args, ctx, info) => accountReference(ctx.loaders.accountEmail, chart.owner_id, info),
     createdAt: (chart) => chart.created_at,
     updatedAt: (chart) => chart.updated_at,
   },
@@ -113,7 +112,7 @@ export const resolvers: Resolvers = {
       });
     },
     shareLinks: shareLinksOf,
-    owner: (dashboard) => account(dashboard.owner_id),
+    owner: (dashboard, _args, ctx, info) => accountReference(ctx.loaders.accountEmail, dashboard.owner_id, info),
     createdAt: (dashboard) => dashboard.created_at,
     updatedAt: (dashboard) => dashboard.updated_at,
   },

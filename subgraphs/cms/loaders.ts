@@ -1,3 +1,4 @@
+import { accountEmailLoader } from '../kit/accounts.ts';
 import type { Context } from '../kit/context.ts';
 import type { TxRunner } from '../kit/db/database.ts';
 import { sharedReads } from '../kit/db/shared-reads.ts';
@@ -28,6 +29,11 @@ export function createLoaders(ctx: Pick<Context, 'tx' | 'deps'>) {
     ...scopedLoaders(ctx.tx, 'draft'),
     revision: rowsById(ctx.tx, store.revisionsByIds, (row) => row.id),
     revisions: childPages(ctx.tx, store.revisionsOf),
+    /**
+     * Authors' emails (kit/accounts.ts), for `author { email }` without auth: in the caller's
+     * transaction, as only members of the page's tenant see authors.
+     */
+    accountEmail: accountEmailLoader(ctx.tx),
     /** The published content of a public site's tenant, read in that tenant's transaction. */
     site(tenantId: string): ScopedLoaders {
       let loaders = sites.get(tenantId);

@@ -1,4 +1,5 @@
 import type { GraphQLResolveInfo } from 'graphql';
+import { accountReference } from '../kit/accounts.ts';
 import { CacheGenerations, setCacheHint } from '../kit/cache.ts';
 import { listConnection, toListRequest, toPage, type PageArgs } from '../kit/connection.ts';
 import { ONE_STATEMENT } from '../kit/db/database.ts';
@@ -234,7 +235,7 @@ export const resolvers: Resolvers = {
     status: (p) => p.status.toUpperCase() as ContentPageStatus,
     publishAt: (p) => p.publish_at,
     hasUnpublishedChanges: (p) => p.latest_revision_id !== p.live_revision_id,
-    author: (p) => (p.author_id ? { id: p.author_id } : null),
+    author: (p, _args, ctx, info) => accountReference(ctx.loaders.accountEmail, p.author_id, info),
     revisions: async (p, args, ctx) => {
       const page = toPage(args);
       return listConnection(await ctx.loaders.revisions(page).load(p.id), page);
@@ -251,7 +252,7 @@ export const resolvers: Resolvers = {
     seoDescription: (r) => r.seo_description,
     body: (r) => blocksOf(r.body, { tenant_id: r.tenant_id, view: 'draft' }),
     featuredProducts: (r) => r.featured_products,
-    createdBy: (r) => (r.created_by ? { id: r.created_by } : null),
+    createdBy: (r, _args, ctx, info) => accountReference(ctx.loaders.accountEmail, r.created_by, info),
     createdAt: (r) => r.created_at,
     isLatest: async (r, _args, ctx) => (await ctx.loaders.page.load(r.page_id))?.latest_revision_id === r.id,
     isLive: async (r, _args, ctx) => (await ctx.loaders.page.load(r.page_id))?.live_revision_id === r.id,
@@ -290,7 +291,7 @@ export const resolvers: Resolvers = {
     size: (a) => Number(a.size_bytes),
     altText: (a) => a.alt_text,
     url: (a, _args, ctx) => mediaUrl(ctx.deps.settings, a),
-    uploadedBy: (a) => (a.uploaded_by ? { id: a.uploaded_by } : null),
+    uploadedBy: (a, _args, ctx, info) => accountReference(ctx.loaders.accountEmail, a.uploaded_by, info),
     createdAt: (a) => a.created_at,
   },
 

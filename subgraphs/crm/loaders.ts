@@ -1,3 +1,4 @@
+import { accountEmailLoader } from '../kit/accounts.ts';
 import type { Context } from '../kit/context.ts';
 import { childPages, rowsById, rowsByParent } from '../kit/loaders.ts';
 import * as store from './store.ts';
@@ -19,6 +20,8 @@ export function createLoaders(ctx: Pick<Context, 'tx'>) {
     dealActivities: childPages(ctx.tx, store.activitiesOfDeals),
     contactDeals: childPages(ctx.tx, store.dealsOfContacts),
     ownerLeads: childPages(ctx.tx, store.leadsOfOwners),
+    /** Owners' emails (kit/accounts.ts), for `owner { email }` without auth. */
+    accountEmail: accountEmailLoader(ctx.tx),
   };
 }
 

@@ -22,6 +22,7 @@ export type Scalars = {
 
 export type Account = {
   __typename?: 'Account';
+  email: Scalars['String']['output'];
   id: Scalars['ID']['output'];
 };
 
@@ -681,10 +682,10 @@ export type ResolversUnionTypes<_RefType extends Record<string, unknown>> = Reso
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = ResolversObject<{
   Account: ResolverTypeWrapper<AccountModel>;
+  String: ResolverTypeWrapper<Scalars['String']['output']>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Agent: ResolverTypeWrapper<AgentModel>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
-  String: ResolverTypeWrapper<Scalars['String']['output']>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   AgentConnection: ResolverTypeWrapper<Omit<AgentConnection, 'edges'> & { edges: Array<ResolversTypes['AgentEdge']> }>;
   AgentDeletePayload: ResolverTypeWrapper<AgentDeletePayload>;
@@ -737,10 +738,10 @@ export type ResolversTypes = ResolversObject<{
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = ResolversObject<{
   Account: AccountModel;
+  String: Scalars['String']['output'];
   ID: Scalars['ID']['output'];
   Agent: AgentModel;
   Boolean: Scalars['Boolean']['output'];
-  String: Scalars['String']['output'];
   Int: Scalars['Int']['output'];
   AgentConnection: Omit<AgentConnection, 'edges'> & { edges: Array<ResolversParentTypes['AgentEdge']> };
   AgentDeletePayload: AgentDeletePayload;
@@ -783,6 +784,7 @@ export type ResolversParentTypes = ResolversObject<{
 }>;
 
 export type AccountResolvers<ContextType = AgentsContext, ParentType extends ResolversParentTypes['Account'] = ResolversParentTypes['Account']> = ResolversObject<{
+  email?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
 }>;
 

@@ -22,6 +22,7 @@ export type Scalars = {
 
 export type Account = {
   __typename?: 'Account';
+  email: Scalars['String']['output'];
   id: Scalars['ID']['output'];
 };
 
@@ -724,9 +725,9 @@ export type FederationReferenceTypes = ResolversObject<{
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = ResolversObject<{
   Account: ResolverTypeWrapper<AccountModel>;
+  String: ResolverTypeWrapper<Scalars['String']['output']>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   BackfillSaleorOrdersPayload: ResolverTypeWrapper<BackfillSaleorOrdersPayload>;
-  String: ResolverTypeWrapper<Scalars['String']['output']>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   BiAggregate: BiAggregate;
   BiColumn: ResolverTypeWrapper<BiColumnModel>;
@@ -782,9 +783,9 @@ export type ResolversTypes = ResolversObject<{
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = ResolversObject<{
   Account: AccountModel;
+  String: Scalars['String']['output'];
   ID: Scalars['ID']['output'];
   BackfillSaleorOrdersPayload: BackfillSaleorOrdersPayload;
-  String: Scalars['String']['output'];
   Int: Scalars['Int']['output'];
   BiColumn: BiColumnModel;
   Boolean: Scalars['Boolean']['output'];
@@ -830,6 +831,7 @@ export type ResolversParentTypes = ResolversObject<{
 }>;
 
 export type AccountResolvers<ContextType = BiContext, ParentType extends ResolversParentTypes['Account'] = ResolversParentTypes['Account']> = ResolversObject<{
+  email?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
 }>;
 

@@ -1,3 +1,5 @@
+import type { GraphQLResolveInfo } from 'graphql';
+import { accountReference } from '../../kit/accounts.ts';
 import { ONE_STATEMENT } from '../../kit/db/database.ts';
 import { notFound } from '../../kit/errors.ts';
 import { spreadPayloadResolver } from '../../kit/mutations/payload.ts';
@@ -28,15 +30,14 @@ export async function sharedDashboard(_root: unknown, args: { token: string }, c
 /** Dashboard.shareLinks (admins; never through a share link: permissions.ts). */
 export const shareLinksOf = (dashboard: DashboardModel, _args: unknown, ctx: BiContext) => ctx.loaders.shareLinks.load(dashboard.id);
 
-const account = (id: string | null) => (id ? { id } : null);
-
 export const shareLinkResolvers = {
   ShareLink: {
     createdAt: (link: store.ShareLinkRow) => link.created_at,
     expiresAt: (link: store.ShareLinkRow) => link.expires_at,
     revokedAt: (link: store.ShareLinkRow) => link.revoked_at,
     active: (link: store.ShareLinkRow) => isActive(link),
-    createdBy: (link: store.ShareLinkRow) => account(link.created_by),
+    createdBy: (link: store.ShareLinkRow, _args: unknown, ctx: BiContext, info: GraphQLResolveInfo) =>
+      accountReference(ctx.loaders.accountEmail, link.created_by, info),
   },
 };
 

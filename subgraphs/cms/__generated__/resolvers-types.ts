@@ -19,6 +19,7 @@ export type Scalars = {
 
 export type Account = {
   __typename?: 'Account';
+  email: Scalars['String']['output'];
   id: Scalars['ID']['output'];
 };
 
@@ -832,9 +833,9 @@ export type ResolversInterfaceTypes<_RefType extends Record<string, unknown>> = 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = ResolversObject<{
   Account: ResolverTypeWrapper<AccountModel>;
+  String: ResolverTypeWrapper<Scalars['String']['output']>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   CallToActionBlock: ResolverTypeWrapper<CallToActionBlockModel>;
-  String: ResolverTypeWrapper<Scalars['String']['output']>;
   CallToActionBlockInput: CallToActionBlockInput;
   CallToActionStyle: CallToActionStyle;
   CmsDeletePayload: ResolverTypeWrapper<CmsDeletePayload>;
@@ -897,9 +898,9 @@ export type ResolversTypes = ResolversObject<{
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = ResolversObject<{
   Account: AccountModel;
+  String: Scalars['String']['output'];
   ID: Scalars['ID']['output'];
   CallToActionBlock: CallToActionBlockModel;
-  String: Scalars['String']['output'];
   CallToActionBlockInput: CallToActionBlockInput;
   CmsDeletePayload: CmsDeletePayload;
   CmsError: CmsError;
@@ -954,6 +955,7 @@ export type ResolversParentTypes = ResolversObject<{
 }>;
 
 export type AccountResolvers<ContextType = CmsContext, ParentType extends ResolversParentTypes['Account'] = ResolversParentTypes['Account']> = ResolversObject<{
+  email?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
 }>;
 

@@ -23,6 +23,7 @@ export type Account = {
   __typename?: 'Account';
   /** Leads this account owns in the caller's tenant, newest first. */
   assignedLeads?: Maybe<LeadConnection>;
+  email: Scalars['String']['output'];
   id: Scalars['ID']['output'];
 };
 
@@ -1186,6 +1187,7 @@ export type ResolversParentTypes = ResolversObject<{
 export type AccountResolvers<ContextType = CrmContext, ParentType extends ResolversParentTypes['Account'] = ResolversParentTypes['Account'], FederationReferenceType extends FederationReferenceTypes['Account'] = FederationReferenceTypes['Account']> = ResolversObject<{
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['Account']> | FederationReferenceType, FederationReferenceType, ContextType>;
   assignedLeads?: Resolver<Maybe<ResolversTypes['LeadConnection']>, ParentType, ContextType, Partial<AccountAssignedLeadsArgs>>;
+  email?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
 }>;
 

@@ -18,9 +18,10 @@
  *   neither counted (steady state: optimised code, filled pools); then each type's window,
  *   after its own warm-up at the full rate. The open model runs --rounds times, types
  *   interleaved (medians).
- * - Requests, as owner@acme.example (logged in once for the token): leads with owners (crm +
- *   auth), a content page with its author and featured products (cms + auth + saleor), products
- *   of a channel (saleor), the REST shim's leads list, and the login mutation (argon2).
+ * - Requests, as owner@acme.example (logged in once for the token): leads with their owners'
+ *   emails (crm: it provides them, kit/accounts.ts), a content page with its author's email and
+ *   featured products (cms + saleor), products of a channel (saleor), the REST shim's leads
+ *   list, and the login mutation (argon2).
  * - Cache warm: the subgraphs' Redis response cache on (CACHE_TTL_SECONDS=60, the default) and
  *   the same request repeated. Cache cold: the subgraphs restarted on the same ports with
  *   CACHE_TTL_SECONDS=0, so every request reaches PostgreSQL.
@@ -69,7 +70,7 @@ export interface RequestType {
 export const REQUEST_TYPES: RequestType[] = [
   {
     id: 'leads',
-    label: '`leads(first: 50) { name owner { email } }` (crm + auth)',
+    label: '`leads(first: 50) { name owner { email } }` (crm)',
     method: 'POST',
     path: '/graphql',
     body: gqlBody('query Leads { leads(first: 50) { edges { node { name owner { email } } } } }'),
@@ -77,7 +78,7 @@ export const REQUEST_TYPES: RequestType[] = [
   },
   {
     id: 'page',
-    label: '`contentPage(path: "/home") { author, featuredProducts }` (cms + auth + saleor)',
+    label: '`contentPage(path: "/home") { author, featuredProducts }` (cms + saleor)',
     method: 'POST',
     path: '/graphql',
     body: gqlBody('query Page { contentPage(path: "/home") { title urlPath author { email } featuredProducts { id name } } }'),
