@@ -67,6 +67,32 @@ describe('owner and author emails (@provides)', () => {
     for (const account of references) expect(account.email).toBe(emailOf.get(account.id));
   });
 
+  it('a leads page and a content page read their owners\' and author\'s emails in their own statement', async () => {
+    // Fresh generations: nothing answered from a cache.
+    for (const server of Object.values(stack.servers)) await server.generations.bump(acme);
+    const statements: string[] = [];
+    const stop = stack.backends.db.onStatement((text) => {
+      if (/\b(crm|cms|auth)\./.test(text)) statements.push(text);
+    });
+    try {
+      const leads = await gql(stack.graphql, '{ leads(first: 40) { edges { node { name owner { email } } } } }', {}, bearer(token));
+      expect(leads.errors).toBeUndefined();
+      expect(statements).toHaveLength(1);
+      expect(statements[0]).toMatch(/crm\.leads/);
+      expect(statements[0]).toMatch(/auth\.account_emails/);
+      const owners = nodes(leads.data!.leads).map((n) => n.owner).filter(Boolean);
+      expect(owners.length).toBeGreaterThan(0);
+      for (const owner of owners) expect(DEMO_ACCOUNTS.map((a) => a.email)).toContain(owner.email);
+      statements.length = 0;
+      const page = await gql(stack.graphql, '{ contentPage(path: "/home") { author { id email } } }', {}, bearer(token));
+      expect(page.errors).toBeUndefined();
+      expect(statements).toHaveLength(1);
+      expect(page.data!.contentPage.author.email).toBe(emailOf.get(page.data!.contentPage.author.id));
+    } finally {
+      stop();
+    }
+  });
+
   it('a field only auth has still comes from auth, next to the provided email', async () => {
     const before = await authFetches();
     const { data, errors } = await gql(stack.graphql, '{ leads(first: 30) { edges { node { owner { id email name } } } } }', {}, bearer(token));
@@ -79,7 +105,7 @@ describe('owner and author emails (@provides)', () => {
 
   it('a row referring to an account outside the tenant shows no email: the author is null, as auth would answer', async () => {
     const cms = stack.backends.deps('cms');
-    const page = await cms.db.withTenant({ tenantId: acme, accountId: null }, async (tx) => (await tx.query<{ id: string; author_id: string }>('SELECT id, author_id FROM cms.pages WHERE author_id IS NOT NULL LIMIT 1')).rows[0]!);
+    const page = await cms.db.withTenant({ tenantId: acme, accountId: null }, async (tx) => (await tx.query<{ id: string; author_id: string; url_path: string }>('SELECT id, author_id, url_path FROM cms.pages WHERE author_id IS NOT NULL LIMIT 1')).rows[0]!);
     const setAuthor = (authorId: string) =>
       cms.asOwner((tx) => tx.query('UPDATE cms.pages SET author_id = $1 WHERE tenant_id = $2 AND id = $3', [authorId, acme, page.id]));
     await setAuthor(globexOwner.id);
@@ -94,6 +120,10 @@ describe('owner and author emails (@provides)', () => {
       // The reference alone is the row's own data, as before: the id it holds.
       const reference = await gql(stack.graphql, 'query ($id: ID!) { contentPage(id: $id) { author { id } } }', { id: page.id }, bearer(token));
       expect(reference.data!.contentPage.author).toEqual({ id: globexOwner.id });
+      // The same through the page's own read (by path: the email in its statement).
+      const byPath = await gql(stack.graphql, 'query ($path: String!) { contentPage(path: $path) { urlPath author { email } } }', { path: page.url_path }, bearer(token));
+      expect(byPath.errors).toBeUndefined();
+      expect(byPath.data!.contentPage).toEqual({ urlPath: page.url_path, author: null });
     } finally {
       await setAuthor(page.author_id);
     }

@@ -1,5 +1,5 @@
 import type { GraphQLResolveInfo } from 'graphql';
-import { accountReference } from '../kit/accounts.ts';
+import { accountReference, asksForAccountEmail } from '../kit/accounts.ts';
 import { CacheGenerations, setCacheHint } from '../kit/cache.ts';
 import { listConnection, toListRequest, toPage, type PageArgs } from '../kit/connection.ts';
 import { ONE_STATEMENT } from '../kit/db/database.ts';
@@ -122,13 +122,14 @@ async function pageConnection(
 export const resolvers: Resolvers = {
   Query: {
     contentPages: (_root, args, ctx, info) => pageConnection(ctx, info, null, 'draft', pageFilter(args.filter), args),
-    contentPage: async (_root, args, ctx) => {
+    contentPage: async (_root, args, ctx, info) => {
       exactlyOne({ id: args.id, path: args.path });
+      const authorEmail = !args.id && asksForAccountEmail(info, ['author']);
       const row = args.id
         ? isUuid(args.id)
           ? await ctx.loaders.page.load(args.id.toLowerCase())
           : null
-        : await ctx.tx((tx) => store.pageByPath(tx, 'draft', pathArg(args.path!)), ONE_STATEMENT);
+        : await ctx.tx((tx) => store.pageByPath(tx, 'draft', pathArg(args.path!), authorEmail), ONE_STATEMENT);
       if (!row) throw notFound('Content page');
       return asPage(row, 'draft');
     },
@@ -235,7 +236,7 @@ export const resolvers: Resolvers = {
     status: (p) => p.status.toUpperCase() as ContentPageStatus,
     publishAt: (p) => p.publish_at,
     hasUnpublishedChanges: (p) => p.latest_revision_id !== p.live_revision_id,
-    author: (p, _args, ctx, info) => accountReference(ctx.loaders.accountEmail, p.author_id, info),
+    author: (p, _args, ctx, info) => accountReference(ctx.loaders.accountEmail, p.author_id, info, p.author_email),
     revisions: async (p, args, ctx) => {
       const page = toPage(args);
       return listConnection(await ctx.loaders.revisions(page).load(p.id), page);

@@ -1,3 +1,4 @@
+import { withAccountEmail } from '../kit/accounts.ts';
 import type { ListRequest } from '../kit/connection.ts';
 import { selectChildPages } from '../kit/db/child-pages.ts';
 import type { Tx } from '../kit/db/database.ts';
@@ -49,7 +50,11 @@ export interface PageContent {
   featured_products: ProductRef[];
 }
 
-export type PageWithContent = PageRow & PageContent;
+export type PageWithContent = PageRow &
+  PageContent & {
+    /** The author's email, when the read asked for it (`pageByPath`'s authorEmail; null: none or hidden). */
+    author_email?: string | null;
+  };
 
 export interface RevisionRow {
   tenant_id: string;
@@ -147,11 +152,12 @@ export async function currentSite(tx: Tx) {
 const PAGES_BY_IDS = byView((view) => selectByKeys<PageWithContent>(PAGE_CONTENT[view], { key: 'p.id' }));
 export const pagesByIds = (tx: Tx, view: View, ids: readonly string[]) => PAGES_BY_IDS[view](tx, ids);
 
-export async function pageByPath(tx: Tx, view: View, path: string) {
-  const { rows } = await tx.query<PageWithContent>(
-    `SELECT ${PAGE_CONTENT[view].columns} FROM ${PAGE_CONTENT[view].name} WHERE p.url_path = $1`,
-    [path],
-  );
+const PAGE_CONTENT_WITH_AUTHOR_EMAIL = byView((view) => withAccountEmail(PAGE_CONTENT[view], 'p.author_id', 'author_email'));
+
+/** The page at `path`; `authorEmail`: also its author's email (`author_email`, kit/accounts.ts). */
+export async function pageByPath(tx: Tx, view: View, path: string, authorEmail = false) {
+  const table = (authorEmail ? PAGE_CONTENT_WITH_AUTHOR_EMAIL : PAGE_CONTENT)[view];
+  const { rows } = await tx.query<PageWithContent>(`SELECT ${table.columns} FROM ${table.name} WHERE p.url_path = $1`, [path]);
   return rows[0] ?? null;
 }
 

@@ -1,4 +1,4 @@
-import { accountReference } from '../kit/accounts.ts';
+import { accountReference, asksForAccountEmail } from '../kit/accounts.ts';
 import { listConnection, selectedFields, toListRequest, toPage, type PageArgs } from '../kit/connection.ts';
 import { pageStatements } from '../kit/db/list.ts';
 import { badInput } from '../kit/errors.ts';
@@ -94,7 +94,9 @@ export const resolvers: Resolvers = {
         scoreMax: f?.scoreMax ?? null,
       };
       const fields = selectedFields(info, ['edges', 'node']);
-      return listConnection(await ctx.tx((tx) => store.leadsPage(tx, filter, sortOf(args.sortBy, !!filter.tsQuery), page, fields), pageStatements(page)), page);
+      const ownerEmail = fields.has('owner') && asksForAccountEmail(info, ['edges', 'node', 'owner']);
+      const sort = sortOf(args.sortBy, !!filter.tsQuery);
+      return listConnection(await ctx.tx((tx) => store.leadsPage(tx, filter, sort, page, fields, ownerEmail), pageStatements(page)), page);
     },
     // The loaders read UUIDs only: a malformed id is not found either.
     lead: (_root, args, ctx) => loadOrNotFound(ctx.loaders.lead, args.id.toLowerCase(), 'Lead'),
@@ -202,7 +204,7 @@ export const resolvers: Resolvers = {
   Lead: {
     __resolveReference: (reference, ctx) => ctx.loaders.lead.load(reference.id),
     status: (lead) => toGraphQLEnum(lead.status),
-    owner: (lead, _args, ctx, info) => accountReference(ctx.loaders.accountEmail, lead.owner_id, info),
+    owner: (lead, _args, ctx, info) => accountReference(ctx.loaders.accountEmail, lead.owner_id, info, lead.owner_email),
     createdAt: (lead) => lead.created_at,
     updatedAt: (lead) => lead.updated_at,
     lastActivityAt: (lead) => lead.last_activity_at,

@@ -1,3 +1,4 @@
+import { withAccountEmail } from '../kit/accounts.ts';
 import type { ListRequest } from '../kit/connection.ts';
 import { selectChildPages } from '../kit/db/child-pages.ts';
 import type { Tx } from '../kit/db/database.ts';
@@ -36,6 +37,8 @@ export interface LeadRow extends PersonRow {
   score: number;
   converted_at: Date | null;
   last_activity_at: Date | null;
+  /** The owner's email, when the page read it (`leadsPage`'s ownerEmail; null: no owner). */
+  owner_email?: string | null;
 }
 
 export interface ContactRow extends PersonRow {
@@ -241,8 +244,11 @@ const LEAD_SORT = {
   LAST_ACTIVITY_AT: 'last_activity_at',
 };
 
-/** One page of leads; `fields`: the Lead fields the query selects (every column when not given). */
-export function leadsPage(tx: Tx, filter: LeadListFilter, sort: Sort<string>, page: ListRequest, fields?: ReadonlySet<string>) {
+/**
+ * One page of leads; `fields`: the Lead fields the query selects (every column when not given);
+ * `ownerEmail`: also the owners' emails (`owner_email`, kit/accounts.ts).
+ */
+export function leadsPage(tx: Tx, filter: LeadListFilter, sort: Sort<string>, page: ListRequest, fields?: ReadonlySet<string>, ownerEmail = false) {
   const p = new Params();
   const where: string[] = [];
   const tsQuery = common(p, where, filter, 'leads');
@@ -256,7 +262,8 @@ export function leadsPage(tx: Tx, filter: LeadListFilter, sort: Sort<string>, pa
   if (filter.scoreMax != null) where.push(`score <= ${p.add(filter.scoreMax)}`);
   const order = orderBy(LEAD_SORT, sort, tsQuery, ['last_activity_at']);
   // Rows carry only the columns `fields` need: nothing else reads them (they prime no loader).
-  return listPage<LeadRow>(tx, fields ? columnsFor(LEADS, fields, LEAD_NEEDS) : LEADS, p, where, order, page);
+  const table = fields ? columnsFor(LEADS, fields, LEAD_NEEDS) : LEADS;
+  return listPage<LeadRow>(tx, ownerEmail ? withAccountEmail(table, 'owner_id', 'owner_email') : table, p, where, order, page);
 }
 
 const CONTACT_SORT = { CREATED_AT: 'created_at', UPDATED_AT: 'updated_at', NAME: 'lower(name)' };

@@ -44,7 +44,7 @@ import { DEMO_EMAIL, DEMO_PASSWORD } from './scenarios/b-supergraph.ts';
 
 /** Requests as the gateway sends them to one subgraph (scenario B's queries, planned). */
 const REQUESTS: Record<string, { subgraph: string; query: string }> = {
-  leads: { subgraph: 'crm', query: 'query Leads__crm__0 { leads(first: 50) { edges { node { name owner { __typename id } } } } }' },
+  leads: { subgraph: 'crm', query: 'query Leads__crm__0 { leads(first: 50) { edges { node { name owner { email } } } } }' },
   'leads-count': {
     subgraph: 'crm',
     query: 'query { leads(first: 50) { totalCount edges { node { id name email company status score tags createdAt owner { __typename id } } } } }',
