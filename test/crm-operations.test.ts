@@ -331,7 +331,9 @@ describe('lists: filters, search, sort and pagination', () => {
     try {
       const full = await call(tokens.viewer, FULL);
       expect(full.errors).toBeUndefined();
-      expect(selectList().split(', ')).toHaveLength(16);
+      // 16 columns, and the converted contact's and deal's ids (asked for alone) in the same statement.
+      expect(selectList().split(', ')).toHaveLength(18);
+      expect(selectList()).toMatch(/AS converted_contact_id, .* AS converted_deal_id$/);
       const rows = full.data!.leads.edges.map((e: any) => e.node);
       expect(rows.some((row: any) => row.convertedContact)).toBe(true); // a converted demo lead is on the page
 
@@ -345,7 +347,7 @@ describe('lists: filters, search, sort and pagination', () => {
          fragment Edge on LeadEdge { node { ...Lead when: createdAt } }
          fragment Lead on Lead { ... on Lead { state: status } convertedContact { id } tags @include(if: false) }`,
       );
-      expect(selectList()).toBe('id, status, tags, created_at');
+      expect(selectList()).toMatch(/^id, status, tags, created_at, CASE WHEN .* FROM crm\.contacts o .* END AS converted_contact_id$/);
       expect(fragments.data!.leads.edges.map((e: any) => e.node)).toEqual(
         rows.map((row: any) => ({ state: row.status, convertedContact: row.convertedContact, when: row.createdAt })),
       );
@@ -558,11 +560,12 @@ describe('convertLead', () => {
     expect(status.data!.updateLead.errors[0]).toMatchObject({ field: 'status', code: 'ALREADY_CONVERTED' });
   });
 
-  it('looks up the converted contact and deal only for converted leads', async () => {
+  it('looks up the converted contact and deal only for converted leads; their ids alone come with the page', async () => {
     const statements: string[] = [];
     const stop = stack.backends.db.onStatement((text) => statements.push(text));
     const byLead = () => statements.filter((text) => /FROM crm\.(contacts|deals) WHERE lead_id/.test(text)).length;
-    const PAGE = '{ leads(first: 30, filter: { status: [$S] }) { edges { node { status convertedContact { id } convertedDeal { id } } } } }';
+    const PAGE = '{ leads(first: 30, filter: { status: [$S] }) { edges { node { status convertedContact { id name } convertedDeal { id title } } } } }';
+    const IDS = '{ leads(first: 30, filter: { status: [$S] }) { edges { node { status convertedContact { id } convertedDeal { __typename id } } } } }';
     try {
       const open = (await call(tokens.viewer, PAGE.replace('$S', 'NEW'))).data!.leads.edges.map((e: any) => e.node);
       expect(open.length).toBeGreaterThan(0);
@@ -570,8 +573,23 @@ describe('convertLead', () => {
       expect(byLead()).toBe(0);
       const converted = (await call(tokens.viewer, PAGE.replace('$S', 'CONVERTED'))).data!.leads.edges.map((e: any) => e.node);
       expect(converted.length).toBeGreaterThan(0);
-      expect(converted.every((n: any) => n.convertedContact?.id)).toBe(true);
+      expect(converted.every((n: any) => n.convertedContact?.id && n.convertedContact.name)).toBe(true);
       expect(byLead()).toBe(2); // one batch each for contacts and deals
+
+      // Asked for by id alone: read in the page's statement (no batch), the same ids, null for open leads.
+      statements.length = 0;
+      const ids = (await call(tokens.viewer, IDS.replace('$S', 'CONVERTED'))).data!.leads.edges.map((e: any) => e.node);
+      expect(byLead()).toBe(0);
+      expect(statements.filter((text) => /FROM crm\.leads/.test(text))).toHaveLength(1);
+      expect(ids).toEqual(
+        converted.map((n: any) => ({
+          status: n.status,
+          convertedContact: { id: n.convertedContact.id },
+          convertedDeal: n.convertedDeal && { __typename: 'Deal', id: n.convertedDeal.id },
+        })),
+      );
+      const openIds = (await call(tokens.viewer, IDS.replace('$S', 'NEW'))).data!.leads.edges.map((e: any) => e.node);
+      expect(openIds.every((n: any) => n.convertedContact === null && n.convertedDeal === null)).toBe(true);
     } finally {
       stop();
     }

@@ -1,5 +1,5 @@
 import { accountReference, asksForAccountEmail } from '../kit/accounts.ts';
-import { listConnection, selectedFields, toListRequest, toPage, type PageArgs } from '../kit/connection.ts';
+import { listConnection, selectedFields, selectsOnly, toListRequest, toPage, type PageArgs } from '../kit/connection.ts';
 import { pageStatements } from '../kit/db/list.ts';
 import { badInput } from '../kit/errors.ts';
 import { isUuid } from '../kit/formats.ts';
@@ -65,6 +65,18 @@ function sortOf(sortBy: { field: string; direction?: 'ASC' | 'DESC' | null } | n
 
 const pageOf = (args: PageArgs) => toPage(args);
 
+/** A reference asked for by its key alone: nothing else of the row is read or resolved. */
+const KEY_ONLY = ['__typename', 'id'];
+
+/**
+ * The row a reference names: `{ id }` alone when the page's statement read the id (the query
+ * asks for nothing else of it: `KEY_ONLY`; null: no such row), else the loader's whole row.
+ */
+function referenced<R extends { id: string }>(readId: string | null | undefined, load: () => Promise<R | null>): Promise<R | null> | R | null {
+  if (readId === undefined) return load();
+  return readId === null ? null : ({ id: readId } as R);
+}
+
 function amounts(rows: readonly store.StageTotalsRow[], pick: (row: store.StageTotalsRow) => number): CrmAmount[] {
   const byCurrency = new Map<string, number>();
   for (const row of rows) byCurrency.set(row.currency, (byCurrency.get(row.currency) ?? 0) + pick(row));
@@ -94,9 +106,15 @@ export const resolvers: Resolvers = {
         scoreMax: f?.scoreMax ?? null,
       };
       const fields = selectedFields(info, ['edges', 'node']);
-      const ownerEmail = fields.has('owner') && asksForAccountEmail(info, ['edges', 'node', 'owner']);
+      // What the page's own statement can answer of the objects its rows refer to.
+      const node = (field: string) => ['edges', 'node', field];
+      const extras: store.LeadPageExtras = {
+        ownerEmail: fields.has('owner') && asksForAccountEmail(info, node('owner')),
+        convertedContactId: fields.has('convertedContact') && selectsOnly(info, node('convertedContact'), KEY_ONLY),
+        convertedDealId: fields.has('convertedDeal') && selectsOnly(info, node('convertedDeal'), KEY_ONLY),
+      };
       const sort = sortOf(args.sortBy, !!filter.tsQuery);
-      return listConnection(await ctx.tx((tx) => store.leadsPage(tx, filter, sort, page, fields, ownerEmail), pageStatements(page)), page);
+      return listConnection(await ctx.tx((tx) => store.leadsPage(tx, filter, sort, page, fields, extras), pageStatements(page)), page);
     },
     // The loaders read UUIDs only: a malformed id is not found either.
     lead: (_root, args, ctx) => loadOrNotFound(ctx.loaders.lead, args.id.toLowerCase(), 'Lead'),
@@ -212,8 +230,10 @@ export const resolvers: Resolvers = {
     // Only convertLead gives a contact or deal a lead_id, in the transaction that marks the lead
     // converted, and a converted lead's status cannot change: no other lead has either, so they
     // are not looked up (the REST leads list asks both for every lead of a page).
-    convertedContact: (lead, _args, ctx) => (lead.status === 'converted' ? ctx.loaders.contactOfLead.load(lead.id) : null),
-    convertedDeal: (lead, _args, ctx) => (lead.status === 'converted' ? ctx.loaders.dealOfLead.load(lead.id) : null),
+    convertedContact: (lead, _args, ctx) =>
+      lead.status === 'converted' ? referenced(lead.converted_contact_id, () => ctx.loaders.contactOfLead.load(lead.id)) : null,
+    convertedDeal: (lead, _args, ctx) =>
+      lead.status === 'converted' ? referenced(lead.converted_deal_id, () => ctx.loaders.dealOfLead.load(lead.id)) : null,
     activities: async (lead, args, ctx) => {
       const page = pageOf(args);
       return listConnection(await ctx.loaders.leadActivities(page).load(lead.id), page);

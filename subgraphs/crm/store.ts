@@ -5,7 +5,7 @@ import type { Tx } from '../kit/db/database.ts';
 import { readList, type ListPage } from '../kit/db/list.ts';
 import { Params } from '../kit/db/params.ts';
 import { selectByKeys } from '../kit/db/select-by-keys.ts';
-import { columnsFor, type Table } from '../kit/db/table.ts';
+import { columnsFor, withReferringId, type Table } from '../kit/db/table.ts';
 import { CURRENT_TENANT } from '../kit/db/tenant.ts';
 import { deleteRow, insertRow, updateRow } from '../kit/db/write-row.ts';
 import type { ActivityTypeValue, LeadStatusValue, StageKindValue } from './domain.ts';
@@ -37,8 +37,10 @@ export interface LeadRow extends PersonRow {
   score: number;
   converted_at: Date | null;
   last_activity_at: Date | null;
-  /** The owner's email, when the page read it (`leadsPage`'s ownerEmail; null: no owner). */
+  /** Read by a leads page when asked (`LeadPageExtras`); null: none (or hidden). */
   owner_email?: string | null;
+  converted_contact_id?: string | null;
+  converted_deal_id?: string | null;
 }
 
 export interface ContactRow extends PersonRow {
@@ -244,11 +246,20 @@ const LEAD_SORT = {
   LAST_ACTIVITY_AT: 'last_activity_at',
 };
 
-/**
- * One page of leads; `fields`: the Lead fields the query selects (every column when not given);
- * `ownerEmail`: also the owners' emails (`owner_email`, kit/accounts.ts).
- */
-export function leadsPage(tx: Tx, filter: LeadListFilter, sort: Sort<string>, page: ListRequest, fields?: ReadonlySet<string>, ownerEmail = false) {
+/** Only a converted lead has a contact and a deal made of it (Lead.convertedContact). */
+const CONVERTED = "status = 'converted'";
+
+/** What a leads page reads besides its columns, each in the page's own statement. */
+export interface LeadPageExtras {
+  /** The owners' emails, as `owner_email` (kit/accounts.ts). */
+  ownerEmail?: boolean;
+  /** The ids of the converted contact and deal, as `converted_contact_id` and `converted_deal_id`. */
+  convertedContactId?: boolean;
+  convertedDealId?: boolean;
+}
+
+/** One page of leads; `fields`: the Lead fields the query selects (every column when not given). */
+export function leadsPage(tx: Tx, filter: LeadListFilter, sort: Sort<string>, page: ListRequest, fields?: ReadonlySet<string>, extras: LeadPageExtras = {}) {
   const p = new Params();
   const where: string[] = [];
   const tsQuery = common(p, where, filter, 'leads');
@@ -262,8 +273,11 @@ export function leadsPage(tx: Tx, filter: LeadListFilter, sort: Sort<string>, pa
   if (filter.scoreMax != null) where.push(`score <= ${p.add(filter.scoreMax)}`);
   const order = orderBy(LEAD_SORT, sort, tsQuery, ['last_activity_at']);
   // Rows carry only the columns `fields` need: nothing else reads them (they prime no loader).
-  const table = fields ? columnsFor(LEADS, fields, LEAD_NEEDS) : LEADS;
-  return listPage<LeadRow>(tx, ownerEmail ? withAccountEmail(table, 'owner_id', 'owner_email') : table, p, where, order, page);
+  let table = fields ? columnsFor(LEADS, fields, LEAD_NEEDS) : LEADS;
+  if (extras.ownerEmail) table = withAccountEmail(table, 'owner_id', 'owner_email');
+  if (extras.convertedContactId) table = withReferringId(table, 'crm.contacts', 'lead_id', 'converted_contact_id', CONVERTED);
+  if (extras.convertedDealId) table = withReferringId(table, 'crm.deals', 'lead_id', 'converted_deal_id', CONVERTED);
+  return listPage<LeadRow>(tx, table, p, where, order, page);
 }
 
 const CONTACT_SORT = { CREATED_AT: 'created_at', UPDATED_AT: 'updated_at', NAME: 'lower(name)' };

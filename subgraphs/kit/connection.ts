@@ -57,6 +57,15 @@ export function selectsTotalCount(info: GraphQLResolveInfo): boolean {
 }
 
 /**
+ * Whether the query asks nothing at `path` but some of `fields`: a reference asked for by its key
+ * alone (`convertedContact { id }`) can be answered without reading the row it names.
+ */
+export function selectsOnly(info: GraphQLResolveInfo, path: readonly string[], fields: readonly string[]): boolean {
+  for (const field of selectedFields(info, path)) if (!fields.includes(field)) return false;
+  return true;
+}
+
+/**
  * The fields selected at `path` below the field being resolved, by name (not alias), through
  * inline and named fragments: `selectedFields(info, ['edges', 'node'])` is what a connection's
  * query asks of its nodes, so a store can read only the columns those need (kit/db/table.ts

@@ -39,3 +39,18 @@ export function columnsFor(
   if (wanted.size >= all.length) return table;
   return { name: table.name, columns: all.filter((column) => wanted.has(column)).join(', ') };
 }
+
+/**
+ * `table` also reading, as `as`, the id of the row of `other` whose `key` column refers to this
+ * row (unique per tenant in `other`: `UNIQUE (tenant_id, key)`), in the row's own statement and
+ * under the same row-level security. A reference asked for by its id alone (`convertedContact {
+ * id }`) then costs no second statement reading whole rows. `table` is one plain table; `when`:
+ * an SQL condition on its row outside which there is no such row (not looked up, null).
+ *
+ *   withReferringId(LEADS, 'crm.contacts', 'lead_id', 'converted_contact_id', "status = 'converted'")
+ */
+export function withReferringId(table: Table, other: string, key: string, as: string, when?: string): Table {
+  const self = table.name;
+  const lookup = `(SELECT o.id FROM ${other} o WHERE o.tenant_id = ${self}.tenant_id AND o.${key} = ${self}.id)`;
+  return { name: self, columns: `${table.columns}, ${when ? `CASE WHEN ${when} THEN ${lookup} END` : lookup} AS ${as}` };
+}
