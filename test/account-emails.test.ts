@@ -1,4 +1,6 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SUBGRAPHS_PROVIDING_EMAILS } from '../subgraphs/kit/accounts.ts';
 import { DEMO_ACCOUNTS, DEMO_TENANTS } from '../subgraphs/auth/seed.ts';
 import { bearer, gql } from './support/graphql.ts';
 import { startSupergraph, type RunningSupergraph } from './support/stack.ts';
@@ -91,6 +93,60 @@ describe('owner and author emails (@provides)', () => {
     } finally {
       stop();
     }
+  });
+
+  it('bi and agents hand out their owners\' emails too, without auth', async () => {
+    const before = await authFetches();
+    const { data, errors } = await gql(
+      stack.graphql,
+      '{ charts(first: 5) { edges { node { owner { id email } } } } dashboards(first: 5) { edges { node { owner { id email } } } } agents(first: 5) { edges { node { owner { id email } } } } }',
+      {},
+      bearer(token),
+    );
+    expect(errors).toBeUndefined();
+    expect(await authFetches()).toBe(before);
+    for (const list of ['charts', 'dashboards', 'agents'] as const) {
+      const owners = nodes(data![list]).map((n) => n.owner).filter(Boolean);
+      expect(owners.length, list).toBeGreaterThan(0);
+      for (const owner of owners) expect(owner.email, list).toBe(emailOf.get(owner.id));
+    }
+  });
+
+  it('the view shows emails to a signed-in caller only: a transaction with a tenant and no account (a share link\'s, a public site\'s) sees none', async () => {
+    const count = (accountId: string | null) =>
+      stack.backends.db.withTenant({ tenantId: acme, accountId }, async (tx) => Number((await tx.query<{ n: string }>('SELECT count(*) AS n FROM auth.account_emails')).rows[0]!.n));
+    expect(await count(DEMO_ACCOUNTS[1]!.id)).toBe(DEMO_ACCOUNTS.filter((a) => a.tenant === 'acme').length);
+    expect(await count(null)).toBe(0);
+  });
+
+  it('names in SUBGRAPHS_PROVIDING_EMAILS exactly the schemas that provide Account.email (their caches are flushed on removeMember)', () => {
+    const providing = readdirSync(new URL('../schema/', import.meta.url))
+      .filter((file) => file.endsWith('.graphql') && file !== 'supergraph.graphql')
+      .filter((file) => readFileSync(new URL(`../schema/${file}`, import.meta.url), 'utf8').includes('@provides(fields: "email")'))
+      .map((file) => file.replace(/\.graphql$/, ''));
+    expect(providing.sort()).toEqual([...SUBGRAPHS_PROVIDING_EMAILS].sort());
+  });
+
+  it('a member removed from the tenant: cached pages stop showing their email at once', async () => {
+    const invited = await gql(
+      stack.graphql,
+      'mutation($input: InviteMemberInput!) { inviteMember(input: $input) { membership { account { id } } errors { code } } }',
+      { input: { email: 'leaving@acme.example', role: 'EDITOR', name: 'Lee Leaving', password: 'correct horse battery' } },
+      bearer(token),
+    );
+    expect(invited.data!.inviteMember.errors).toEqual([]);
+    const leaving = invited.data!.inviteMember.membership.account.id;
+    const lead = (await gql(stack.graphql, '{ leads(first: 1) { edges { node { id } } } }', {}, bearer(token))).data!.leads.edges[0].node.id;
+    const assigned = await gql(stack.graphql, 'mutation($id: ID!, $to: ID) { assignLead(id: $id, ownerId: $to) { errors { code } } }', { id: lead, to: leaving }, bearer(token));
+    expect(assigned.data!.assignLead.errors).toEqual([]);
+    const page = () => gql(stack.graphql, 'query($id: ID!) { lead(id: $id) { owner { email } } }', { id: lead }, bearer(token));
+    expect((await page()).data!.lead.owner).toEqual({ email: 'leaving@acme.example' });
+    expect((await page()).data!.lead.owner).toEqual({ email: 'leaving@acme.example' }); // now from crm's response cache
+    const removed = await gql(stack.graphql, 'mutation($id: ID!) { removeMember(accountId: $id) { removedAccountId errors { code } } }', { id: leaving }, bearer(token));
+    expect(removed.data!.removeMember).toEqual({ removedAccountId: leaving, errors: [] });
+    const after = await page();
+    expect(after.errors).toBeUndefined();
+    expect(after.data!.lead.owner).toBeNull();
   });
 
   it('a field only auth has still comes from auth, next to the provided email', async () => {

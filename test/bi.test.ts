@@ -126,7 +126,7 @@ describe('charts', () => {
     // A viewer reads it, with data computed from the tenant's live leads.
     const read = await call(tokens.viewer, `query($id: ID!) { chart(id: $id) { name data { columns { name type } rows rowCount truncated } owner { id email } } }`, { id: chart.id });
     expect(read.errors).toBeUndefined();
-    expect(read.data!.chart.owner.email).toBe(ANALYST.email); // resolved by the auth subgraph
+    expect(read.data!.chart.owner.email).toBe(ANALYST.email); // provided by bi (kit/accounts.ts)
     const expected = await acmeRows('SELECT status, count(*)::int AS n FROM crm.leads GROUP BY status ORDER BY status');
     expect(expected.length).toBeGreaterThan(1);
     expect(read.data!.chart.data).toEqual({

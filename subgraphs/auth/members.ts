@@ -1,3 +1,4 @@
+import { forgetAccountEmails } from '../kit/accounts.ts';
 import { randomUUID } from 'node:crypto';
 import type { Tx } from '../kit/db/database.ts';
 import { EMAIL, SALEOR_CHANNEL } from '../kit/formats.ts';
@@ -91,7 +92,11 @@ export async function removeMember(ctx: AuthContext, accountId: string): Promise
     await store.deleteMembership(tx, accountId);
     return accountId;
   });
-  if (removed.value) await revokeAccess(ctx, [{ tenantId: ctx.principal.tenantId!, accountId }]);
+  if (removed.value) {
+    await revokeAccess(ctx, [{ tenantId: ctx.principal.tenantId!, accountId }]);
+    // The other subgraphs' cached answers may show this account's email to the tenant.
+    await forgetAccountEmails(ctx.deps.redis, ctx.deps.config.REDIS_PREFIX, ctx.principal.tenantId!);
+  }
   return removed;
 }
 

@@ -1,10 +1,12 @@
 import type DataLoader from 'dataloader';
+import { CacheGenerations } from './cache.ts';
 import type { FieldNode, GraphQLResolveInfo } from 'graphql';
 import { selectedFields } from './connection.ts';
 import type { TxRunner } from './db/database.ts';
 import { selectByKeys } from './db/select-by-keys.ts';
 import type { Table } from './db/table.ts';
 import { rowsById } from './loaders.ts';
+import type { RedisClient } from './redis.ts';
 
 /**
  * Accounts (auth's entity) as the other subgraphs hand them out: the `owner` of a lead, the
@@ -15,8 +17,10 @@ import { rowsById } from './loaders.ts';
  *
  * The email comes from auth's view `auth.account_emails` (security_invoker), in the caller's
  * tenant transaction: auth.accounts' row-level security decides which accounts exist, for this
- * subgraph exactly as for auth (the account itself and the members of the caller's tenant).
- * Emails never change, so a subgraph's cached answer holding one cannot go stale.
+ * subgraph exactly as for auth (the account itself and the members of the caller's tenant), and
+ * the view shows none to a transaction without an account (a share link's, a public site's).
+ * Emails never change; who may see one changes when a membership ends, and auth's removeMember
+ * then bumps the cache generations of `SUBGRAPHS_PROVIDING_EMAILS` (`forgetAccountEmails`).
  */
 
 export interface AccountEmailRow {
@@ -42,6 +46,20 @@ export function withAccountEmail(table: Table, column: string, as: string): Tabl
 /** Whether the query asks for the email of the account at `path` below the field being resolved. */
 export const asksForAccountEmail = (info: GraphQLResolveInfo, path: readonly string[]) => selectedFields(info, path).has('email');
 
+/**
+ * The subgraphs whose schemas `@provides(fields: "email")` on an Account (their cached answers can
+ * hold emails); test/account-emails.test.ts checks the list against schema/.
+ */
+export const SUBGRAPHS_PROVIDING_EMAILS = ['agents', 'bi', 'cms', 'crm'] as const;
+
+/**
+ * After a membership ends, who may see that account's email has changed: the tenant's cached
+ * answers in every subgraph that hands emails out become unreachable (their generations move).
+ */
+export async function forgetAccountEmails(redis: RedisClient, prefix: string, tenantId: string): Promise<void> {
+  await Promise.all(SUBGRAPHS_PROVIDING_EMAILS.map((subgraph) => new CacheGenerations(redis, prefix, subgraph).bump(tenantId)));
+}
+
 /** The per-request loader `accountReference` reads: one statement per batch of owners. */
 export const accountEmailLoader = (tx: TxRunner) => rowsById(tx, accountEmailsByIds, (row) => row.id);
 
@@ -53,6 +71,8 @@ const asksForEmail = new WeakMap<readonly FieldNode[], boolean>();
  * subgraph provides, `{ id, email }` when it asks for `email`, and null when there is no id or
  * row-level security hides the account (an author no longer in the tenant), as auth would.
  * `read`: the email the row's own statement read (`withAccountEmail`; null: hidden), if it did.
+ * An `email` under `@include(if: false)` counts as asked (as in `selectedFields`): it costs a read,
+ * and a hidden account answers null rather than `{ id }`.
  *
  *   owner: (lead, _args, ctx, info) => accountReference(ctx.loaders.accountEmail, lead.owner_id, info, lead.owner_email),
  */
