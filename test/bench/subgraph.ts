@@ -42,7 +42,11 @@ import { findProfile, renderProfile, summariseProfile, type ProfileWindows } fro
 import { median } from './lib/report.ts';
 import { DEMO_EMAIL, DEMO_PASSWORD } from './scenarios/b-supergraph.ts';
 
-/** Requests as the gateway sends them to one subgraph (scenario B's queries, planned). */
+/**
+ * Requests as the gateway sends them to one subgraph (scenario B's queries, planned; `owners`:
+ * auth's entity fetch for the account fields crm does not provide, B's second fetch before crm
+ * provided the emails).
+ */
 const REQUESTS: Record<string, { subgraph: string; query: string }> = {
   leads: { subgraph: 'crm', query: 'query Leads__crm__0 { leads(first: 50) { edges { node { name owner { email } } } } }' },
   'leads-count': {
@@ -56,7 +60,7 @@ const REQUESTS: Record<string, { subgraph: string; query: string }> = {
   },
   owners: {
     subgraph: 'auth',
-    query: 'query Leads__auth__1 { _entities(representations: [{ __typename: "Account", id: "00000000-0000-4000-9000-000000000001" }, { __typename: "Account", id: "00000000-0000-4000-9000-000000000002" }]) { ... on Account { email } } }',
+    query: 'query Leads__auth__1 { _entities(representations: [{ __typename: "Account", id: "00000000-0000-4000-9000-000000000001" }, { __typename: "Account", id: "00000000-0000-4000-9000-000000000002" }]) { ... on Account { name } } }',
   },
 };
 
