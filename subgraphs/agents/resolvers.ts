@@ -1,4 +1,4 @@
-import { accountReference } from '../kit/accounts.ts';
+import { accountField } from '../kit/accounts.ts';
 import { z } from 'zod';
 import { listConnection, toListRequest } from '../kit/connection.ts';
 import { ONE_STATEMENT } from '../kit/db/database.ts';
@@ -130,7 +130,7 @@ const ownResolvers: Resolvers = {
       return 'settings' in parsed ? parsed.settings : agent.settings;
     },
     nextRunAt: (agent) => (agent.enabled && agent.schedule ? agent.next_run_at : null),
-    owner: (agent, _args, ctx, info) => accountReference(ctx.loaders.accountEmail, agent.owner_id, info),
+    owner: accountField('owner_id'),
     createdAt: (agent) => agent.created_at,
     updatedAt: (agent) => agent.updated_at,
     runs: (agent, args, ctx) => ctx.loaders.latestRuns(sizeOf(args.first, 10, 100)).load(agent.id),
@@ -140,7 +140,7 @@ const ownResolvers: Resolvers = {
     __resolveReference: (reference, ctx) => (isUuid(reference.id) ? ctx.loaders.run.load(idOf(reference.id)) : null),
     agent: (run, _args, ctx) => (run.agent_id ? ctx.loaders.agent.load(run.agent_id) : null),
     trigger: (run) => (run.trigger === 'schedule' ? 'SCHEDULE' : 'MANUAL'),
-    startedBy: (run, _args, ctx, info) => accountReference(ctx.loaders.accountEmail, run.started_by, info),
+    startedBy: accountField('started_by'),
     queuedAt: (run) => run.queued_at,
     startedAt: (run) => run.started_at,
     finishedAt: (run) => run.finished_at,
@@ -174,7 +174,7 @@ const ownResolvers: Resolvers = {
     run: (insight, _args, ctx) => ctx.loaders.run.load(insight.run_id),
     createdAt: (insight) => insight.created_at,
     dismissedAt: (insight) => insight.dismissed_at,
-    dismissedBy: (insight, _args, ctx, info) => accountReference(ctx.loaders.accountEmail, insight.dismissed_by, info),
+    dismissedBy: accountField('dismissed_by'),
   },
   InsightSubject: {
     __resolveType: (subject) => subject.__typename!,

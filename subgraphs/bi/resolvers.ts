@@ -1,4 +1,4 @@
-import { accountReference } from '../kit/accounts.ts';
+import { accountField } from '../kit/accounts.ts';
 import { listConnection, toListRequest } from '../kit/connection.ts';
 import { ONE_STATEMENT } from '../kit/db/database.ts';
 import { pageStatements } from '../kit/db/list.ts';
@@ -93,7 +93,7 @@ export const resolvers: Resolvers = {
     data: (chart, _args, ctx) => dataOf(contextOf(chart, ctx), definitionOf(chart)),
     vegaLite: (chart, _args, ctx) => vegaLiteOf(contextOf(chart, ctx), chartSpec(chart)),
     svg: (chart, _args, ctx) => svgOf(contextOf(chart, ctx), chartSpec(chart)),
-    owner: (chart, _args, ctx, info) => accountReference(ctx.loaders.accountEmail, chart.owner_id, info),
+    owner: accountField('owner_id'),
     createdAt: (chart) => chart.created_at,
     updatedAt: (chart) => chart.updated_at,
   },
@@ -112,7 +112,7 @@ export const resolvers: Resolvers = {
       });
     },
     shareLinks: shareLinksOf,
-    owner: (dashboard, _args, ctx, info) => accountReference(ctx.loaders.accountEmail, dashboard.owner_id, info),
+    owner: accountField('owner_id'),
     createdAt: (dashboard) => dashboard.created_at,
     updatedAt: (dashboard) => dashboard.updated_at,
   },

@@ -1,5 +1,5 @@
 import type { GraphQLResolveInfo } from 'graphql';
-import { accountReference, asksForAccountEmail } from '../kit/accounts.ts';
+import { accountField, asksForAccountEmail } from '../kit/accounts.ts';
 import { CacheGenerations, setCacheHint } from '../kit/cache.ts';
 import { listConnection, toListRequest, toPage, type PageArgs } from '../kit/connection.ts';
 import { ONE_STATEMENT } from '../kit/db/database.ts';
@@ -236,7 +236,7 @@ export const resolvers: Resolvers = {
     status: (p) => p.status.toUpperCase() as ContentPageStatus,
     publishAt: (p) => p.publish_at,
     hasUnpublishedChanges: (p) => p.latest_revision_id !== p.live_revision_id,
-    author: (p, _args, ctx, info) => accountReference(ctx.loaders.accountEmail, p.author_id, info, p.author_email),
+    author: accountField('author_id', 'author_email'),
     revisions: async (p, args, ctx) => {
       const page = toPage(args);
       return listConnection(await ctx.loaders.revisions(page).load(p.id), page);
@@ -253,7 +253,7 @@ export const resolvers: Resolvers = {
     seoDescription: (r) => r.seo_description,
     body: (r) => blocksOf(r.body, { tenant_id: r.tenant_id, view: 'draft' }),
     featuredProducts: (r) => r.featured_products,
-    createdBy: (r, _args, ctx, info) => accountReference(ctx.loaders.accountEmail, r.created_by, info),
+    createdBy: accountField('created_by'),
     createdAt: (r) => r.created_at,
     isLatest: async (r, _args, ctx) => (await ctx.loaders.page.load(r.page_id))?.latest_revision_id === r.id,
     isLive: async (r, _args, ctx) => (await ctx.loaders.page.load(r.page_id))?.live_revision_id === r.id,
@@ -292,7 +292,7 @@ export const resolvers: Resolvers = {
     size: (a) => Number(a.size_bytes),
     altText: (a) => a.alt_text,
     url: (a, _args, ctx) => mediaUrl(ctx.deps.settings, a),
-    uploadedBy: (a, _args, ctx, info) => accountReference(ctx.loaders.accountEmail, a.uploaded_by, info),
+    uploadedBy: accountField('uploaded_by'),
     createdAt: (a) => a.created_at,
   },
 

@@ -1,4 +1,4 @@
-import { accountReference, asksForAccountEmail } from '../kit/accounts.ts';
+import { accountField, asksForAccountEmail } from '../kit/accounts.ts';
 import { listConnection, selectedFields, selectsOnly, toListRequest, toPage, type PageArgs } from '../kit/connection.ts';
 import { pageStatements } from '../kit/db/list.ts';
 import { badInput } from '../kit/errors.ts';
@@ -222,7 +222,7 @@ export const resolvers: Resolvers = {
   Lead: {
     __resolveReference: (reference, ctx) => ctx.loaders.lead.load(reference.id),
     status: (lead) => toGraphQLEnum(lead.status),
-    owner: (lead, _args, ctx, info) => accountReference(ctx.loaders.accountEmail, lead.owner_id, info, lead.owner_email),
+    owner: accountField('owner_id', 'owner_email'),
     createdAt: (lead) => lead.created_at,
     updatedAt: (lead) => lead.updated_at,
     lastActivityAt: (lead) => lead.last_activity_at,
@@ -242,7 +242,7 @@ export const resolvers: Resolvers = {
 
   Contact: {
     __resolveReference: (reference, ctx) => ctx.loaders.contact.load(reference.id),
-    owner: (contact, _args, ctx, info) => accountReference(ctx.loaders.accountEmail, contact.owner_id, info),
+    owner: accountField('owner_id'),
     lead: (contact, _args, ctx) => (contact.lead_id ? ctx.loaders.lead.load(contact.lead_id) : null),
     createdAt: (contact) => contact.created_at,
     updatedAt: (contact) => contact.updated_at,
@@ -261,7 +261,7 @@ export const resolvers: Resolvers = {
     stage: (deal, _args, ctx) => loadOrNotFound(ctx.loaders.stage, deal.stage_id, 'Pipeline stage'),
     expectedCloseDate: (deal) => deal.expected_close_date,
     contact: (deal, _args, ctx) => (deal.contact_id ? ctx.loaders.contact.load(deal.contact_id) : null),
-    owner: (deal, _args, ctx, info) => accountReference(ctx.loaders.accountEmail, deal.owner_id, info),
+    owner: accountField('owner_id'),
     products: async (deal, _args, ctx) =>
       (await ctx.loaders.dealProducts.load(deal.id)).map((p) => ({ id: p.product_id, channel: p.channel })),
     lead: (deal, _args, ctx) => (deal.lead_id ? ctx.loaders.lead.load(deal.lead_id) : null),
@@ -280,7 +280,7 @@ export const resolvers: Resolvers = {
     type: (activity) => toGraphQLEnum(activity.type),
     dueAt: (activity) => activity.due_at,
     completedAt: (activity) => activity.completed_at,
-    account: (activity, _args, ctx, info) => accountReference(ctx.loaders.accountEmail, activity.account_id, info),
+    account: accountField('account_id'),
     lead: (activity, _args, ctx) => (activity.lead_id ? ctx.loaders.lead.load(activity.lead_id) : null),
     contact: (activity, _args, ctx) => (activity.contact_id ? ctx.loaders.contact.load(activity.contact_id) : null),
     deal: (activity, _args, ctx) => (activity.deal_id ? ctx.loaders.deal.load(activity.deal_id) : null),
@@ -295,7 +295,7 @@ export const resolvers: Resolvers = {
 
   LeadForm: {
     keyPrefix: (form) => form.key_prefix,
-    owner: (form, _args, ctx, info) => accountReference(ctx.loaders.accountEmail, form.owner_id, info),
+    owner: accountField('owner_id'),
     createdAt: (form) => form.created_at,
   },
 };

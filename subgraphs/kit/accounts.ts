@@ -1,6 +1,6 @@
 import type DataLoader from 'dataloader';
-import { CacheGenerations } from './cache.ts';
 import type { FieldNode, GraphQLResolveInfo } from 'graphql';
+import { CacheGenerations } from './cache.ts';
 import { selectedFields } from './connection.ts';
 import type { TxRunner } from './db/database.ts';
 import { selectByKeys } from './db/select-by-keys.ts';
@@ -60,36 +60,45 @@ export async function forgetAccountEmails(redis: RedisClient, prefix: string, te
   await Promise.all(SUBGRAPHS_PROVIDING_EMAILS.map((subgraph) => new CacheGenerations(redis, prefix, subgraph).bump(tenantId)));
 }
 
-/** The per-request loader `accountReference` reads: one statement per batch of owners. */
+/** The per-request loader `accountField` reads (as `loaders.accountEmail`): one statement per batch of owners. */
 export const accountEmailLoader = (tx: TxRunner) => rowsById(tx, accountEmailsByIds, (row) => row.id);
 
 // graphql-js hands every item of a list the same field nodes: decided once per list, not per row.
 const asksForEmail = new WeakMap<readonly FieldNode[], boolean>();
 
+/** What `accountField`'s resolvers need of a subgraph's context: its `accountEmailLoader`. */
+interface WithAccountEmails {
+  loaders: { accountEmail: DataLoader<string, AccountEmailRow | null> };
+}
+
 /**
- * The Account a row refers to: `{ id }` when the query asks nothing auth-owned of it that this
- * subgraph provides, `{ id, email }` when it asks for `email`, and null when there is no id or
- * row-level security hides the account (an author no longer in the tenant), as auth would.
- * `read`: the email the row's own statement read (`withAccountEmail`; null: hidden), if it did.
- * An `email` under `@include(if: false)` counts as asked (as in `selectedFields`): it costs a read,
- * and a hidden account answers null rather than `{ id }`.
+ * The resolver of a field holding an account, whose id is in the row's `column`: `{ id }` when the
+ * query asks nothing of it this subgraph provides, `{ id, email }` when it asks for `email`, and
+ * null when there is no id or row-level security hides the account (an author no longer in the
+ * tenant), as auth would. `read`: the row's column holding the email its own statement read
+ * (`withAccountEmail`; null: hidden), used when present. An `email` under `@include(if: false)`
+ * counts as asked (as in `selectedFields`): it costs a read, and a hidden account answers null.
  *
- *   owner: (lead, _args, ctx, info) => accountReference(ctx.loaders.accountEmail, lead.owner_id, info, lead.owner_email),
+ *   owner: accountField('owner_id', 'owner_email'),
  */
-export function accountReference(
-  loader: DataLoader<string, AccountEmailRow | null>,
-  id: string | null | undefined,
-  info: GraphQLResolveInfo,
-  read?: string | null,
-): { id: string; email?: string } | null | Promise<AccountEmailRow | null> {
+export function accountField<C extends string, E extends string = never>(column: C, read?: E) {
   // Not async: a value returned as is keeps graphql-js on its synchronous path for the row (a
   // promise in any field of 50 rows costs 50 Promise.all-like joins and their microtasks).
-  if (!id) return null;
-  if (read !== undefined) return read === null ? null : { id, email: read };
-  let email = asksForEmail.get(info.fieldNodes);
-  if (email === undefined) {
-    email = selectedFields(info, []).has('email');
-    asksForEmail.set(info.fieldNodes, email);
-  }
-  return email ? loader.load(id) : { id };
+  return (
+    row: { [K in C]: string | null } & { [K in NoInfer<E>]?: string | null },
+    _args: unknown,
+    ctx: WithAccountEmails,
+    info: GraphQLResolveInfo,
+  ): { id: string; email?: string } | null | Promise<AccountEmailRow | null> => {
+    const id = row[column];
+    if (!id) return null;
+    const email = read === undefined ? undefined : row[read];
+    if (email !== undefined) return email === null ? null : { id, email };
+    let asks = asksForEmail.get(info.fieldNodes);
+    if (asks === undefined) {
+      asks = asksForAccountEmail(info, []);
+      asksForEmail.set(info.fieldNodes, asks);
+    }
+    return asks ? ctx.loaders.accountEmail.load(id) : { id };
+  };
 }

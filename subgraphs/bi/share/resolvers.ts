@@ -1,5 +1,4 @@
-import type { GraphQLResolveInfo } from 'graphql';
-import { accountReference } from '../../kit/accounts.ts';
+import { accountField } from '../../kit/accounts.ts';
 import { ONE_STATEMENT } from '../../kit/db/database.ts';
 import { notFound } from '../../kit/errors.ts';
 import { spreadPayloadResolver } from '../../kit/mutations/payload.ts';
@@ -36,8 +35,7 @@ export const shareLinkResolvers = {
     expiresAt: (link: store.ShareLinkRow) => link.expires_at,
     revokedAt: (link: store.ShareLinkRow) => link.revoked_at,
     active: (link: store.ShareLinkRow) => isActive(link),
-    createdBy: (link: store.ShareLinkRow, _args: unknown, ctx: BiContext, info: GraphQLResolveInfo) =>
-      accountReference(ctx.loaders.accountEmail, link.created_by, info),
+    createdBy: accountField('created_by'),
   },
 };
 
