@@ -127,3 +127,15 @@ describe('one document, many requests', () => {
     expect(other).toEqual({ data: { notes: [1, 2, 3].map((i) => ({ id: String(i), author: `author ${i}` })) } });
   });
 });
+
+describe('result objects', () => {
+  // Subgraphs (graphql-js) and the gateway (result shaping) build results in objects that
+  // inherit nothing (patches/README.md): a response name that is one of Object.prototype's is a
+  // field like any other, never a prototype nor an inherited method.
+  it("keep aliases named after Object.prototype's members as fields, in order", async () => {
+    const result = await query('{ notes { __proto__: text constructor: id toString: author hasOwnProperty: text id } }');
+    expect(result.errors).toBeUndefined();
+    const expected = [1, 2, 3].map((i) => `{"__proto__":"note ${i}","constructor":"${i}","toString":"author ${i}","hasOwnProperty":"note ${i}","id":"${i}"}`);
+    expect(JSON.stringify(result.data)).toBe(`{"notes":[${expected.join(',')}]}`);
+  });
+});

@@ -7,6 +7,11 @@ type Values = { getArgumentValues: typeof getArgumentValues };
 const ES_MODULE = 'graphql/execution/values.mjs';
 const commonJs = createRequire(import.meta.url)('graphql/execution/values.js') as Values;
 const esModule = (await import(ES_MODULE)) as Values;
+/** The whole of each build: a schema built by one cannot be executed by the other. */
+type Build = typeof import('graphql');
+const GRAPHQL_ES_MODULE = 'graphql/index.mjs';
+const graphqlCommonJs = createRequire(import.meta.url)('graphql') as Build;
+const graphqlEsModule = (await import(GRAPHQL_ES_MODULE)) as Build;
 
 /*
  * patches/graphql+16.15.0.patch: getArgumentValues answers a field without arguments at once.
@@ -44,5 +49,41 @@ describe('graphql-js patch: arguments of a field that takes none', () => {
     expect(seen).toEqual([{ first: 2, status: 'NEW' }]);
     const field = (parse('{ leads { id } }').definitions[0] as OperationDefinitionNode).selectionSet.selections[0] as FieldNode;
     expect(() => getArgumentValues(query.getFields().leads!, field)).toThrow('Argument "status" of required type "String!" was not provided.');
+  });
+});
+
+/*
+ * patches/graphql+16.15.0.patch: results are built in objects that inherit nothing, as
+ * Object.create(null) made them, but that V8 keeps in fast mode (Object.create(null) objects are
+ * dictionary-mode: slower to fill and to JSON.stringify; crm's REST leads page took 13% less CPU).
+ */
+describe('graphql-js patch: result objects', () => {
+  const sdl = 'type Query { note: Note later: Note } type Mutation { touch: Note } type Note { id: ID! text: String }';
+  const note = { id: '1', text: 'hi' };
+  const rootValue = { note, later: async () => note, touch: async () => note };
+  const aliases = '__proto__: text constructor: id toString: text hasOwnProperty: id valueOf: text id';
+  const expected = '{"__proto__":"hi","constructor":"1","toString":"hi","hasOwnProperty":"1","valueOf":"hi","id":"1"}';
+
+  it('inherit nothing, keep every alias as an own field in order, on every path (sync, async, serial), in both builds', async () => {
+    for (const build of [graphqlCommonJs, graphqlEsModule]) {
+      const schema = build.buildSchema(sdl);
+      for (const [text, field] of [
+        [`{ note { ${aliases} } }`, 'note'],
+        [`{ later { ${aliases} } }`, 'later'],
+        [`mutation { touch { ${aliases} } }`, 'touch'],
+      ] as const) {
+        const result = await build.execute({ schema, rootValue, document: build.parse(text) });
+        expect(result.errors).toBeUndefined();
+        const data = result.data as Record<string, Record<string, unknown>>;
+        expect(JSON.stringify(data)).toBe(`{"${field}":${expected}}`);
+        for (const object of [data, data[field]!]) {
+          // Nothing inherited: no Object.prototype in the chain (its prototype is an empty object without one).
+          expect(Object.getPrototypeOf(Object.getPrototypeOf(object))).toBeNull();
+          expect(Object.getOwnPropertyNames(Object.getPrototypeOf(object))).toEqual([]);
+        }
+        expect(Object.keys(data[field]!)).toEqual(['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', 'id']);
+        expect('isPrototypeOf' in data[field]!).toBe(false);
+      }
+    }
   });
 });

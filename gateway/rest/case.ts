@@ -8,10 +8,11 @@ export const camelCase = (name: string) => name.replace(/_([a-z0-9])/g, (_m, c: 
 /** Deep: every object key to snake_case (values untouched). */
 export function snakeKeys(value: unknown): any {
   if (Array.isArray(value)) return value.map(snakeKeys);
-  // (GraphQL results are plain objects, some with a null prototype.)
+  // (GraphQL results are records: plain objects, or objects that inherit nothing, whose
+  // prototype is null or, as the patched result shaping makes them, itself has none.)
   if (!value || typeof value !== 'object') return value;
   const proto = Object.getPrototypeOf(value);
-  if (proto === Object.prototype || proto === null) {
+  if (proto === Object.prototype || proto === null || Object.getPrototypeOf(proto) === null) {
     return Object.fromEntries(Object.entries(value).filter(([k]) => k !== '__typename').map(([k, v]) => [snakeCase(k), snakeKeys(v)]));
   }
   return value;
