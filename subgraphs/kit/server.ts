@@ -23,6 +23,7 @@ import { permissionMiddleware, type Permissions } from './shield.ts';
 import { isProduction } from './config.ts';
 import { repoPath } from './paths.ts';
 import { loadSchema } from './schema.ts';
+import { withKitScalars } from './scalars.ts';
 import { requestSpan, traceRequests } from './telemetry/requests.ts';
 
 /**
@@ -147,7 +148,7 @@ export async function createSubgraphServer<TLoaders, TSettings>(
   const { config, db, redis, log } = deps;
   const subgraphSchema = buildSubgraphSchema({
     typeDefs: definition.typeDefs,
-    resolvers: definition.resolvers as GraphQLResolverMap<unknown>,
+    resolvers: withKitScalars(definition.typeDefs, definition.resolvers as Record<string, unknown>) as GraphQLResolverMap<unknown>,
   });
   const schema = applyMiddleware(subgraphSchema, permissionMiddleware(subgraphSchema, definition.permissions));
   const generations = new CacheGenerations(redis, config.REDIS_PREFIX, definition.name);
