@@ -128,6 +128,34 @@ describe('one document, many requests', () => {
   });
 });
 
+describe('what a selection set holds besides fields of the subgraph', () => {
+  // (Result shaping reads each selection once per document: patches/README.md.)
+  it('__typename (aliased too), introspection beside data, and @skip/@include on leaves and fragments, by each request', async () => {
+    const text = `query Q($on: Boolean!) {
+      __typename
+      kind: __typename
+      __type(name: "Note") { name }
+      notes {
+        __typename
+        t: __typename
+        id @include(if: $on)
+        text @skip(if: $on)
+        ... on Note @include(if: $on) { author }
+      }
+    }`;
+    const on = await query(text, { on: true });
+    expect(on.errors).toBeUndefined();
+    expect(JSON.stringify(on.data)).toBe(
+      JSON.stringify({ __typename: 'Query', kind: 'Query', __type: { name: 'Note' }, notes: [1, 2, 3].map((i) => ({ __typename: 'Note', t: 'Note', id: String(i), author: `author ${i}` })) }),
+    );
+    const off = await query(text, { on: false });
+    expect(off.errors).toBeUndefined();
+    expect(JSON.stringify(off.data)).toBe(
+      JSON.stringify({ __typename: 'Query', kind: 'Query', __type: { name: 'Note' }, notes: [1, 2, 3].map((i) => ({ __typename: 'Note', t: 'Note', text: `note ${i}` })) }),
+    );
+  });
+});
+
 describe('result objects', () => {
   // Subgraphs (graphql-js) and the gateway (result shaping) build results in objects that
   // inherit nothing (patches/README.md): a response name that is one of Object.prototype's is a
