@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'graphql';
 import auth from '../subgraphs/auth/index.ts';
+import { isoString } from '../subgraphs/kit/scalars.ts';
 import { defineSubgraph } from '../subgraphs/kit/server.ts';
 import { allow } from '../subgraphs/kit/shield.ts';
 import { bearer, gql } from './support/graphql.ts';
@@ -78,5 +79,16 @@ describe('DateTime', () => {
     const result = await gql(stack.urls.owndates!, '{ date text }', {}, bearer(token));
     expect(result.errors).toBeUndefined();
     expect(result.data).toEqual({ date: `own:${INSTANT.getTime()}`, text: 'own:as stored' });
+  });
+});
+
+describe('isoString (the serializer\'s fast toISOString)', () => {
+  it('is toISOString for instants across and at the edges of four-digit years, either side of the epoch and of midnight', () => {
+    const edges = [-62_167_219_200_000, -62_167_219_200_001, 253_402_300_799_999, 253_402_300_800_000, 0, -1, 1, 86_399_999, 86_400_000, -86_400_000, -86_400_001, 8.64e15, -8.64e15];
+    // A seeded spread (no Math.random: a failure must be reproducible), years -271821 to 275760.
+    let seed = 42;
+    const next = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    const spread = Array.from({ length: 20_000 }, (_, i) => Math.round((next() * 2 - 1) * (i % 2 ? 1e13 : 8.64e15)));
+    for (const ms of [...edges, ...spread]) expect(isoString(new Date(ms)), String(ms)).toBe(new Date(ms).toISOString());
   });
 });
