@@ -42,7 +42,8 @@ export function dedupeRepresentations(representations: readonly unknown[]): Dedu
 function cloneJson(value: unknown): unknown {
   if (value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) return value.map(cloneJson);
-  const copy: Record<string, unknown> = {};
+  // (No prototype: a response key `__proto__`, which JSON.parse makes an own field, stays one.)
+  const copy: Record<string, unknown> = Object.create(null);
   for (const key in value) copy[key] = cloneJson((value as Record<string, unknown>)[key]);
   return copy;
 }

@@ -173,8 +173,9 @@ export function splitAnswer(answer: SubgraphAnswer, merged: MergedDocument): Sub
   if (answer.errors !== undefined && !Array.isArray(answer.errors)) return null;
   const data = answer.data;
   const parts: SubgraphAnswer[] = merged.keys.map((keys) => {
-    const own: Record<string, unknown> = {};
-    for (const [mergedKey, key] of keys) if (mergedKey in data) own[key] = data[mergedKey];
+    // (No prototype: a response key `__proto__` or `constructor` is a field like any other.)
+    const own: Record<string, unknown> = Object.create(null);
+    for (const [mergedKey, key] of keys) if (Object.hasOwn(data, mergedKey)) own[key] = data[mergedKey];
     return answer.extensions ? { data: own, extensions: answer.extensions } : { data: own };
   });
   for (const error of answer.errors ?? []) {

@@ -113,6 +113,13 @@ describe('entity fetches send each distinct representation once', () => {
     expect(entities[2]!.tags).not.toBe(entities[0]!.tags);
   });
 
+  it("keeps a response key named after Object.prototype's members as a field in every copy", () => {
+    const deduped = dedupeRepresentations([{ id: '1' }, { id: '1' }])!;
+    const parsed = JSON.parse('{"data":{"_entities":[{"__proto__":"alias","constructor":"too","name":"Ada"}]}}');
+    const entities = expandEntities(parsed, deduped).data!._entities as Record<string, unknown>[];
+    for (const entity of entities) expect(JSON.stringify(entity)).toBe('{"__proto__":"alias","constructor":"too","name":"Ada"}');
+  });
+
   it('passes an answer of the wrong length through, for the executor to reject', () => {
     const deduped = dedupeRepresentations([{ id: '1' }, { id: '1' }])!;
     const answer = expandEntities({ data: { _entities: [{ name: 'Ada' }, { name: 'extra' }] } }, deduped);

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../gateway/server.ts';
 import { createTestBackends, type TestBackends } from './support/deps.ts';
@@ -157,6 +158,12 @@ describe('what a selection set holds besides fields of the subgraph', () => {
 });
 
 describe('result objects', () => {
+  it('are the patched ones (patches/@apollo+gateway+2.14.4.patch is applied)', () => {
+    const shaping = createRequire(import.meta.url)('@apollo/gateway/dist/resultShaping.js') as { ResultObject?: new () => object };
+    expect(typeof shaping.ResultObject).toBe('function');
+    expect(Object.getPrototypeOf(Object.getPrototypeOf(new shaping.ResultObject!()))).toBeNull();
+  });
+
   // Subgraphs (graphql-js) and the gateway (result shaping) build results in objects that
   // inherit nothing (patches/README.md): a response name that is one of Object.prototype's is a
   // field like any other, never a prototype nor an inherited method.

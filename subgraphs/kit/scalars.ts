@@ -13,7 +13,9 @@ import { Kind, type DocumentNode } from 'graphql';
  * rest-leads --rate 200`, JSON.stringify wrapped by a `--import` hook). `isoString` below then
  * took crm's CPU for that page from 2.28 to 2.01 ms a request against `toISOString` (same
  * command, `--rounds 6`, a temporary switch, every round; a slow hour of the host).
- * Strings pass as they are (an answer read back from a cache or a JSON column is already one).
+ * Strings pass as they are (an answer read back from a cache or a JSON column is already one);
+ * anything else is an error at the field, an invalid date and PostgreSQL's `infinity` (which pg
+ * reads as the number Infinity) included, where `JSON.stringify` wrote null. Nothing stores it.
  * Inputs are untouched: resolvers validate the strings clients send (crm's `validate.ts`).
  */
 export function serializeDateTime(value: unknown): string {
