@@ -41,6 +41,13 @@ export const gatewayConfigSchema = configSchema.extend({
    * arrival instead.
    */
   GATEWAY_QUEUE_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
+  /**
+   * While the gateway is overloaded (its queue has not emptied for this long, or it refused an
+   * operation this recently), the longest predicted wait it still queues an operation for, ms;
+   * past it, 503 OVERLOADED on arrival. Default: a tenth of GATEWAY_QUEUE_TIMEOUT_MS. At most the
+   * queue timeout, which turns the rule off: for callers that resend at once (a closed loop).
+   */
+  GATEWAY_QUEUE_TARGET_MS: z.coerce.number().int().min(1).max(60_000).optional(),
   SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   /**
    * In-flight deduplication of subgraph fetches (gateway/subgraph-client.ts): a query fetch
@@ -145,6 +152,9 @@ export function parseGatewayConfig(env: Env = process.env): GatewayConfig {
   const config = parseEnv(gatewayConfigSchema, env);
   if (config.GATEWAY_CONCURRENCY_MIN > config.GATEWAY_CONCURRENCY_MAX) {
     throw new ConfigError('Invalid configuration: GATEWAY_CONCURRENCY_MIN: must not be above GATEWAY_CONCURRENCY_MAX');
+  }
+  if (config.GATEWAY_QUEUE_TARGET_MS !== undefined && config.GATEWAY_QUEUE_TARGET_MS > config.GATEWAY_QUEUE_TIMEOUT_MS) {
+    throw new ConfigError('Invalid configuration: GATEWAY_QUEUE_TARGET_MS: must not be above GATEWAY_QUEUE_TIMEOUT_MS');
   }
   return config;
 }

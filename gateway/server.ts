@@ -173,6 +173,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     max: config.GATEWAY_CONCURRENCY_MAX,
     maxQueue: config.GATEWAY_QUEUE_MAX,
     queueTimeoutMs: config.GATEWAY_QUEUE_TIMEOUT_MS,
+    standingTargetMs: config.GATEWAY_QUEUE_TARGET_MS,
     windowMs: 100,
     onShed: metrics.observeShed,
     onStart: metrics.observeAdmissionWait,

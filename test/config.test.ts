@@ -60,6 +60,15 @@ describe('configuration', () => {
     );
   });
 
+  it('takes a standing-queue target up to the queue timeout, and none by default (a tenth of the timeout)', () => {
+    expect(parseGatewayConfig({}).GATEWAY_QUEUE_TARGET_MS).toBeUndefined();
+    expect(parseGatewayConfig({ GATEWAY_QUEUE_TARGET_MS: '1000' }).GATEWAY_QUEUE_TARGET_MS).toBe(1000);
+    expect(() => parseGatewayConfig({ GATEWAY_QUEUE_TARGET_MS: '1001' })).toThrow(
+      /^Invalid configuration: GATEWAY_QUEUE_TARGET_MS: must not be above GATEWAY_QUEUE_TIMEOUT_MS$/,
+    );
+    expect(() => parseGatewayConfig({ GATEWAY_QUEUE_TARGET_MS: '0' })).toThrow(/^Invalid configuration: GATEWAY_QUEUE_TARGET_MS: /);
+  });
+
   it('a bad subgraph setting stops that subgraph’s process with exit 1 and one clear line on stderr', () => {
     const result = spawnSync(process.execPath, ['--import', 'tsx', 'subgraphs/kit/start-subgraph.ts', 'auth'], {
       env: { PATH: process.env.PATH, LOGIN_WINDOW_SECONDS: 'never' },

@@ -149,6 +149,38 @@ describe('admission control: the queue is bounded in time', () => {
     }
   });
 
+  // A queue that stands (here: 2 waiting behind one held operation for 150 ms) refuses what
+  // would wait past the standing target; a target raised to the queue timeout (callers that
+  // resend at once, whom refusing only turns into 503s) queues it while it fits the timeout.
+  it.each([
+    ['a tenth of the timeout (default)', undefined, 'predicted_wait'],
+    ['the queue timeout', 1000, 'ran'],
+  ] as const)('with the standing target at %s, an operation arriving behind a standing queue ends as expected', async (_label, standingTargetMs, expected) => {
+    const { counts, onShed } = shedBy();
+    const admission = createAdmission({ min: 1, max: 1, maxQueue: 100, queueTimeoutMs: 1000, standingTargetMs, windowMs: 20, onShed, saturation: () => 0 });
+    try {
+      await admission.run(() => sleep(50));
+      await sleep(60);
+      expect(admission.serviceMs).toBeGreaterThan(40);
+      let release!: () => void;
+      const running = admission.run(() => new Promise<void>((resolve) => (release = resolve)));
+      const queued = Array.from({ length: 2 }, () => admission.run(async () => 'ran').catch((e: OverloadedError) => e.reason));
+      await sleep(150);
+      expect(admission.waiting).toBe(2);
+      // Predicted: 3 x the service time (50 ms, or the held operation's age once it exceeds that): over 100 ms, under 1 s.
+      const latecomer = admission.run(async () => 'ran').catch((e: OverloadedError) => e.reason);
+      const early = await Promise.race([latecomer, sleep(20).then(() => 'queued')]);
+      release();
+      await running;
+      expect(await Promise.all(queued)).toEqual(['ran', 'ran']);
+      expect(await latecomer).toBe(expected);
+      expect(early).toBe(expected === 'ran' ? 'queued' : 'predicted_wait');
+      expect(counts).toEqual(expected === 'ran' ? {} : { predicted_wait: 1 });
+    } finally {
+      admission.close();
+    }
+  });
+
   it('serves a burst on a quiet gateway whose limit can grow: 20 operations at once at limit 2, none refused', async () => {
     const { counts, onShed } = shedBy();
     const admission = createAdmission({ min: 2, max: 512, maxQueue: 100, queueTimeoutMs: 1000, windowMs: 50, onShed, saturation: () => 0 });

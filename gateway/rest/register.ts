@@ -252,11 +252,10 @@ async function handle(
 ) {
   if (route.health) return health(shim, route.health, reply);
 
-  const fromPath = pathParams(route.path);
   const origin = originOf(request);
   const run = async (query: string, variables: Record<string, unknown>): Promise<Record<string, any>> => {
     const result: FormattedExecutionResult = await gateway.execute(request, { query, variables });
-    if (result.errors?.length) throw graphqlError(route, result.errors, fromPath);
+    if (result.errors?.length) throw graphqlError(route, result.errors, pathParams(route.path));
     return (result.data ?? {}) as Record<string, any>;
   };
   const params = { ...(request.params as Record<string, string>) };
