@@ -288,10 +288,15 @@ describe('overload: the gateway process CPU-bound (each fetch 5 ms of its CPU)',
   });
 });
 
+// The queue timeout at 5 s here: the 80 callers' wait (80 x 5 ms / 2 running, a few times that
+// when other tests hold the CPUs) stays far within it, so any refusal would be the standing rule's.
+const LONG_QUEUE_TIMEOUT_MS = 5000;
+
 describe('overload: callers that resend at once, GATEWAY_QUEUE_TARGET_MS at the queue timeout (the standing-queue rule off)', () => {
   let gateway: Gateway;
   beforeAll(async () => {
-    gateway = await startGateway({ kind: 'cpu', ms: 5, env: { ...ENV, GATEWAY_QUEUE_TARGET_MS: String(QUEUE_TIMEOUT_MS) } });
+    const timeout = String(LONG_QUEUE_TIMEOUT_MS);
+    gateway = await startGateway({ kind: 'cpu', ms: 5, env: { ...ENV, GATEWAY_QUEUE_TIMEOUT_MS: timeout, GATEWAY_QUEUE_TARGET_MS: timeout } });
   });
   afterAll(() => gateway?.stop());
 
@@ -303,11 +308,11 @@ describe('overload: callers that resend at once, GATEWAY_QUEUE_TARGET_MS at the 
     console.log(`cpu-bound gateway, target at the timeout, 80 callers resending at once: ${summary(result)}`);
     expect(result.other).toEqual([]);
     expect(result.ok.length).toBeGreaterThanOrEqual(2 * LOAD_SECONDS);
-    // (The default refuses them about 20 times an operation served: the test above.)
-    expect(result.shed.length).toBeLessThanOrEqual(result.ok.length / 4);
+    // (The default target refuses them 5 to 20 times an operation served: the test above.)
+    expect(result.shed.length).toBeLessThanOrEqual(result.ok.length / 10);
     const waited = await histogram(gateway.base, 'gateway_admission_wait_seconds');
-    expect(waited['1']).toBe(waited['+Inf']);
+    expect(waited['5']).toBe(waited['+Inf']);
     const served200 = await histogram(gateway.base, 'gateway_request_duration_seconds', 200);
-    expect(served200['2.5']).toBe(served200['+Inf']);
+    expect(served200['10']).toBe(served200['+Inf']);
   });
 });
