@@ -316,6 +316,22 @@ describe('lists: filters, search, sort and pagination', () => {
       const beyond = (await call(tokens.viewer, 'query($a: String) { leads(first: 4, after: $a) { totalCount edges { node { id } } } }', { a: cursorAt(total + 10) })).data!.leads;
       expect(beyond).toEqual({ totalCount: total, edges: [] });
       expect(counts()).toBe(3);
+
+      // A first page reads its total in its own statement; a later page that is not the last
+      // counts in a second one. `first: 0` still counts.
+      const leadStatements = () => statements.filter((text) => /crm\.leads/.test(text)).length;
+      statements.length = 0;
+      const first = (await call(tokens.viewer, '{ leads(first: 6) { totalCount pageInfo { hasNextPage } edges { node { id } } } }')).data!.leads;
+      expect(first).toMatchObject({ totalCount: total, pageInfo: { hasNextPage: true } });
+      expect(first.edges).toHaveLength(6);
+      expect(leadStatements()).toBe(1);
+      const second = (await call(tokens.viewer, 'query($a: String) { leads(first: 6, after: $a) { totalCount edges { node { id } } } }', { a: cursorAt(6) })).data!.leads;
+      expect(second.totalCount).toBe(total);
+      expect(second.edges.map((e: any) => e.node.id)).not.toContain(first.edges[0].node.id);
+      expect(leadStatements()).toBe(3);
+      const none = (await call(tokens.viewer, '{ leads(first: 0) { totalCount pageInfo { hasNextPage } edges { node { id } } } }')).data!.leads;
+      expect(none).toEqual({ totalCount: total, pageInfo: { hasNextPage: true }, edges: [] });
+      expect(leadStatements()).toBe(4);
     } finally {
       stop();
     }
