@@ -37,8 +37,8 @@ export const gatewayConfigSchema = configSchema.extend({
   GATEWAY_QUEUE_MAX: z.coerce.number().int().min(0).max(100_000).default(2048),
   /**
    * The longest an operation waits for admission, ms: past it, 503 OVERLOADED. An operation whose
-   * predicted wait is over it (over a tenth of it while the gateway is overloaded) is refused on
-   * arrival instead.
+   * predicted wait is over it (over GATEWAY_QUEUE_TARGET_MS while the gateway is overloaded) is
+   * refused on arrival instead.
    */
   GATEWAY_QUEUE_TIMEOUT_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
   /**

@@ -327,11 +327,13 @@ describe('lists: filters, search, sort and pagination', () => {
       expect(leadStatements()).toBe(1);
       const second = (await call(tokens.viewer, 'query($a: String) { leads(first: 6, after: $a) { totalCount edges { node { id } } } }', { a: cursorAt(6) })).data!.leads;
       expect(second.totalCount).toBe(total);
-      expect(second.edges.map((e: any) => e.node.id)).not.toContain(first.edges[0].node.id);
       expect(leadStatements()).toBe(3);
+      const twelve = (await call(tokens.viewer, '{ leads(first: 12) { edges { node { id } } } }')).data!.leads;
+      expect(second.edges.map((e: any) => e.node.id)).toEqual(twelve.edges.slice(6).map((e: any) => e.node.id));
+      statements.length = 0;
       const none = (await call(tokens.viewer, '{ leads(first: 0) { totalCount pageInfo { hasNextPage } edges { node { id } } } }')).data!.leads;
       expect(none).toEqual({ totalCount: total, pageInfo: { hasNextPage: true }, edges: [] });
-      expect(leadStatements()).toBe(4);
+      expect(leadStatements()).toBe(1);
     } finally {
       stop();
     }

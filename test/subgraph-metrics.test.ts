@@ -48,7 +48,7 @@ describe('subgraph /metrics', () => {
     expect(result.data!.leads.edges.length).toBeGreaterThan(0);
     const after = await scrape('crm');
     expect(after.value(REQUESTS) - before.value(REQUESTS)).toBe(1);
-    // The page and its count share one transaction: at least one committed, each after a wait for a connection.
+    // The page (its count in its statement) is one transaction: at least one committed, each after a wait for a connection.
     const commits = after.value(COMMITS) - before.value(COMMITS);
     expect(commits).toBeGreaterThanOrEqual(1);
     expect(after.value(POOL_WAITS) - before.value(POOL_WAITS)).toBe(commits);

@@ -3,6 +3,7 @@ import type { Tx, TxOptions } from './database.ts';
 
 /** One page of a list; `total` is null when the caller did not ask for it and it is not known. */
 export interface ListPage<R> {
+  /** (A first page's rows also carry `__total`: see readPage. Never spread them into a payload.) */
   rows: R[];
   /** A row exists past this page. */
   hasMore: boolean;
@@ -18,6 +19,9 @@ export interface ListPage<R> {
  *   names never start with two underscores). One statement, not two: a REST leads page (with its
  *   count) cost crm 1.24 against 1.46 CPU ms and PostgreSQL 0.45 against 0.58
  *   (`bench:subgraph --request rest-leads`, every round of 6);
+ *   The cost: a first page that is also the last used to know its total for free; it now counts
+ *   the rows it matched a second time (a second scan where no index serves the filter). And the
+ *   statement texts double (prepared per text, up to database.ts MAX_PREPARED).
  * - on a later page, known without counting when it is the last one; otherwise `count` (the same
  *   FROM and WHERE, with the same `values`) runs after it.
  * Counting scans every row of the tenant that matches, where a page with a matching index stops
