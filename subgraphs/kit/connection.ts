@@ -15,7 +15,11 @@ export interface Page {
   offset: number;
 }
 
-const encode = (offset: number) => Buffer.from(`offset:${offset}`).toString('base64url');
+const encodeNow = (offset: number) => Buffer.from(`offset:${offset}`).toString('base64url');
+/** The cursors of the first offsets, each encoded once: every edge of every page has one. */
+const CURSORS: string[] = [];
+const CACHED_CURSORS = 10_000;
+const encode = (offset: number) => (offset < CACHED_CURSORS ? (CURSORS[offset] ??= encodeNow(offset)) : encodeNow(offset));
 function decode(cursor: string, name: string): number {
   const text = Buffer.from(cursor, 'base64url').toString();
   const match = /^offset:(\d{1,9})$/.exec(text);

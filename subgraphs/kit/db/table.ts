@@ -10,6 +10,18 @@ export interface Table {
   columns: string;
 }
 
+const columnLists = new WeakMap<Table, readonly string[] | null>();
+/** A table's columns when they are plain names (else null), split once per table object. */
+function plainColumns(table: Table): readonly string[] | null {
+  let all = columnLists.get(table);
+  if (all === undefined) {
+    const names = table.columns.split(',').map((column) => column.trim());
+    all = names.every((column) => /^[a-z_][a-z0-9_]*$/.test(column)) ? names : null;
+    columnLists.set(table, all);
+  }
+  return all;
+}
+
 /**
  * `table` reading only the columns `fields` need: `needs` maps each GraphQL field of the row's
  * type to the columns its resolver reads (`owner: ['owner_id']`; none for a field computed
@@ -26,8 +38,8 @@ export function columnsFor(
   needs: Readonly<Record<string, readonly string[]>>,
   key: readonly string[] = ['id'],
 ): Table {
-  const all = table.columns.split(',').map((column) => column.trim());
-  if (!all.every((column) => /^[a-z_][a-z0-9_]*$/.test(column))) return table;
+  const all = plainColumns(table);
+  if (!all) return table;
   const wanted = new Set(key);
   for (const field of fields) {
     const columns = Object.hasOwn(needs, field) ? needs[field] : undefined;
