@@ -53,6 +53,11 @@ const REQUESTS: Record<string, { subgraph: string; query: string }> = {
     subgraph: 'crm',
     query: 'query { leads(first: 50) { totalCount edges { node { id name email company status score tags createdAt owner { __typename id } } } } }',
   },
+  // A list that fits one page, with its count (the 18 of the demo tenant's 300 leads scoring 95 or more).
+  'leads-few': {
+    subgraph: 'crm',
+    query: 'query { leads(first: 50, filter: { scoreMin: 95 }) { totalCount edges { node { id name email status score owner { __typename id } } } } }',
+  },
   'rest-leads': {
     subgraph: 'crm',
     query:
