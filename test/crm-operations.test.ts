@@ -339,6 +339,34 @@ describe('lists: filters, search, sort and pagination', () => {
     }
   });
 
+  it("keeps a first page's plan: PostgreSQL plans its prepared statement once, not on every execution", async () => {
+    // Planner statistics as a seeded or running database has them (autovacuum's analyze).
+    await stack.backends.deps('crm').asOwner((tx) => tx.query('ANALYZE crm.leads'));
+    const seen: { text: string; values: readonly unknown[] }[] = [];
+    const stop = stack.backends.db.onStatement((text, values) => void (/FROM crm\.leads/.test(text) && values && seen.push({ text, values })));
+    try {
+      const page = (await call(tokens.viewer, '{ leads(first: 20) { totalCount edges { node { id name email status score createdAt } } } }')).data!.leads;
+      expect(page.edges).toHaveLength(20);
+      expect(page.totalCount).toBeGreaterThan(20);
+    } finally {
+      stop();
+    }
+    const { text, values } = seen.at(-1)!;
+    // The statement as the subgraph sends it, on one connection of its pool, as the viewer: after
+    // PostgreSQL's five custom plans, a generic one (an OFFSET parameter made it plan every time).
+    const client = await stack.backends.db.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query("SELECT set_config('app.tenant_id', $1, true), set_config('app.account_id', $2, true)", [acme, accountId('viewer@acme.example')]);
+      for (let i = 0; i < 8; i++) expect((await client.query({ name: 'first_page_probe', text, values: [...values] })).rows).toHaveLength(21);
+      const { rows } = await client.query("SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE name = 'first_page_probe'");
+      expect(Number(rows[0].generic_plans)).toBeGreaterThan(0);
+      await client.query('ROLLBACK');
+    } finally {
+      client.release(true); // not back into the pool with the probe's statement
+    }
+  });
+
   it('reads only the columns a leads page asks for, through fragments and aliases, with the same answers', async () => {
     const FULL = `{ leads(first: 30, sortBy: { field: NAME, direction: ASC }) { edges { node {
       id name email phone company title source status score tags owner { id } notes createdAt updatedAt lastActivityAt convertedAt

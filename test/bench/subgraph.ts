@@ -58,10 +58,11 @@ const REQUESTS: Record<string, { subgraph: string; query: string }> = {
     subgraph: 'crm',
     query: 'query { leads(first: 50, filter: { scoreMin: 95 }) { totalCount edges { node { id name email status score owner { __typename id } } } } }',
   },
+  // What the REST shim asks for its default page (page_size 20).
   'rest-leads': {
     subgraph: 'crm',
     query:
-      'query { leads(first: 50) { totalCount edges { node { id name email phone company title source status score tags owner { __typename id } notes createdAt updatedAt lastActivityAt convertedAt convertedContact { id } convertedDeal { id } } } } }',
+      'query { leads(first: 20) { totalCount edges { node { id name email phone company title source status score tags owner { __typename id } notes createdAt updatedAt lastActivityAt convertedAt convertedContact { id } convertedDeal { id } } } } }',
   },
   owners: {
     subgraph: 'auth',

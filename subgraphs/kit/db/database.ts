@@ -133,7 +133,7 @@ function sender(client: pg.PoolClient, pipelined: boolean): Send {
 }
 
 export interface StatementListener {
-  (text: string): void;
+  (text: string, values: readonly unknown[] | undefined): void;
 }
 
 /**
@@ -287,7 +287,7 @@ export class Database {
         }
         end.issued++;
         this.statements++;
-        for (const listener of this.listeners) listener(text);
+        for (const listener of this.listeners) listener(text, params);
         const values = params as unknown[] | undefined;
         // Only parameterised statements: a text without parameters may hold several statements,
         // which the simple protocol allows and a prepared statement does not.
