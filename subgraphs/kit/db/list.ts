@@ -12,8 +12,8 @@ export interface ListPage<R> {
 
 /**
  * Reads one page of a list: `rows` (a SELECT ending in its ORDER BY) gets `LIMIT limit + 1` (and
- * `OFFSET offset` past the first page), and the extra row says whether a next page exists. The total, when the caller asked
- * for it:
+ * `OFFSET offset` past the first page), and the extra row says whether a next page exists. The
+ * total, when the caller asked for it:
  * - on the first page, from the page's own statement: `rowsWithTotal` is `rows` with the count as
  *   a column `__total`, an uncorrelated subquery PostgreSQL runs once (no GraphQL field reads it:
  *   names never start with two underscores). One statement, not two: a REST leads page (with its
