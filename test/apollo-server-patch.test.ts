@@ -58,12 +58,36 @@ describe.each(builds)('Apollo Server patch (%s build)', (_name, { ApolloServer }
 });
 
 describe('Apollo Server patch: Accept negotiation', () => {
-  it('both builds negotiate only an Accept that names multipart/mixed', () => {
-    // (The package exports no file paths: from its CommonJS entry, dist/cjs/index.js.)
-    const dist = dirname(dirname(require.resolve('@apollo/server')));
+  const SKIP_UNLESS = "useLegacyIncremental: /multipart|\\*/i.test(request.http?.headers.get('accept') ?? '') && new";
+  // (The package exports no file paths: from its CommonJS entry, dist/cjs/index.js.)
+  const dist = dirname(dirname(require.resolve('@apollo/server')));
+
+  it('both builds skip the negotiation only where it cannot pick the legacy type', () => {
     for (const build of ['esm', 'cjs']) {
-      const source = readFileSync(join(dist, build, 'requestPipeline.js'), 'utf8');
-      expect(source).toContain("useLegacyIncremental: request.http?.headers.get('accept')?.includes('multipart/mixed') === true && new");
+      expect(readFileSync(join(dist, build, 'requestPipeline.js'), 'utf8')).toContain(SKIP_UNLESS);
     }
+    // Apollo Server's own expression, with Apollo Server's own negotiator and media types.
+    type NegotiatorClass = new (request: { headers: { accept?: string } }) => { mediaType(types: string[]): string | undefined };
+    const Negotiator = createRequire(require.resolve('@apollo/server'))('negotiator') as NegotiatorClass;
+    const { MEDIA_TYPES } = require(join(dist, 'cjs', 'ApolloServer.js')) as { MEDIA_TYPES: Record<string, string> };
+    const legacy = (accept: string | undefined) =>
+      new Negotiator({ headers: { accept } }).mediaType([MEDIA_TYPES.MULTIPART_MIXED_EXPERIMENTAL_ALPHA_9!, MEDIA_TYPES.MULTIPART_MIXED_EXPERIMENTAL_ALPHA_2!]) ===
+      MEDIA_TYPES.MULTIPART_MIXED_EXPERIMENTAL_ALPHA_2;
+    const patched = (accept: string | undefined) => /multipart|\*/i.test(accept ?? '') && legacy(accept);
+    const accepts = [
+      undefined,
+      '',
+      'application/json',
+      'application/graphql-response+json, application/json;q=0.9',
+      'text/html,application/xhtml+xml',
+      '*/*',
+      '*/*;deferSpec=20220824',
+      'multipart/*;deferSpec=20220824',
+      'Multipart/Mixed;deferSpec=20220824',
+      'multipart/mixed;deferSpec=20220824,application/json',
+      'multipart/mixed;incrementalSpec=v0.2, multipart/mixed;deferSpec=20220824;q=0.5',
+    ];
+    for (const accept of accepts) expect([accept, patched(accept)]).toEqual([accept, legacy(accept)]);
+    expect(accepts.filter(legacy).length).toBeGreaterThan(2); // the list holds headers that pick it
   });
 });

@@ -4,6 +4,7 @@ import { parse, type ObjectTypeDefinitionNode, type TypeNode } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_ACCOUNTS, DEMO_TENANTS } from '../subgraphs/auth/seed.ts';
 import { DEMO_FORM_KEYS } from '../subgraphs/crm/seed.ts';
+import { APP_ROLE } from '../subgraphs/kit/db/roles.ts';
 import { signToken } from './support/deps.ts';
 import { bearer, gql } from './support/graphql.ts';
 import { startSupergraph, type RunningSupergraph } from './support/stack.ts';
@@ -351,19 +352,24 @@ describe('lists: filters, search, sort and pagination', () => {
     } finally {
       stop();
     }
+    expect(seen.length).toBeGreaterThan(0);
     const { text, values } = seen.at(-1)!;
-    // The statement as the subgraph sends it, on one connection of its pool, as the viewer: after
-    // PostgreSQL's five custom plans, a generic one (an OFFSET parameter made it plan every time).
+    // The statement as the subgraph sends it, on a connection of its pool, as the app role and the
+    // viewer: after PostgreSQL's five custom plans, a generic one (an OFFSET parameter made it
+    // plan every time). On embedded PGlite that connection is the pool's only session, so the
+    // probe's statement is deallocated and the connection goes back as it came.
     const client = await stack.backends.db.pool.connect();
     try {
       await client.query('BEGIN');
+      await client.query(`SET LOCAL ROLE ${APP_ROLE}`);
       await client.query("SELECT set_config('app.tenant_id', $1, true), set_config('app.account_id', $2, true)", [acme, accountId('viewer@acme.example')]);
       for (let i = 0; i < 8; i++) expect((await client.query({ name: 'first_page_probe', text, values: [...values] })).rows).toHaveLength(21);
       const { rows } = await client.query("SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE name = 'first_page_probe'");
       expect(Number(rows[0].generic_plans)).toBeGreaterThan(0);
-      await client.query('ROLLBACK');
     } finally {
-      client.release(true); // not back into the pool with the probe's statement
+      await client.query('ROLLBACK');
+      await client.query('DEALLOCATE first_page_probe').catch(() => undefined); // (not there if the first execution failed)
+      client.release();
     }
   });
 

@@ -20,11 +20,12 @@ export interface ListPage<R> {
  *   count) cost crm 1.24 against 1.46 CPU ms and PostgreSQL 0.45 against 0.58
  *   (`bench:subgraph --request rest-leads`, every round of 6);
  *   The cost: a first page that is also the last used to know its total for free; it now counts
- *   the rows it matched a second time (a second scan where no index serves the filter). And the
- *   statement texts double (prepared per text, up to database.ts MAX_PREPARED). Tried, not kept:
- *   numbering the rows (`row_number()`) so only the extra row, present when the page is full,
- *   runs the count (PostgreSQL evaluates it lazily): a full page cost PostgreSQL 0.38 against
- *   0.31 ms (`--request rest-leads`), a one-page list of 18 rows 0.20 against 0.21 (`leads-few`).
+ *   the rows it matched a second time (a second scan where no index serves the filter). And a
+ *   list has three statement texts, not two (prepared per text, up to database.ts
+ *   MAX_PREPARED). Tried, not kept: numbering the rows (`row_number()`) so that only the extra
+ *   row, there when the page is full, runs the count (PostgreSQL evaluates it lazily): a full
+ *   page of 50 cost PostgreSQL 0.38 against 0.31 ms, a one-page list of 18 rows 0.20 against
+ *   0.21 (`--request leads-few`).
  * - on a later page, known without counting when it is the last one; otherwise `count` (the same
  *   FROM and WHERE, with the same `values`) runs after it.
  * Counting scans every row of the tenant that matches, where a page with a matching index stops
@@ -38,14 +39,16 @@ export async function readPage<R>(
 ): Promise<ListPage<R>> {
   const n = query.values.length;
   const counted = countsInPage(page);
-  // A first page has no OFFSET at all: as a parameter, PostgreSQL's generic plan of the
-  // prepared statement assumes it skips a tenth of the rows, so it looked dearer than a plan made
-  // for the values and the statement was planned again on every execution (0.25 ms of planning
-  // against 0.15 of execution for a leads page with its count). Without it, the generic plan is
-  // the same plan and is kept after five executions (PostgreSQL still keeps planning per
-  // execution whenever that is estimated cheaper: a big tenant whose page needs its index).
-  // The REST shim's leads page (20 with the count) at 200/s: PostgreSQL 0.33 against 0.54 CPU ms
-  // a request (`bench:subgraph --request rest-leads --rate 200`, every round of 4).
+  // A first page has no OFFSET at all. As a parameter, PostgreSQL's generic plan of the prepared
+  // statement assumed it skips a tenth of the rows, so the generic plan always looked dearer than
+  // one made for the values, and the statement was planned again on every execution (0.25 ms of
+  // planning against 0.15 of execution for the shim's leads page with its count). Without it,
+  // PostgreSQL picks per statement and connection, by cost as usual: it keeps the generic plan
+  // when that is estimated no dearer than its custom ones (LIMIT is still a parameter, taken as a
+  // tenth of the rows: so where a tenth of an average tenant is far more than a page, custom
+  // planning goes on as before). Skewed filter values then share the generic plan, as they do in
+  // any prepared statement. The shim's 20 leads with their count at 200/s: PostgreSQL 0.33
+  // against 0.54 CPU ms a request (`bench:subgraph --request rest-leads --rate 200`, every round of 4).
   const rest = page.offset === 0 ? '' : ` OFFSET $${n + 2}`;
   const values = page.offset === 0 ? [...query.values, page.limit + 1] : [...query.values, page.limit + 1, page.offset];
   const { rows } = await tx.query<R>(`${counted ? query.rowsWithTotal : query.rows} LIMIT $${n + 1}${rest}`, values);
