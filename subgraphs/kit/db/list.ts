@@ -49,9 +49,13 @@ export async function readPage<R>(
   // planning goes on as before). Skewed filter values then share the generic plan, as they do in
   // any prepared statement. The shim's 20 leads with their count at 200/s: PostgreSQL 0.33
   // against 0.54 CPU ms a request (`bench:subgraph --request rest-leads --rate 200`, every round of 4).
-  const rest = page.offset === 0 ? '' : ` OFFSET $${n + 2}`;
-  const values = page.offset === 0 ? [...query.values, page.limit + 1] : [...query.values, page.limit + 1, page.offset];
-  const { rows } = await tx.query<R>(`${counted ? query.rowsWithTotal : query.rows} LIMIT $${n + 1}${rest}`, values);
+  const values = [...query.values, page.limit + 1];
+  let text = `${counted ? query.rowsWithTotal : query.rows} LIMIT $${n + 1}`;
+  if (page.offset !== 0) {
+    values.push(page.offset);
+    text += ` OFFSET $${n + 2}`;
+  }
+  const { rows } = await tx.query<R>(text, values);
   // (Read before the extra row goes: a page of `first: 0` has only that one.)
   let total: number | null = counted && rows.length ? Number((rows[0] as { __total: string }).__total) : null;
   const hasMore = rows.length > page.limit;
