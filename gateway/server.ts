@@ -14,6 +14,7 @@ import Fastify, { type FastifyInstance, type FastifyRequest, type RouteHandlerMe
 import { GraphQLError, type FormattedExecutionResult } from 'graphql';
 import { isProduction } from '../subgraphs/kit/config.ts';
 import type { GatewayConfig as Config } from './config.ts';
+import { closeConnectionsAfterResponses } from '../subgraphs/kit/close-drain.ts';
 import { clientIp, fastifyTrustProxy } from '../subgraphs/kit/client-ip.ts';
 import { CLIENT_ERROR_CODES } from '../subgraphs/kit/errors.ts';
 import { graphqlRequestHook, graphqlRequestLimitsOf, jsonLimitsOf, useBoundedJsonParser, variableLimits, variableLimitsOf } from '../subgraphs/kit/json-limits.ts';
@@ -263,6 +264,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
     },
   });
+  closeConnectionsAfterResponses(app); // close() ends within a second of the last response (kit/close-drain.ts)
   // A span per request, joined to the client's traceparent (first: it wraps every route's handler).
   traceRequests(app, 'gateway');
   // Browser frontends on other origins (CORS_ORIGINS; none by default), and Apollo Sandbox outside production (cors.ts).

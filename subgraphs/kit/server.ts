@@ -11,6 +11,7 @@ import type { DocumentNode } from 'graphql';
 import type { z } from 'zod';
 import { applyMiddleware } from 'graphql-middleware';
 import { CacheGenerations, invalidateOnWrite, responseCache } from './cache.ts';
+import { closeConnectionsAfterResponses } from './close-drain.ts';
 import { clientIp, fastifyTrustProxy } from './client-ip.ts';
 import type { Context } from './context.ts';
 import { withSettings, type SubgraphDeps } from './deps.ts';
@@ -184,6 +185,7 @@ export async function createSubgraphServer<TLoaders, TSettings>(
   await apollo.start();
 
   const app = Fastify({ bodyLimit: config.BODY_LIMIT_BYTES, logger: false, trustProxy: fastifyTrustProxy(config.TRUST_PROXY) });
+  closeConnectionsAfterResponses(app); // close() ends within a second of the last response (close-drain.ts)
   // A span per request joined to the gateway's trace (traceparent), when tracing is on (kit/telemetry).
   traceRequests(app, definition.name);
   // JSON bodies past JSON_MAX_DEPTH / JSON_MAX_ITEMS fail before JSON.parse (a 400 in microseconds).
