@@ -22,7 +22,9 @@ type Query {
   levels: [Level!]!
   counts: [[Int]!]
   notes: [Note!]!
+  leaves: Leaves
 }
+type Leaves { strings: [String] ints: [Int] floats: [Float] booleans: [Boolean] ids: [ID] levels: [Level] string: String int: Int id: ID level: Level }
 type Table { name: String! rows: [[JSON]!]! }
 type Note { id: ID! text: String author: String }
 `;
@@ -108,6 +110,53 @@ describe('lists of leaves', () => {
     } finally {
       delete broken.counts;
       delete broken.levels;
+    }
+  });
+});
+
+describe('leaves of every built-in scalar and of an enum', () => {
+  // The patch keeps a leaf as it is only where Apollo's isValidLeafValue accepts it for its type:
+  // a value it refuses must still be reported and nulled, in a list and as a field.
+  it('keep exactly the values their type accepts; every other JSON value is reported and nulled', async () => {
+    const other = [{}, [], 'x'];
+    broken.leaves = {
+      leaves: {
+        strings: ['x', '7', '', 7, 7.5, true, ...other.slice(0, 2)],
+        ints: [7, -3, 0, 2147483648, 7.5, 1e21, '7', true, ...other],
+        floats: [7, 7.5, -0.25, 1e21, '7.5', false, ...other],
+        booleans: [true, false, 'true', 1, 0, ...other],
+        ids: ['x', '7', 7, -3, 7.5, 1e21, true, ...other.slice(0, 2)],
+        levels: ['LOW', 'HIGH', 'MEDIUM', 'low', 1, true, ...other.slice(0, 2)],
+        string: 7,
+        int: '7',
+        id: 7.5,
+        level: 'MEDIUM',
+      },
+    };
+    try {
+      const result = await query('{ leaves { strings ints floats booleans ids levels string int id level } }');
+      expect(result.data).toEqual({
+        leaves: {
+          strings: ['x', '7', '', null, null, null, null, null],
+          // (Int is checked as Apollo does, by its decimal form: 2^31 passes; it is not the subgraph's limit.)
+          ints: [7, -3, 0, 2147483648, null, null, null, null, null, null, null],
+          floats: [7, 7.5, -0.25, 1e21, null, null, null, null, null],
+          booleans: [true, false, null, null, null, null, null, null],
+          ids: ['x', '7', 7, -3, null, null, null, null, null],
+          levels: ['LOW', 'HIGH', null, null, null, null, null, null],
+          string: null,
+          int: null,
+          id: null,
+          level: null,
+        },
+      });
+      const paths = completionErrors(result)!.map(([, path]) => (path as (string | number)[]).join('.'));
+      const nulled = Object.entries(result.data.leaves as Record<string, unknown>).flatMap(([field, value]) =>
+        Array.isArray(value) ? value.flatMap((v, i) => (v === null ? [`leaves.${field}.${i}`] : [])) : value === null ? [`leaves.${field}`] : [],
+      );
+      expect(paths.sort()).toEqual(nulled.sort());
+    } finally {
+      delete broken.leaves;
     }
   });
 });
