@@ -15,6 +15,7 @@ import { agentsSettings } from '../subgraphs/agents/settings.ts';
 import { RunError } from '../subgraphs/agents/run-error.ts';
 import { bearer, gql, postJson } from './support/graphql.ts';
 import { startSubgraphs, type RunningSubgraphs } from './support/stack.ts';
+import { teardownStep } from './support/teardown.ts';
 
 // Run credentials: the auth subgraph's POST /internal/delegate, the agents side's runCredentials,
 // and the gateway client runs use (real auth, crm and gateway; a fake gateway for the failures).
@@ -47,7 +48,7 @@ beforeAll(async () => {
   secret = delegationSecret(stack.backends.config, undefined);
 });
 afterAll(async () => {
-  await gateway?.close();
+  if (gateway) await teardownStep('closing the gateway', () => gateway.close());
   await stack?.close();
 });
 

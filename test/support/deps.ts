@@ -10,6 +10,7 @@ import { checkingRevocation } from '../../subgraphs/kit/revocation.ts';
 import { createLogger } from '../../subgraphs/kit/logger.ts';
 import { openDatabase, ownerRunner, type SubgraphDeps } from '../../subgraphs/kit/deps.ts';
 import { createTestDatabase, redisReachable, REDIS_URL, uniqueSuffix, type TestDatabase } from './services.ts';
+import { teardownStep } from './teardown.ts';
 
 export interface TestKeys {
   privateJwk: JWK;
@@ -131,13 +132,16 @@ export async function createTestBackends(
     },
     async close({ keepDatabase = false } = {}) {
       if (redisConfigured(config)) {
-        const keysToDelete = await redis.keys(`${config.REDIS_PREFIX}*`).catch(() => [] as string[]);
-        if (keysToDelete.length) await redis.del(...keysToDelete).catch(() => undefined);
+        await teardownStep('deleting the Redis keys', async () => {
+          const keysToDelete = await redis.keys(`${config.REDIS_PREFIX}*`).catch(() => [] as string[]);
+          if (keysToDelete.length) await redis.del(...keysToDelete).catch(() => undefined);
+        });
         redis.disconnect();
       }
-      await db.close();
-      await embeddedClose?.();
-      if (!keepDatabase) await database.drop();
+      const pool = db.pool;
+      await teardownStep('closing the database pool', () => db.close(), () => `clients ${pool.totalCount}, idle ${pool.idleCount}, waiting ${pool.waitingCount}`);
+      await teardownStep('closing embedded PostgreSQL', async () => embeddedClose?.());
+      if (!keepDatabase) await teardownStep(`dropping the database`, () => database.drop());
     },
   };
 }

@@ -7,6 +7,7 @@ import { applyDemoData, demoTemplateFor } from './demo-template.ts';
 import { login } from './graphql.ts';
 import { freePorts } from './ports.ts';
 import { uniqueSuffix } from './services.ts';
+import { teardownStep } from './teardown.ts';
 
 export interface RunningSubgraphs {
   backends: TestBackends;
@@ -52,7 +53,7 @@ export async function startSubgraphs(
       return tokens.get(email)!;
     },
     async close() {
-      for (const server of Object.values(servers)) await server.close();
+      for (const server of Object.values(servers)) await teardownStep(`closing the ${server.name} subgraph`, () => server.close(), () => connectionsOf(server));
       await backends.close();
     },
   };
@@ -102,8 +103,13 @@ export async function startSupergraph(env: Record<string, string> = {}): Promise
     startGateway: (options = {}) =>
       startGateway({ ...options, config: { REDIS_PREFIX: `${config.REDIS_PREFIX}${uniqueSuffix()}:`, ...options.config } }),
     async close() {
-      await gateway.close();
+      await teardownStep('closing the gateway', () => gateway.close(), () => connectionsOf(gateway));
       await subgraphs.close();
     },
   };
+}
+
+/** A server's open connections (Node's count), for a teardown step that takes too long. */
+function connectionsOf(server: { app: { server: object } }): string {
+  return `open connections ${(server.app.server as { _connections?: number })._connections}`;
 }
