@@ -15,6 +15,11 @@ export const CLOSING_KEEP_ALIVE_MS = 100;
  * So a SIGTERM during a request took up to 72 s, past a container's grace period, and a test's
  * close could time out. Node reads `keepAliveTimeout` when a response finishes: lowering it as
  * close begins ends each such connection shortly after its last response.
+ *
+ * Not covered: the response still says `Keep-Alive: timeout=72` (Node wrote it from the value
+ * when the request came), so a client that sends again on that connection in the moment it is
+ * dropped gets a reset, not Fastify's 503 for requests during close; and a request still being
+ * received, or a stream nothing ends, holds close() until its client gives up.
  */
 export function closeConnectionsAfterResponses(app: FastifyInstance): void {
   app.addHook('preClose', async () => {
