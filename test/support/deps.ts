@@ -141,7 +141,7 @@ export async function createTestBackends(
       const pool = db.pool;
       await teardownStep('closing the database pool', () => db.close(), () => `clients ${pool.totalCount}, idle ${pool.idleCount}, waiting ${pool.waitingCount}`);
       await teardownStep('closing embedded PostgreSQL', async () => embeddedClose?.());
-      if (!keepDatabase) await teardownStep(`dropping the database`, () => database.drop());
+      if (!keepDatabase) await teardownStep('dropping the database', () => database.drop());
     },
   };
 }

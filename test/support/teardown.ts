@@ -7,9 +7,8 @@ const SLOW_STEP_MS = 20_000;
  * CI once timed out in an afterAll that no local run reproduced.
  */
 export async function teardownStep<T>(name: string, run: () => Promise<T>, detail?: () => string): Promise<T> {
-  const started = Date.now();
   const timer = setTimeout(() => {
-    console.error(`teardown: ${name} still running after ${Math.round((Date.now() - started) / 1000)} s${detail ? ` (${detail()})` : ''}`);
+    console.error(`teardown: ${name} still running after ${SLOW_STEP_MS / 1000} s${detail ? ` (${detail()})` : ''}`);
   }, SLOW_STEP_MS);
   timer.unref();
   try {

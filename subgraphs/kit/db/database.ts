@@ -23,8 +23,9 @@ export interface TxOptions {
    * a list page: one, or two for a later page with its count). COMMIT then leaves in the same
    * write as the last of them instead of one round trip later: a one-statement transaction
    * becomes one write to PostgreSQL and one answer back, where it was two of each (on this VM
-   * each wake-up of the other process costs about 0.1 ms of CPU). A statement past the declared number fails. Not for
-   * writes: a statement's work would be committed before `fn` has seen its result.
+   * each wake-up of the other process costs about 0.1 ms of CPU). A statement past the declared
+   * number fails. Not for writes: a statement's work would be committed before `fn` has seen its
+   * result.
    * Such a read also need not wait for a free connection: when the pool has none, it follows a
    * transaction that has written its COMMIT on that one's connection (`follow`).
    */
