@@ -198,20 +198,20 @@ export async function createSubgraphServer<TLoaders, TSettings>(
       const header = request.headers['x-request-id'];
       const requestId = typeof header === 'string' && /^[\w.:-]{1,128}$/.test(header) ? header : randomUUID();
       const scope = { tenantId: principal.tenantId, accountId: principal.accountId };
-      const ctx: Omit<Context<TLoaders, TSettings>, 'loaders'> = {
+      // clientIp is read only by the few resolvers that throttle per IP (login, lead forms): with
+      // trusted proxies it parses X-Forwarded-For, which the other requests need not pay for. A
+      // getter on the prototype: Apollo Server copies the context's own fields for every
+      // operation (Object.assign onto an object of the same prototype), which calls own getters.
+      const lazy = Object.create(null, { clientIp: { get: () => clientIp(request) } }) as Pick<Context, 'clientIp'>;
+      const ctx: Omit<Context<TLoaders, TSettings>, 'loaders'> = Object.assign(Object.create(lazy) as typeof lazy, {
         principal,
         requestId,
-        // Read only by the few resolvers that throttle per IP (login, lead forms): with trusted
-        // proxies it parses X-Forwarded-For, which the other requests need not pay for.
-        get clientIp() {
-          return clientIp(request);
-        },
         authorization: request.headers.authorization,
         log,
         deps,
         tx: sharedReads(db, scope),
-        touchedTenants: new Set(),
-      };
+        touchedTenants: new Set<string>(),
+      });
       const full = ctx as Context<TLoaders, TSettings>;
       full.loaders = definition.createLoaders(ctx);
       return full as Context;
