@@ -61,11 +61,14 @@ async function works(token: string) {
 }
 
 /**
- * Polls until the token is refused through /graphql (UNAUTHENTICATED) and the REST shim (401):
- * how long after `since` the requests that were all refused were sent (on a busy host an answer
- * can take longer than the revocation). Fails past two seconds.
+ * Polls until the token is refused through /graphql (UNAUTHENTICATED) and the REST shim (401),
+ * and answers how long after `since` the last round still accepted anywhere was sent (0 when the
+ * first round is refused): the promise is that nothing sent a second after the revocation is
+ * accepted. A busy host that stalls only sends fewer rounds, which cannot make that time later;
+ * a round accepted past the second is a real failure. Fails when still accepted after 10 s.
  */
-async function refusedAfter(token: string, since: number): Promise<number> {
+async function lastAcceptedAt(token: string, since: number): Promise<number> {
+  let lastAccepted = 0;
   for (;;) {
     const sent = Date.now();
     const [graphql, me, leads] = await Promise.all([
@@ -73,10 +76,9 @@ async function refusedAfter(token: string, since: number): Promise<number> {
       rest(`${stack.base}/api/brain/auth/me`, { token }),
       rest(`${stack.base}/api/brain/django-crm/leads`, { token }),
     ]);
-    if (graphql === 'UNAUTHENTICATED' && me.status === 401 && leads.status === 401) {
-      return sent - since;
-    }
-    if (Date.now() - since > 2_000) throw new Error(`still accepted after 2 s: ${JSON.stringify({ graphql, me: me.status, leads: leads.status })}`);
+    if (graphql === 'UNAUTHENTICATED' && me.status === 401 && leads.status === 401) return lastAccepted;
+    lastAccepted = sent - since;
+    if (Date.now() - since > 10_000) throw new Error(`still accepted after 10 s: ${JSON.stringify({ graphql, me: me.status, leads: leads.status })}`);
     await sleep(25);
   }
 }
@@ -94,7 +96,7 @@ describe('revoked access tokens are refused within a second', () => {
     const { data } = await gql(stack.graphql, 'mutation($t: String!) { logout(refreshToken: $t) { ok } }', { t: session.refreshToken });
     expect(data!.logout.ok).toBe(true);
     const since = Date.now();
-    expect(await refusedAfter(session.accessToken, since)).toBeLessThan(1_000);
+    expect(await lastAcceptedAt(session.accessToken, since)).toBeLessThan(1_000);
     // The subgraphs refuse it too (tokens are verified there again, never trusted for coming from
     // the gateway), within the same bound: each process believes its last answer for 500 ms.
     for (;;) {
@@ -116,7 +118,7 @@ describe('revoked access tokens are refused within a second', () => {
     const reuse = await gql(stack.graphql, REFRESH, { t: first.refreshToken });
     expect(reuse.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     const since = Date.now();
-    expect(await refusedAfter(rotated.accessToken, since)).toBeLessThan(1_000);
+    expect(await lastAcceptedAt(rotated.accessToken, since)).toBeLessThan(1_000);
     expect(await graphqlAnswer(first.accessToken)).toBe('UNAUTHENTICATED'); // the family's older token as well
     await works((await login('editor@acme.example')).accessToken);
   });
@@ -126,7 +128,7 @@ describe('revoked access tokens are refused within a second', () => {
     expect(await graphqlAnswer(member.session.accessToken)).toEqual(['VIEWER']);
     const changed = await gql(stack.graphql, 'mutation($id: ID!) { updateMemberRole(accountId: $id, role: EDITOR) { errors { code } } }', { id: member.id }, bearer(owner));
     expect(changed.data!.updateMemberRole.errors).toEqual([]);
-    expect(await refusedAfter(member.session.accessToken, Date.now())).toBeLessThan(1_000);
+    expect(await lastAcceptedAt(member.session.accessToken, Date.now())).toBeLessThan(1_000);
     // Issued right after the change (the same second, most likely): not caught by it.
     const refreshed = (await gql(stack.graphql, REFRESH, { t: member.session.refreshToken })).data!.refreshSession as Session;
     expect(await graphqlAnswer(refreshed.accessToken)).toEqual(['EDITOR']);
@@ -138,7 +140,7 @@ describe('revoked access tokens are refused within a second', () => {
     await works(member.session.accessToken);
     const removed = await gql(stack.graphql, 'mutation($id: ID!) { removeMember(accountId: $id) { errors { code } } }', { id: member.id }, bearer(owner));
     expect(removed.data!.removeMember.errors).toEqual([]);
-    expect(await refusedAfter(member.session.accessToken, Date.now())).toBeLessThan(1_000);
+    expect(await lastAcceptedAt(member.session.accessToken, Date.now())).toBeLessThan(1_000);
     expect((await gql(stack.graphql, REFRESH, { t: member.session.refreshToken })).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     const again = await gql(stack.graphql, INVITE, { input: { email: member.email, role: 'VIEWER' } }, bearer(owner));
     expect(again.data!.inviteMember.errors).toEqual([]);
@@ -157,13 +159,13 @@ describe('revoked access tokens are refused within a second', () => {
     // Both sessions are refused within the second: each process believes a stamp's answer for
     // 500 ms, so one session can be refused a little before the other.
     const since = Date.now();
-    const [elapsed, otherElapsed, next] = await Promise.all([
-      refusedAfter(member.session.accessToken, since),
-      refusedAfter(other.accessToken, since),
+    const [accepted, otherAccepted, next] = await Promise.all([
+      lastAcceptedAt(member.session.accessToken, since),
+      lastAcceptedAt(other.accessToken, since),
       login(member.email, 'a-new-long-password'),
     ]);
-    expect(elapsed).toBeLessThan(1_000);
-    expect(otherElapsed).toBeLessThan(1_000);
+    expect(accepted).toBeLessThan(1_000);
+    expect(otherAccepted).toBeLessThan(1_000);
     expect(await graphqlAnswer(other.accessToken)).toBe('UNAUTHENTICATED');
     await works(next.accessToken);
   });
@@ -191,7 +193,7 @@ describe('revoked access tokens are refused within a second', () => {
   it('a revoked token counts as anonymous: public fields and login still answer it', async () => {
     const session = await login('viewer@acme.example');
     await gql(stack.graphql, 'mutation($t: String!) { logout(refreshToken: $t) { ok } }', { t: session.refreshToken });
-    await refusedAfter(session.accessToken, Date.now());
+    await lastAcceptedAt(session.accessToken, Date.now());
     const products = await gql(stack.graphql, '{ products(first: 1, channel: "acme-channel") { edges { node { name } } } }', {}, bearer(session.accessToken));
     expect(products.errors).toBeUndefined();
     const relogin = await gql(stack.graphql, LOGIN, { email: 'viewer@acme.example', password: DEMO_PASSWORD }, bearer(session.accessToken));
@@ -288,9 +290,12 @@ describe('while Redis does not answer (fail open)', () => {
       await revokeAccessTokens(redis, { prefix, accessTokenTtlSeconds: 900 }, [{ tenantId, accountId }]);
       if (redis.status !== 'ready') await once(redis, 'ready');
       expect(await redis.get(accountStampKey(prefix, tenantId, accountId))).toBeNull();
-      await sleep(1_300); // the retry
-      const stamp = Number(await redis.get(accountStampKey(prefix, tenantId, accountId)));
-      expect(stamp).toBeGreaterThan(Date.now() - 5_000);
+      // The retry, every second: polled (a busy host can run it late), up to 5 s.
+      let stamp = 0;
+      for (const deadline = Date.now() + 5_000; !stamp && Date.now() < deadline; await sleep(50)) {
+        stamp = Number(await redis.get(accountStampKey(prefix, tenantId, accountId)));
+      }
+      expect(stamp).toBeGreaterThan(Date.now() - 10_000);
       expect(await redis.pttl(accountStampKey(prefix, tenantId, accountId))).toBeGreaterThan(900_000);
     } finally {
       await redis.del(accountStampKey(prefix, tenantId, accountId)).catch(() => undefined);
