@@ -62,9 +62,12 @@ const deduplicatedCount = (url: string) => metric(url, 'gateway_subgraph_fetches
 const sharedCount = (url: string) => metric(url, 'gateway_operations_deduplicated_total');
 
 // Enough slots that every concurrent operation runs at once (admission would otherwise queue
-// some, and a queued operation is not in flight); a short subgraph timeout for the stuck case.
-// (Whole-operation sharing off here: these identical requests are to reach the fetch layer.)
-const CONFIG = { GATEWAY_CONCURRENCY_MIN: 32, SUBGRAPH_TIMEOUT_MS: 1_500, GATEWAY_OPERATION_DEDUP: false };
+// some, and a queued operation is not in flight). A held fetch waits on its gate: a subgraph
+// timeout far longer than any stall of a busy host, but for the stuck case, which has its own
+// gateway with a short one. (Whole-operation sharing off here: these identical requests are to
+// reach the fetch layer.)
+const CONFIG = { GATEWAY_CONCURRENCY_MIN: 32, SUBGRAPH_TIMEOUT_MS: 30_000, GATEWAY_OPERATION_DEDUP: false };
+const STUCK_TIMEOUT_MS = 1_500;
 
 beforeAll(async () => {
   backends = await createTestBackends();
@@ -142,11 +145,16 @@ describe('in-flight deduplication of subgraph fetches', () => {
     expect(calls.get('broken')).toBe(1);
 
     // Never released: the one request times out (SUBGRAPH_TIMEOUT_MS), and so does every waiter.
-    const stuck = await Promise.all(Array.from({ length: 3 }, () => ask(base, '{ stuck(key: "stuck") }', ownToken)));
-    expect(calls.get('stuck')).toBe(1);
-    for (const body of stuck) {
-      expect(body.data).toEqual({ stuck: null });
-      expect(body.errors?.[0]?.extensions?.code).toBe('SUBGRAPH_UNAVAILABLE');
+    const short = await startFakeGateway(backends, [subgraph], { config: { ...CONFIG, SUBGRAPH_TIMEOUT_MS: STUCK_TIMEOUT_MS } });
+    try {
+      const stuck = await Promise.all(Array.from({ length: 3 }, () => ask(short.base, '{ stuck(key: "stuck") }', ownToken)));
+      expect(calls.get('stuck')).toBe(1);
+      for (const body of stuck) {
+        expect(body.data).toEqual({ stuck: null });
+        expect(body.errors?.[0]?.extensions?.code).toBe('SUBGRAPH_UNAVAILABLE');
+      }
+    } finally {
+      await short.gateway.close();
     }
   });
 
@@ -167,7 +175,7 @@ describe('in-flight deduplication of subgraph fetches', () => {
 describe('in-flight deduplication of whole operations (GATEWAY_OPERATION_DEDUP)', () => {
   let shared: { gateway: Gateway; base: string };
   beforeAll(async () => {
-    shared = await startFakeGateway(backends, [subgraph], { config: { GATEWAY_CONCURRENCY_MIN: 32, SUBGRAPH_TIMEOUT_MS: 1_500 } });
+    shared = await startFakeGateway(backends, [subgraph], { config: { GATEWAY_CONCURRENCY_MIN: 32, SUBGRAPH_TIMEOUT_MS: 30_000 } });
   });
   afterAll(async () => {
     await shared?.gateway.close();
