@@ -45,6 +45,12 @@ const leadsOf = (tenantId: string, delaySeconds = 0) =>
     ONE_STATEMENT,
   );
 
+/**
+ * How long the slow transaction holds the one connection: the reads under test must be issued
+ * while it does, which a stall of a busy host can delay by a second or more.
+ */
+const HOLD_SECONDS = 1.5;
+
 /** Waits until the pool's one connection is out (the slow transaction holds it, its COMMIT written). */
 async function connectionTaken() {
   for (let i = 0; i < 200 && !(db.pool.totalCount === 1 && db.pool.idleCount === 0); i++) await sleep(5);
@@ -54,7 +60,7 @@ async function connectionTaken() {
 describe('reads that follow another transaction on its connection', () => {
   it('see only their own tenant, whatever ran before them on the connection', async () => {
     const before = db.pipelinedTransactions;
-    const slow = leadsOf(acme, 0.4);
+    const slow = leadsOf(acme, HOLD_SECONDS);
     await connectionTaken();
     const reads = Array.from({ length: 6 }, (_, i) => leadsOf(i % 2 ? globex : acme));
     const results = await Promise.all([slow, ...reads]);
@@ -68,7 +74,7 @@ describe('reads that follow another transaction on its connection', () => {
   });
 
   it('a failing read fails alone: the reads after it on the connection get their answers', async () => {
-    const slow = leadsOf(acme, 0.3);
+    const slow = leadsOf(acme, HOLD_SECONDS);
     await connectionTaken();
     const broken = db.withTenant(scope(acme), (tx) => tx.query('SELECT no_such_column FROM crm.leads WHERE id = $1', [acme]), ONE_STATEMENT);
     const after = leadsOf(globex);
@@ -80,7 +86,7 @@ describe('reads that follow another transaction on its connection', () => {
   });
 
   it('a failing read sends nothing after its COMMIT: a transaction still writing on the connection keeps its tenant', async () => {
-    const slow = leadsOf(acme, 0.3);
+    const slow = leadsOf(acme, HOLD_SECONDS);
     await connectionTaken();
     const broken = db.withTenant(scope(acme), (tx) => tx.query('SELECT no_such_column FROM crm.leads WHERE id = $1', [acme]), ONE_STATEMENT);
     // Two statements, the second written only after the first's answer, which comes after the
@@ -96,7 +102,7 @@ describe('reads that follow another transaction on its connection', () => {
   it('a transaction that did not declare its statements (a write) never follows, and reads queued after it do not overtake it', async () => {
     const before = db.pipelinedTransactions;
     const order: string[] = [];
-    const slow = leadsOf(acme, 0.3).then(() => order.push('slow'));
+    const slow = leadsOf(acme, HOLD_SECONDS).then(() => order.push('slow'));
     await connectionTaken();
     const write = db.withTenant(scope(acme), (tx) => tx.query('SELECT 1')).then(() => order.push('write'));
     await sleep(20);
@@ -108,7 +114,7 @@ describe('reads that follow another transaction on its connection', () => {
 
   it(`at most ${MAX_PIPELINED} transactions share a connection; the rest wait for it`, async () => {
     const before = db.pipelinedTransactions;
-    const slow = leadsOf(acme, 0.3);
+    const slow = leadsOf(acme, HOLD_SECONDS);
     await connectionTaken();
     const reads = Array.from({ length: MAX_PIPELINED + 3 }, () => leadsOf(globex));
     for (const result of await Promise.all(reads)) expect(result.tenants).toEqual([globex]);
