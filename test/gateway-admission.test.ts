@@ -283,7 +283,7 @@ describe('admission control: the queue is bounded in time', () => {
 });
 
 describe('admission control over HTTP', () => {
-  const SLOW_MS = 1_000;
+  const SLOW_MS = 2_500;
   let fake: FakeStack;
   let graph: FakeStack['graph'];
   let base: string;
@@ -291,8 +291,8 @@ describe('admission control over HTTP', () => {
   beforeAll(async () => {
     // One operation at a time, one waiting: the third concurrent one is shed. (A queue timeout
     // far above the slow fetch: the second waits its turn, neither timed out nor predicted out.)
-    // The slow fetch takes a second: long enough for /metrics to show the state it waits for,
-    // however busy the machine. The operations are identical: sharing them (operation-dedup.ts)
+    // The slow fetch takes 2.5 s: long enough for /metrics to show the state each step waits for,
+    // and for the step to act on it, through a stall of a busy host. The operations are identical: sharing them (operation-dedup.ts)
     // would leave nothing to queue, so it is off here.
     fake = await startFakeStack(
       { GATEWAY_CONCURRENCY_MIN: '1', GATEWAY_CONCURRENCY_MAX: '1', GATEWAY_QUEUE_MAX: '1', GATEWAY_QUEUE_TIMEOUT_MS: '60000', GATEWAY_OPERATION_DEDUP: 'false' },
