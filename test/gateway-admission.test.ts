@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cpuSaturation, createAdmission, nextLimit, OverloadedError, predictedWaitMs, type ShedReason } from '../gateway/admission.ts';
@@ -283,7 +283,8 @@ describe('admission control: the queue is bounded in time', () => {
 });
 
 describe('admission control over HTTP', () => {
-  const SLOW_MS = 2_500;
+  // Held until a test releases it (startFakeGraph's releaseSlow), however busy the machine.
+  const SLOW_MS = 60_000;
   let fake: FakeStack;
   let graph: FakeStack['graph'];
   let base: string;
@@ -291,9 +292,9 @@ describe('admission control over HTTP', () => {
   beforeAll(async () => {
     // One operation at a time, one waiting: the third concurrent one is shed. (A queue timeout
     // far above the slow fetch: the second waits its turn, neither timed out nor predicted out.)
-    // The slow fetch takes 2.5 s: long enough for /metrics to show the state each step waits for,
-    // and for the step to act on it, through a stall of a busy host. The operations are identical: sharing them (operation-dedup.ts)
-    // would leave nothing to queue, so it is off here.
+    // The slow fetch is held until the test has seen on /metrics the state each step waits for
+    // and acted on it. The operations are identical: sharing them (operation-dedup.ts) would leave
+    // nothing to queue, so it is off here.
     fake = await startFakeStack(
       { GATEWAY_CONCURRENCY_MIN: '1', GATEWAY_CONCURRENCY_MAX: '1', GATEWAY_QUEUE_MAX: '1', GATEWAY_QUEUE_TIMEOUT_MS: '60000', GATEWAY_OPERATION_DEDUP: 'false' },
       SLOW_MS,
@@ -301,8 +302,16 @@ describe('admission control over HTTP', () => {
     ({ graph, base } = fake);
   });
   afterAll(() => fake?.close());
+  beforeEach(() => graph.holdSlow());
 
   const post = (query: string, signal?: AbortSignal) => postJson(`${base}/graphql`, { query }, { signal });
+
+  /**
+   * Time for the gateway to notice a client that hung up (its socket destroyed) before the held
+   * fetch is released: nothing it can be asked shows that, and the abort reaches it within
+   * milliseconds unless the machine stalls.
+   */
+  const NOTICE_MS = 1_500;
 
   /** Waits until the gateway has admitted `active` operations and queued `waiting` (read from /metrics, not guessed from a sleep). */
   const until = async (active: number, waiting: number) => {
@@ -315,6 +324,7 @@ describe('admission control over HTTP', () => {
   };
 
   it('queues operations past the limit and answers 503 OVERLOADED past the queue, then recovers', async () => {
+    const before = graph.slow.headers.length;
     const first = post('{ slow }');
     await until(1, 0);
     const second = post('{ slow }');
@@ -324,11 +334,12 @@ describe('admission control over HTTP', () => {
     expect(shed.headers.get('retry-after')).toBe('1');
     expect(await shed.json()).toEqual({ errors: [{ message: 'The gateway is overloaded; retry shortly.', extensions: { code: 'OVERLOADED' } }] });
 
-    const started = Date.now();
+    // The second waited for the first: it had not reached the subgraph while the first was held.
+    expect(graph.slow.headers.length - before).toBe(1);
+    graph.releaseSlow();
     const answers = await Promise.all([first, second]);
     for (const answer of answers) expect(await answer.json()).toEqual({ data: { slow: 'finally' } });
-    // The second waited for the first: together they took two slow fetches, not one.
-    expect(Date.now() - started).toBeGreaterThanOrEqual(SLOW_MS);
+    expect(graph.slow.headers.length - before).toBe(2);
 
     const after = await post('{ echo }');
     expect(await after.json()).toEqual({ data: { echo: 'hello' } });
@@ -343,6 +354,8 @@ describe('admission control over HTTP', () => {
     await until(1, 1);
     client.abort(); // while it waits behind the first
     expect(await gone).toBe('AbortError');
+    await sleep(NOTICE_MS);
+    graph.releaseSlow();
     expect(await (await first).json()).toEqual({ data: { slow: 'finally' } });
     // The next operation runs at once: the abandoned one was dropped, not run in its turn.
     const next = await post('{ slow }');
@@ -353,14 +366,18 @@ describe('admission control over HTTP', () => {
   it('skips the subgraph fetches an operation has not started once its client has hung up', async () => {
     // The plan: slow (the person's id), then auth (its name), one after the other.
     const before = graph.auth.headers.length;
+    graph.releaseSlow();
     expect(await (await post('{ slowPerson { name } }')).json()).toEqual({ data: { slowPerson: { name: 'person 7' } } });
     expect(graph.auth.headers.length - before).toBe(1);
 
+    graph.holdSlow();
     const client = new AbortController();
     const gone = post('{ slowPerson { name } }', client.signal).catch((error: Error) => error.name);
     await until(1, 0);
     client.abort(); // while slow answers
     expect(await gone).toBe('AbortError');
+    await sleep(NOTICE_MS);
+    graph.releaseSlow(); // (slow answers once the gateway knows the client has gone)
     await until(0, 0); // the operation has ended
     expect(graph.auth.headers.length - before).toBe(1); // auth was not asked again
     const text = await (await fetch(`${base}/metrics`)).text();
@@ -376,6 +393,7 @@ describe('admission control over HTTP', () => {
     expect(shed.status).toBe(503);
     expect(shed.headers.get('retry-after')).toBe('1');
     expect(await shed.json()).toEqual({ detail: 'The gateway is overloaded; retry shortly.' });
+    graph.releaseSlow();
     await Promise.all([first, second]);
   });
 

@@ -1,5 +1,4 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { AddressInfo } from 'node:net';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
@@ -147,6 +146,23 @@ const tree = (depth: number): unknown => (depth === 0 ? null : { id: String(dept
 
 /** The fake subgraphs the gateway tests compose: auth, saleor, a slow one and crm (stoppable). */
 export async function startFakeGraph(slowMs: number) {
+  // The slow subgraph answers after slowMs, or at once while released (`releaseSlow`, until
+  // `holdSlow`): a test that must act while a fetch is held holds it as long as it needs, however
+  // busy the machine, and is not slowed by a fixed wait either.
+  const held = new Set<() => void>();
+  let released = false;
+  const slowly = async () => {
+    if (released) return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        held.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, slowMs);
+      held.add(done);
+    });
+  };
   const auth = await startFakeSubgraph('auth', AUTH_SDL, {
     Query: {
       viewer: () => ({ id: '1', email: 'owner@acme.example' }),
@@ -163,7 +179,7 @@ export async function startFakeGraph(slowMs: number) {
     Query: { products: () => ({ totalCount: 1, edges: [{ node: { id: 'UHJvZHVjdDox', name: 'Mug' } }] }) },
   });
   const slow = await startFakeSubgraph('slow', SLOW_SDL, {
-    Query: { slow: async () => (await sleep(slowMs), 'finally'), slowPerson: async () => (await sleep(slowMs), { id: '7' }) },
+    Query: { slow: async () => (await slowly(), 'finally'), slowPerson: async () => (await slowly(), { id: '7' }) },
   });
   const crm = await startFakeSubgraph('crm', CRM_SDL, { Query: { contacts: () => ['Ada'] } });
   const all = [auth, saleor, slow, crm];
@@ -174,7 +190,19 @@ export async function startFakeGraph(slowMs: number) {
     crm,
     all,
     urls: Object.fromEntries(all.map((s) => [s.name, s.url])) as Record<string, string>,
-    close: () => Promise.all(all.map((s) => s.close())),
+    /** The slow subgraph answers what it holds, and from now on at once. */
+    releaseSlow() {
+      released = true;
+      for (const done of [...held]) done();
+    },
+    /** The slow subgraph holds its answers again (slowMs, or until released). */
+    holdSlow() {
+      released = false;
+    },
+    close: () => {
+      for (const done of [...held]) done();
+      return Promise.all(all.map((s) => s.close()));
+    },
   };
 }
 
