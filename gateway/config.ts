@@ -70,17 +70,6 @@ export const gatewayConfigSchema = configSchema.extend({
    */
   GATEWAY_OPERATION_DEDUP: bool.default(true),
   /**
-   * Pass-through (gateway/passthrough.ts): subgraphs whose data, when their one fetch answers a
-   * whole query exactly as the client asked it, is the response as it is instead of being shaped
-   * again by Apollo's result shaping (which also checks it against the supergraph's schema).
-   * Comma-separated names; only spec-compliant GraphQL servers of our own. Default our subgraphs
-   * (not Saleor's, a third party's); empty: none. Counted in gateway_operations_passed_through_total.
-   */
-  GATEWAY_PASSTHROUGH_SUBGRAPHS: z
-    .string()
-    .default('auth,crm,cms,bi,agents')
-    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
-  /**
    * The most keep-alive connections the gateway opens to one subgraph; fetches past it wait in
    * the gateway. A subgraph answers no faster for more (its PostgreSQL pool is 10), while each
    * connection costs memory on both sides: 64 against 256 kept the gateway 15-20 MiB smaller

@@ -14,8 +14,6 @@ export interface GatewayMetrics {
   countDeduplicated(subgraph: string): void;
   /** `count` query fetches sent to a subgraph as one request (GATEWAY_FETCH_MERGE). */
   countMerged(subgraph: string, count: number): void;
-  /** An operation answered with its one subgraph fetch's data as it was (GATEWAY_PASSTHROUGH_SUBGRAPHS). */
-  countPassedThrough(subgraph: string): void;
   /** A request waiting on an identical operation in flight for its answer (GATEWAY_OPERATION_DEDUP). */
   countSharedOperation(): void;
   /** Gauges of the admission control's current limit, running and waiting operations, and its service-time estimate. */
@@ -61,12 +59,6 @@ export function createMetrics(): GatewayMetrics {
     labelNames: ['subgraph'] as const,
     registers: [registry],
   });
-  const passedThrough = new Counter({
-    name: 'gateway_operations_passed_through_total',
-    help: 'Queries answered with their one subgraph fetch\'s data as it was, not shaped again: the operation asked exactly what the fetch did, of a subgraph in GATEWAY_PASSTHROUGH_SUBGRAPHS',
-    labelNames: ['subgraph'] as const,
-    registers: [registry],
-  });
   const sharedOperations = new Counter({
     name: 'gateway_operations_deduplicated_total',
     help: 'GraphQL requests that waited on an identical query in flight (same body, Authorization and Accept) for its answer instead of running (GATEWAY_OPERATION_DEDUP)',
@@ -107,9 +99,6 @@ export function createMetrics(): GatewayMetrics {
     },
     countMerged(name, count) {
       merged.inc({ subgraph: name }, count - 1);
-    },
-    countPassedThrough(name) {
-      passedThrough.inc({ subgraph: name });
     },
     countSharedOperation() {
       sharedOperations.inc();

@@ -210,8 +210,6 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         serviceToken: name === 'saleor' ? config.SALEOR_APP_TOKEN : undefined,
         dedup: config.GATEWAY_FETCH_DEDUP,
         merge: config.GATEWAY_FETCH_MERGE,
-        passThrough: config.GATEWAY_PASSTHROUGH_SUBGRAPHS.includes(name),
-        onPassedThrough: metrics.countPassedThrough,
         onFetch: metrics.observeSubgraph,
         onDeduplicated: metrics.countDeduplicated,
         onMerged: metrics.countMerged,

@@ -1,6 +1,5 @@
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
-import type { QueryPlan } from '@apollo/query-planner';
 import type { Fetcher, FetcherResponse } from '@apollo/utils.fetcher';
 import { context as otelContext, propagation, SpanStatusCode, trace } from '@opentelemetry/api';
 import { GraphQLError } from 'graphql';
@@ -8,7 +7,6 @@ import { Agent, fetch } from 'undici';
 import type { GatewayContext } from './context.ts';
 import { dedupeRepresentations, expandEntities, type DedupedRepresentations } from './entity-dedup.ts';
 import { mergedDocument, mergedVariables, refuseMerge, splitAnswer, type FetchPayload } from './fetch-merge.ts';
-import { answersAsAsked, type OperationOfPlan, type SupergraphTypes } from './passthrough.ts';
 import { writeEpoch, wrote } from './write-epoch.ts';
 
 /**
@@ -52,15 +50,7 @@ export interface SubgraphClientOptions {
    * (fetch-merge.ts). Never a mutation.
    */
   merge?: boolean;
-  /**
-   * Pass-through (GATEWAY_PASSTHROUGH_SUBGRAPHS, passthrough.ts): when a plan is this subgraph's
-   * one fetch and the operation asked exactly what the fetch did, its data is the response as it
-   * is, not shaped again. Only for spec-compliant subgraphs of our own.
-   */
-  passThrough?: boolean;
   onFetch?(subgraph: string, seconds: number, outcome: FetchOutcome): void;
-  /** An operation answered with this subgraph's data as it was (pass-through). */
-  onPassedThrough?(subgraph: string): void;
   /** A fetch answered by an identical one in flight (not sent). */
   onDeduplicated?(subgraph: string): void;
   /** `count` fetches sent as one request (merge). */
@@ -158,16 +148,6 @@ export class SubgraphClient extends RemoteGraphQLDataSource<GatewayContext> {
     this.path = url.pathname + url.search;
     this.baseHeaders = { 'content-type': 'application/json' };
     if (options.serviceToken) this.baseHeaders.authorization = `Bearer ${options.serviceToken}`;
-  }
-
-  /**
-   * Asked by the patched `executeQueryPlan` (patches/@apollo+gateway) about a plan of this
-   * subgraph's one fetch, once that answered without errors: true, and its data is the response.
-   */
-  answersAsAsked(plan: QueryPlan, operation: OperationOfPlan, supergraph: SupergraphTypes): boolean {
-    if (!this.options.passThrough || !answersAsAsked(plan, operation, supergraph)) return false;
-    this.options.onPassedThrough?.(this.options.name);
-    return true;
   }
 
   /**

@@ -228,11 +228,3 @@ export function forAjv(schema: unknown): any {
   }
   return out;
 }
-
-/**
- * An owner (an Account, an entity of the auth subgraph) as a REST route reads it: its id. With
- * `__typename`, which Apollo's planner adds to the fetch of an entity reference anyway, a route's
- * operation asks exactly what its one fetch does, and the gateway passes the subgraph's answer
- * through (gateway/passthrough.ts) instead of shaping it again.
- */
-export const OWNER_REF = 'owner { __typename id }';

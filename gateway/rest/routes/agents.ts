@@ -4,7 +4,7 @@ import { lowerEnum, snakeCase, upperEnum } from '../case.ts';
 import { badInput, detail } from '../errors.ts';
 import { walkOperation, walkTo } from '../pagination.ts';
 import { single } from '../query.ts';
-import { named, OWNER_REF, type QueryParam, type RestCall, type RestRoute } from '../types.ts';
+import { named, type QueryParam, type RestCall, type RestRoute } from '../types.ts';
 
 /*
  * `/api/brain/agents/*`: what the CrewAI service answered (a FastAPI app), served by the agents
@@ -118,7 +118,7 @@ const page = (name: string, item: Record<string, unknown>) =>
 const INSIGHT_FIELDS = `id kind severity title body evidence createdAt dismissedAt
   subject { __typename ... on Lead { id } ... on Deal { id } ... on ContentPage { id } ... on Product { id channel } }
   agent { id } run { id } dismissedBy { id }`;
-const AGENT_FIELDS = `id kind name settings schedule nextRunAt enabled ${OWNER_REF} createdAt updatedAt lastRun { id status queuedAt finishedAt }`;
+const AGENT_FIELDS = 'id kind name settings schedule nextRunAt enabled owner { id } createdAt updatedAt lastRun { id status queuedAt finishedAt }';
 const RUN_FIELDS = `id status trigger attempts progress step queuedAt startedAt finishedAt
   agent { id } startedBy { id } tokenUsage { inputTokens outputTokens totalTokens } error { code message }`;
 const PAYLOAD_ERRORS = 'errors { field message code }';

@@ -2,7 +2,7 @@ import { ACTIVITY_TYPES, LEAD_STATUSES, LIMITS, RANGES, SETTABLE_LEAD_STATUSES, 
 import { lowerEnum } from '../case.ts';
 import { choiceList, drfResource, idOf, searchFilter, uuidFilter, type Filter } from '../drf.ts';
 import { badInput } from '../errors.ts';
-import { OWNER_REF, type JsonSchema, type RestRoute } from '../types.ts';
+import type { JsonSchema, RestRoute } from '../types.ts';
 
 /*
  * `/api/brain/django-crm/*`: what Django CRM's REST API answered, served by the crm subgraph.
@@ -61,7 +61,7 @@ export const crmRoutes: RestRoute[] = [
     singular: 'lead',
     plural: 'leads',
     summaries: { one: 'a lead', many: 'leads' },
-    fields: `id name email phone company title source status score tags ${OWNER_REF} notes
+    fields: `id name email phone company title source status score tags owner { id } notes
       createdAt updatedAt lastActivityAt convertedAt convertedContact { id } convertedDeal { id }`,
     toRest: (lead) => ({
       id: lead.id,
@@ -135,7 +135,7 @@ export const crmRoutes: RestRoute[] = [
     singular: 'contact',
     plural: 'contacts',
     summaries: { one: 'a contact', many: 'contacts' },
-    fields: `id name email phone company title tags ${OWNER_REF} notes lead { id } createdAt updatedAt`,
+    fields: 'id name email phone company title tags owner { id } notes lead { id } createdAt updatedAt',
     toRest: (contact) => ({
       id: contact.id,
       name: contact.name,
@@ -184,7 +184,7 @@ export const crmRoutes: RestRoute[] = [
     singular: 'deal',
     plural: 'deals',
     summaries: { one: 'a deal', many: 'deals' },
-    fields: `id title amount currency stage { id kind } probability expectedCloseDate contact { id } ${OWNER_REF}
+    fields: `id title amount currency stage { id kind } probability expectedCloseDate contact { id } owner { id }
       products { id channel } tags notes lead { id } closedAt createdAt updatedAt`,
     toRest: (deal) => ({
       id: deal.id,

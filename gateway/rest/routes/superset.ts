@@ -15,7 +15,7 @@ import {
   type DefinitionValue,
   type TranslatedQuery,
 } from '../superset-query.ts';
-import { named, OWNER_REF, type JsonSchema, type RestCall, type RestRoute } from '../types.ts';
+import { named, type JsonSchema, type RestCall, type RestRoute } from '../types.ts';
 import { single } from '../query.ts';
 
 /*
@@ -308,8 +308,8 @@ const DATASET_FIELDS = {
 };
 const DATASET_ITEM = named('SupersetDatasetListItem', { type: 'object', properties: DATASET_FIELDS });
 
-const DASHBOARD_NODE = `id title slug description published ${OWNER_REF} createdAt updatedAt`;
-const CHART_NODE = `id name description type ${DEFINITION} ${OWNER_REF} createdAt updatedAt`;
+const DASHBOARD_NODE = 'id title slug description published owner { id } createdAt updatedAt';
+const CHART_NODE = `id name description type ${DEFINITION} owner { id } createdAt updatedAt`;
 const DATASET_NODE = 'name label description defaultTimeColumn columns { name label type groupable filterable aggregates }';
 
 const DASHBOARDS_OPERATION = `query RestSupersetDashboards($first: Int!, $after: String, $filter: DashboardListFilter) {
