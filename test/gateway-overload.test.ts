@@ -90,7 +90,8 @@ const percentile = (values: number[], p: number) => {
 interface LoadResult {
   ok: number[];
   shed: number[];
-  /** When each 503 came back (performance.now()), and the load's start and end: when refusals happened. */
+  /** When each 200 and each 503 came back (performance.now()), and the load's start and end. */
+  okAt: number[];
   shedAt: number[];
   startedAt: number;
   stoppedAt: number;
@@ -116,6 +117,7 @@ async function send(base: string, result: LoadResult): Promise<void> {
   const ms = performance.now() - started;
   if (response.status === 200 && body.trim() === '{"data":{"work":"done"}}') {
     result.ok.push(ms);
+    result.okAt.push(performance.now());
     return;
   }
   if (response.status === 503 && response.headers.get('retry-after') === '1' && body.includes('"OVERLOADED"')) {
@@ -136,7 +138,7 @@ async function send(base: string, result: LoadResult): Promise<void> {
  * is served.
  */
 async function offer(base: string, load: { rate: number } | { clients: number }, seconds: number): Promise<LoadResult> {
-  const result: LoadResult = { ok: [], shed: [], shedAt: [], startedAt: NaN, stoppedAt: NaN, other: [], health: [], drainedMs: NaN, firstOkAfterMs: NaN };
+  const result: LoadResult = { ok: [], shed: [], okAt: [], shedAt: [], startedAt: NaN, stoppedAt: NaN, other: [], health: [], drainedMs: NaN, firstOkAfterMs: NaN };
   const t0 = performance.now();
   result.startedAt = t0;
   let sending = true;
@@ -198,11 +200,14 @@ async function offer(base: string, load: { rate: number } | { clients: number },
   return result;
 }
 
-/** How many of the load's 100 ms spells had a refusal answered in them, of how many. */
+/**
+ * Of the load's 100 ms spells in which anything was answered (a stall of the host answers
+ * nothing, and counts neither way), how many had a refusal.
+ */
 function refusingSpells(r: LoadResult): { refusing: number; spells: number } {
-  const spells = Math.ceil((r.stoppedAt - r.startedAt) / 100);
-  const refusing = new Set(r.shedAt.filter((at) => at <= r.stoppedAt).map((at) => Math.floor((at - r.startedAt) / 100))).size;
-  return { refusing, spells };
+  const spellsOf = (times: number[]) => new Set(times.filter((at) => at <= r.stoppedAt).map((at) => Math.floor((at - r.startedAt) / 100)));
+  const refusing = spellsOf(r.shedAt);
+  return { refusing: refusing.size, spells: new Set([...refusing, ...spellsOf(r.okAt)]).size };
 }
 
 async function shedCounts(base: string): Promise<Record<string, number>> {
