@@ -250,7 +250,10 @@ async function expectShedFastAndServedWithinBound(base: string, r: LoadResult, s
   expect(r.other).toEqual([]);
   // More was offered than served (five times its capacity: on a machine whose CPUs other work
   // also holds, the gateway serves less and refuses more).
-  expect(r.shed.length).toBeGreaterThan(r.ok.length / 2);
+  // (A quarter, not a half: CI once saw this process itself starved, sending about half the
+  // offered rate, so that the gateway served 659 and refused 289. A gateway that only queues
+  // refuses none.)
+  expect(r.shed.length).toBeGreaterThan(r.ok.length / 4);
   // The excess was refused on arrival, not at the deadline, and answered within 100 ms.
   const onArrival = shed.predicted_wait! + shed.queue_full!;
   expect(onArrival).toBeGreaterThan(5 * shed.queue_timeout!);
