@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { APP_ROLE } from '../subgraphs/kit/db/roles.ts';
 import { cancelJob, defineQueue, JobAborted, JobSystem, sendJob, startQueueWorkers, worksOn, type JobQueue, type JobSystemOptions } from '../subgraphs/kit/jobs/index.ts';
 import { createLogger } from '../subgraphs/kit/logger.ts';
 import { createTestBackends, type TestBackends } from './support/deps.ts';
-import { postgresReachable } from './support/services.ts';
+import { ADMIN_URL, postgresReachable } from './support/services.ts';
 
 // The kit's job system (kit/jobs, pg-boss 10) on real PostgreSQL and on embedded PGlite: a job is
 // enqueued in its caller's transaction, retried with backoff, survives its process dying, can be
@@ -243,6 +244,68 @@ describe.each(backendsToTest)('kit jobs on %s', (label, embedded) => {
     await waitFor(() => results.length > 0);
     expect(results).toEqual([{ tenant: B, user: APP_ROLE, bodies: ['a note of B'], peeked: 0 }]);
     await expect(backends.db.withTenant(scope(''), (tx) => sendJob(tx, queue, { peek: A }))).rejects.toThrow(/tenant transaction/);
+    await jobs.stop();
+  });
+
+  it.concurrent('wakes idle workers when a job is sent, falls due or is retried (PostgreSQL); polls on PGlite', async ({ expect }) => {
+    // Idle workers poll once a minute here: only a wake-up starts a job within the deadlines.
+    const slow = { pollingIntervalSeconds: 60 };
+    const queue = defineQueue<{ n: number; failFirst?: boolean }>('t-wakeup', { ...slow, retryLimit: 1, retryDelay: 1 });
+    const early = defineQueue<{ n: number }>('t-wakeup-early', slow);
+    const send = (q: JobQueue<any>, data: object, startAfter?: number) =>
+      backends.db.withTenant(scope(A), (tx) => sendJob(tx, q, data, startAfter ? { startAfter } : undefined));
+    const ran: { n: number; attempt: number; at: number }[] = [];
+    const handler = async (job: { data: { n: number; failFirst?: boolean }; attempt: number }) => {
+      ran.push({ n: job.data.n, attempt: job.attempt, at: Date.now() });
+      if (job.data.failFirst && job.attempt === 1) throw new Error('first attempt fails');
+    };
+    if (!backends.config.DATABASE_URL) {
+      // PGlite has one connection, which no listener may hold: the queue's own interval decides.
+      const jobs = system();
+      await jobs.work(defineQueue<{ n: number }>('t-wakeup-poll', { pollingIntervalSeconds: 0.5 }), handler);
+      await send(defineQueue('t-wakeup-poll'), { n: 0 });
+      await waitFor(() => ran.length === 1);
+      expect(jobs.listening).toBe(false);
+      await jobs.stop();
+      return;
+    }
+    // Sent before any worker runs, due in 2 s: the worker reads its due time when it starts.
+    const sentEarly = Date.now();
+    await send(early, { n: 1 }, 2);
+    const jobs = system({ listeningPollSeconds: 60 });
+    await jobs.work(early, handler);
+    await jobs.work(queue, handler);
+    await waitFor(() => jobs.listening);
+    await waitFor(() => ran.some((r) => r.n === 1), 10_000);
+    expect(ran.find((r) => r.n === 1)!.at - sentEarly).toBeGreaterThanOrEqual(1_900);
+
+    // Sent now; then two delayed, the later one announced while the earlier is awaited.
+    await send(queue, { n: 2 });
+    await waitFor(() => ran.some((r) => r.n === 2), 10_000);
+    const sentDelayed = Date.now();
+    await send(queue, { n: 3 }, 1);
+    await send(queue, { n: 4 }, 3);
+    await waitFor(() => ran.some((r) => r.n === 4), 15_000);
+    expect(ran.find((r) => r.n === 3)!.at - sentDelayed).toBeGreaterThanOrEqual(900);
+    expect(ran.find((r) => r.n === 4)!.at - sentDelayed).toBeGreaterThanOrEqual(2_900);
+
+    // A failed attempt's retry (pg-boss re-inserts the row) wakes the worker after retryDelay.
+    await send(queue, { n: 5, failFirst: true });
+    await waitFor(() => ran.filter((r) => r.n === 5).length === 2, 10_000);
+    expect(ran.filter((r) => r.n === 5).map((r) => r.attempt)).toEqual([1, 2]);
+
+    // The listening connection dies: it comes back, and sends wake the worker again.
+    const admin = new pg.Client({ connectionString: ADMIN_URL });
+    await admin.connect();
+    await admin.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'bizosaas-jobs-listen' AND datname = $1`, [
+      new URL(backends.config.DATABASE_URL).pathname.slice(1),
+    ]);
+    await admin.end();
+    await waitFor(() => !jobs.listening);
+    await waitFor(() => jobs.listening, 10_000);
+    await send(queue, { n: 6 });
+    await waitFor(() => ran.some((r) => r.n === 6), 10_000);
+    expect(ran.map((r) => r.n).sort()).toEqual([1, 2, 3, 4, 5, 5, 6]);
     await jobs.stop();
   });
 

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import PgBoss from 'pg-boss';
 import { APP_ROLE } from '../db/roles.ts';
+import { WAKEUP_CHANNEL } from './wakeups.ts';
 
 /** pg-boss's PostgreSQL schema (its tables, types and functions). */
 export const JOBS_SCHEMA = 'pgboss';
@@ -16,6 +17,11 @@ export const JOBS_SCHEMA = 'pgboss';
  * partition of `pgboss.job`, and attaching one takes the owner of that table. Nothing else:
  * no table of any subgraph, no `delete_queue`. pg-boss's tables carry no tenant rows (a job holds
  * ids, its tenant among them; the handler reads the rows under RLS), so they have no RLS.
+ *
+ * And a trigger that wakes the workers (wakeups.ts): a job row that becomes fetchable, now or at
+ * its start_after (sent, retried: pg-boss's fail re-inserts the row; resumed; sent by a
+ * schedule), notifies its queue's name and how long until it is due. Row triggers of a
+ * partitioned table are cloned onto every partition, those that create_queue attaches later too.
  */
 export async function installJobSchema(client: pg.ClientBase): Promise<void> {
   const boss = new PgBoss({
@@ -40,5 +46,14 @@ export async function installJobSchema(client: pg.ClientBase): Promise<void> {
     -- starts, swallowing any error: two processes starting at once could deadlock on it and be
     -- left without cron. Here, once, it cannot.
     SELECT ${JOBS_SCHEMA}.create_queue('__pgboss__send-it', '{"policy":"standard"}');
+
+    CREATE OR REPLACE FUNCTION ${JOBS_SCHEMA}.kit_wake_workers() RETURNS trigger
+    LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+    BEGIN
+      PERFORM pg_notify('${WAKEUP_CHANNEL}', NEW.name || ' ' || GREATEST(0, ceil(extract(epoch FROM NEW.start_after - now()) * 1000))::bigint);
+      RETURN NULL;
+    END $$;
+    CREATE OR REPLACE TRIGGER kit_wake_workers AFTER INSERT OR UPDATE OF state ON ${JOBS_SCHEMA}.job
+      FOR EACH ROW WHEN (NEW.state < 'active') EXECUTE FUNCTION ${JOBS_SCHEMA}.kit_wake_workers();
   `);
 }

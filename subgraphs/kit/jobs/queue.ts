@@ -21,7 +21,12 @@ export interface QueueOptions {
   retentionMinutes?: number;
   /** Jobs of this queue one process runs at once (default 1). */
   concurrency?: number;
-  /** How often an idle worker looks for jobs (default 2 s, at least 0.5 s). */
+  /**
+   * How often an idle worker looks for jobs when no wake-ups arrive (default 2 s, at least
+   * 0.5 s): on PGlite, or while the job system's listening connection is down. On PostgreSQL a
+   * send, a retry or a job falling due wakes the worker at once (wakeups.ts), and idle workers
+   * look only every `listeningPollSeconds` (JobSystem, default 30 s).
+   */
   pollingIntervalSeconds?: number;
 }
 

@@ -6,6 +6,7 @@ import { poolDb, txDb, type JobDb } from './adapters.ts';
 import { JOBS_SCHEMA } from './install.ts';
 import { storedOptions, type JobEnvelope, type JobQueue } from './queue.ts';
 import { cancelWith, createQueue, enqueue, type SendOptions } from './send.ts';
+import { WakeupListener } from './wakeups.ts';
 import { QueueWorker, type JobHandler } from './worker.ts';
 
 export interface JobSystemOptions {
@@ -31,6 +32,13 @@ export interface JobSystemOptions {
   cronWorkerIntervalSeconds?: number;
   /** How often running jobs' rows are read for a cancellation from another process. Default 1 s. */
   cancelCheckMs?: number;
+  /**
+   * PostgreSQL: how often an idle worker still looks for jobs while wake-ups arrive (a safety
+   * net: every send, retry and scheduled job wakes the workers of its queue at once, or when it
+   * falls due). Default 30 s. Without wake-ups (PGlite, or the listening connection lost and not
+   * yet back) workers poll at their queues' `pollingIntervalSeconds`.
+   */
+  listeningPollSeconds?: number;
 }
 
 /**
@@ -43,6 +51,7 @@ export class JobSystem {
   private readonly jobDb: JobDb & { idle(): Promise<void> };
   private readonly pool: pg.Pool | undefined;
   private readonly workers = new Map<string, QueueWorker<any>>();
+  private readonly wakeups: WakeupListener | undefined;
   private started: Promise<void> | undefined;
   private stopped = false;
 
@@ -63,14 +72,29 @@ export class JobSystem {
       cronMonitorIntervalSeconds: options.cronMonitorIntervalSeconds ?? 30,
       cronWorkerIntervalSeconds: options.cronWorkerIntervalSeconds ?? 5,
     });
+    this.wakeups = options.url
+      ? new WakeupListener({
+          url: options.url,
+          log: options.log,
+          onReady: (queue, delayMs) => this.workers.get(queue)?.nudge(delayMs),
+          onListening: () => {
+            for (const worker of this.workers.values()) worker.listeningStarted();
+          },
+        })
+      : undefined;
     this.boss.on('error', (error: Error & { queue?: string }) => options.log.warn({ err: error.message, queue: error.queue }, 'job system error'));
+  }
+
+  /** Whether wake-ups arrive now (PostgreSQL, its listening connection up): idle workers barely poll. */
+  get listening(): boolean {
+    return this.wakeups?.listening ?? false;
   }
 
   /** Starts pg-boss's maintenance and cron (idempotent; `work` and `schedule` call it). */
   start(): Promise<void> {
     if (this.stopped) return Promise.reject(new Error('kit/jobs: the job system is stopped'));
     this.started ??= this.boss.start().then(
-      () => undefined,
+      () => this.startWakeups(),
       (error: Error) => {
         this.started = undefined;
         throw /not installed|requires migrations/.test(error.message)
@@ -79,6 +103,18 @@ export class JobSystem {
       },
     );
     return this.started;
+  }
+
+  /**
+   * Listens for wake-ups when the schema has their trigger (install.ts). A database migrated
+   * before it existed would leave listening workers waiting for the safety poll: they poll at
+   * their queues' intervals instead until `npm run db:migrate` has run.
+   */
+  private async startWakeups() {
+    if (!this.wakeups) return;
+    const { rows } = await this.jobDb.executeSql(`SELECT 1 FROM pg_trigger WHERE tgname = 'kit_wake_workers' AND tgrelid = '${JOBS_SCHEMA}.job'::regclass`, []);
+    if (rows.length) this.wakeups.start();
+    else this.options.log.warn('job wake-ups off: the job schema predates them, run `npm run db:migrate`; workers poll');
   }
 
   /** The queue exists with the options its definition gives now. */
@@ -96,12 +132,22 @@ export class JobSystem {
     if (this.workers.has(queue.name)) throw new Error(`kit/jobs: ${queue.name} already has a worker in this process`);
     await this.start();
     await this.ensureQueue(queue);
+    const { wakeups } = this;
     const worker = new QueueWorker(
-      { boss: this.boss, jobDb: this.jobDb, database: this.options.database, log: this.options.log, cancelCheckMs: this.options.cancelCheckMs ?? 1_000 },
+      {
+        boss: this.boss,
+        jobDb: this.jobDb,
+        database: this.options.database,
+        log: this.options.log,
+        cancelCheckMs: this.options.cancelCheckMs ?? 1_000,
+        listening: () => wakeups?.listening ?? false,
+        listeningPollMs: (this.options.listeningPollSeconds ?? 30) * 1000,
+      },
       queue,
       handler,
     );
     this.workers.set(queue.name, worker);
+    if (wakeups?.listening) worker.listeningStarted();
     worker.start();
     return worker;
   }
@@ -156,6 +202,7 @@ export class JobSystem {
   async stop(options: { timeoutMs?: number; abandon?: boolean } = {}) {
     if (this.stopped) return;
     this.stopped = true;
+    await this.wakeups?.stop();
     await Promise.all([...this.workers.values()].map((w) => w.stop(options)));
     this.workers.clear();
     if (this.started) {

@@ -56,6 +56,12 @@ export interface WorkerHost {
   log: Logger;
   /** How often running jobs' rows are checked for cancellation (ms). */
   cancelCheckMs: number;
+  /**
+   * Whether wake-ups arrive now (kit/jobs/wakeups.ts): then an idle worker looks for jobs only
+   * every `listeningPollMs`, a safety net, and otherwise at its queue's polling interval.
+   */
+  listening(): boolean;
+  listeningPollMs: number;
 }
 
 interface Running {
@@ -80,6 +86,13 @@ export class QueueWorker<T> {
   private stopping = false;
   private abandoned = false;
   private wake: (() => void) | undefined;
+  /** A wake-up came since the last fetch began: fetch again before waiting. */
+  private nudged = false;
+  /** The earliest job known to become due later (a delayed send, a retry), and its timer. */
+  private dueAt = Infinity;
+  private dueTimer: NodeJS.Timeout | undefined;
+  /** After the next fetch, read when the queue's next job falls due (nextDue). */
+  private readNextDue = false;
   private loop: Promise<void> | undefined;
   private cancelTimer: NodeJS.Timeout | undefined;
   private readonly concurrency: number;
@@ -103,8 +116,59 @@ export class QueueWorker<T> {
     this.loop ??= this.run();
   }
 
+  /**
+   * A job of this queue is due in `delayMs` (a wake-up): look for it then, not at the next poll.
+   * Only the earliest due time is kept in memory; once it has come, the next one is read from
+   * the queue's rows (`nextDue`), so a job sent for later than one already awaited is not left
+   * to the safety poll, nor one sent before this process started.
+   */
+  nudge(delayMs = 0) {
+    if (this.stopping) return;
+    if (delayMs <= 0) {
+      this.nudged = true;
+      this.wake?.();
+      return;
+    }
+    const at = Date.now() + delayMs;
+    if (at >= this.dueAt) return;
+    clearTimeout(this.dueTimer);
+    this.dueAt = at;
+    // setTimeout's longest delay is about 24.8 days: a job due later is looked for again then.
+    this.dueTimer = setTimeout(() => {
+      this.dueAt = Infinity;
+      this.dueTimer = undefined;
+      this.readNextDue = true;
+      this.nudge();
+    }, Math.min(delayMs, 2 ** 31 - 1));
+  }
+
+  /** Wake-ups have (re)started: look now, and arm the timer for the next job due later. */
+  listeningStarted() {
+    this.readNextDue = true;
+    this.nudge();
+  }
+
+  /** Arms the timer for this queue's next job that is not due yet (pg-boss's fetch index answers it). */
+  private async nextDue() {
+    try {
+      const { rows } = await this.host.jobDb.executeSql(
+        `SELECT ceil(extract(epoch FROM min(start_after) - now()) * 1000)::float8 AS ms FROM ${JOBS_SCHEMA}.job WHERE name = $1 AND state < 'active'`,
+        [this.queue.name],
+      );
+      const ms = (rows[0] as { ms: number | null } | undefined)?.ms;
+      // Due already (left by a full fetch): a slot freeing up fetches it, or the loop goes on now.
+      if (ms !== null && ms !== undefined) {
+        if (ms > 0) this.nudge(ms);
+        else this.nudged = true;
+      }
+    } catch (error) {
+      this.host.log.warn({ queue: this.queue.name, err: (error as Error).message }, 'job due time not read');
+    }
+  }
+
   private async run() {
     while (!this.stopping) {
+      this.nudged = false;
       const free = this.concurrency - this.running.size;
       if (free > 0) {
         const jobs = await this.host.boss
@@ -115,13 +179,18 @@ export class QueueWorker<T> {
           });
         // Stopping while fetching: a job fetched now still runs (it is ours) and stop() awaits it.
         for (const job of jobs) this.begin(job);
+        if (this.readNextDue && this.host.listening()) {
+          this.readNextDue = false;
+          await this.nextDue();
+        }
       }
       if (this.stopping) break;
-      // Every slot busy: wait for one to free up. Otherwise the queue had no more: poll later
-      // (or as soon as a job of ours finishes).
+      // Every slot busy: wait for one to free up. Otherwise the queue had no more: look again on
+      // a wake-up, when a job of ours finishes, or at the next poll.
       const full = this.running.size >= this.concurrency;
+      if (this.nudged && !full) continue;
       await new Promise<void>((resolve) => {
-        const timer = full ? undefined : setTimeout(resolve, this.pollMs);
+        const timer = full ? undefined : setTimeout(resolve, this.host.listening() ? this.host.listeningPollMs : this.pollMs);
         this.wake = () => {
           clearTimeout(timer);
           resolve();
@@ -236,6 +305,7 @@ export class QueueWorker<T> {
    */
   async stop(options: { timeoutMs?: number; abandon?: boolean } = {}) {
     this.stopping = true;
+    clearTimeout(this.dueTimer);
     this.wake?.();
     await this.loop;
     if (options.abandon) {
