@@ -12,10 +12,11 @@ import type { z } from 'zod';
 import { applyMiddleware } from 'graphql-middleware';
 import { CacheGenerations, invalidateOnWrite, responseCache } from './cache.ts';
 import { closeConnectionsAfterResponses } from './close-drain.ts';
-import { clientIp, fastifyTrustProxy } from './client-ip.ts';
+import { fastifyTrustProxy } from './client-ip.ts';
 import type { Context } from './context.ts';
 import { withSettings, type SubgraphDeps } from './deps.ts';
 import { redactError } from './errors.ts';
+import { RequestContext } from './request-context.ts';
 import { graphqlRequestHook, graphqlRequestLimitsOf, jsonLimitsOf, useBoundedJsonParser, variableLimits, variableLimitsOf } from './json-limits.ts';
 import type { MigrationTarget } from './db/migrate.ts';
 import { sharedReads } from './db/shared-reads.ts';
@@ -198,23 +199,9 @@ export async function createSubgraphServer<TLoaders, TSettings>(
       const header = request.headers['x-request-id'];
       const requestId = typeof header === 'string' && /^[\w.:-]{1,128}$/.test(header) ? header : randomUUID();
       const scope = { tenantId: principal.tenantId, accountId: principal.accountId };
-      // clientIp is read only by the few resolvers that throttle per IP (login, lead forms): with
-      // trusted proxies it parses X-Forwarded-For, which the other requests need not pay for. A
-      // getter on the prototype: Apollo Server copies the context's own fields for every
-      // operation (Object.assign onto an object of the same prototype), which calls own getters.
-      const lazy = Object.create(null, { clientIp: { get: () => clientIp(request) } }) as Pick<Context, 'clientIp'>;
-      const ctx: Omit<Context<TLoaders, TSettings>, 'loaders'> = Object.assign(Object.create(lazy) as typeof lazy, {
-        principal,
-        requestId,
-        authorization: request.headers.authorization,
-        log,
-        deps,
-        tx: sharedReads(db, scope),
-        touchedTenants: new Set<string>(),
-      });
-      const full = ctx as Context<TLoaders, TSettings>;
-      full.loaders = definition.createLoaders(ctx);
-      return full as Context;
+      const ctx = new RequestContext<TLoaders, TSettings>({ request, principal, requestId, log, deps, tx: sharedReads(db, scope) });
+      ctx.loaders = definition.createLoaders(ctx);
+      return ctx as Context;
     },
   });
   app.route({ method: ['GET', 'POST', 'OPTIONS'], url: '/graphql', preValidation: graphqlRequestHook(graphqlRequestLimitsOf(config)), handler });
