@@ -170,8 +170,9 @@ describe('the gateway client against a misbehaving gateway', () => {
     await new Promise((resolve) => fake.close(resolve));
   });
 
-  const client = (signal = new AbortController().signal) => {
-    const deps = accessDeps({ AGENTS_GATEWAY_URL: fakeUrl, AGENTS_GATEWAY_TIMEOUT_MS: '300', AGENTS_GATEWAY_RETRIES: '2' });
+  // A call's timeout: 3 s, which a stall of this shared host does not reach; the timeout case 300 ms.
+  const client = (signal = new AbortController().signal, timeoutMs = 3_000) => {
+    const deps = accessDeps({ AGENTS_GATEWAY_URL: fakeUrl, AGENTS_GATEWAY_TIMEOUT_MS: String(timeoutMs), AGENTS_GATEWAY_RETRIES: '2' });
     calls = 0;
     return createGatewayClient(deps, runCredentials(deps, { tenantId: acme, accountId: editor.id }), signal);
   };
@@ -217,7 +218,7 @@ describe('the gateway client against a misbehaving gateway', () => {
 
   it('times out a call that takes too long (TIMEOUT, retryable)', async () => {
     handler = () => undefined; // never answers
-    await expect(client().query('{ slow }')).rejects.toMatchObject({ code: 'TIMEOUT', retryable: true });
+    await expect(client(undefined, 300).query('{ slow }')).rejects.toMatchObject({ code: 'TIMEOUT', retryable: true });
   });
 
   it('stops with CANCELLED when the run is cancelled, during a call and while waiting to retry', async () => {

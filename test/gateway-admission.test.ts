@@ -99,7 +99,8 @@ describe('admission control: the queue is bounded in time', () => {
       expect(error).toBeInstanceOf(OverloadedError);
       expect(error).toMatchObject({ statusCode: 503, retryAfterSeconds: 1, reason: 'queue_timeout' });
       expect(waited).toBeGreaterThanOrEqual(290);
-      expect(waited).toBeLessThan(300 + 2_000); // (a busy machine fires timers late)
+      // Refused by its own timeout (the first still holds the slot); a stalled host fires timers late.
+      expect(waited).toBeLessThan(300 + 10_000);
       release();
       await first;
       await sleep(20);

@@ -12,7 +12,9 @@ let base: string;
 const post = (body: unknown, headers: Record<string, string> = {}) => postJson(`${base}/graphql`, body, { headers });
 
 beforeAll(async () => {
-  fake = await startFakeStack({ SUBGRAPH_TIMEOUT_MS: '300' }, 1_500);
+  // 1.5 s: every case here but the slow one must be answered within it, on a host that stalls
+  // for a second at times. The slow subgraph holds its answer until the stack closes.
+  fake = await startFakeStack({ SUBGRAPH_TIMEOUT_MS: '1500' }, 60_000);
   ({ backends, graph, base } = fake);
 });
 afterAll(() => fake?.close());
@@ -64,8 +66,8 @@ describe('gateway -> subgraphs', () => {
   });
 
   it('a slow subgraph costs its own fields only: partial data and an error, and the next request is answered', async () => {
-    // The slow subgraph answers after 1.5 s, the timeout is 300 ms: `slow: null` with the timeout
-    // error shows the gateway did not wait for it (no wall-clock assertion on a shared machine).
+    // The slow subgraph does not answer before the stack closes, the timeout is 1.5 s: `slow: null`
+    // with the timeout error shows the gateway did not wait for it.
     const response = await post({ query: '{ echo slow }' });
     expect(response.status).toBe(200);
     const body = await response.json();

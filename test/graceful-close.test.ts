@@ -1,4 +1,5 @@
-import { Agent, request } from 'node:http';
+import { once } from 'node:events';
+import { Agent, request, type Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import auth from '../subgraphs/auth/index.ts';
@@ -14,11 +15,11 @@ import { startSubgraphs, type RunningSubgraphs } from './support/stack.ts';
 const CLOSE_DEADLINE_MS = 10_000;
 
 /**
- * POSTs `{ __typename }` to `url` and calls `close` while the request is in flight (its body
- * half sent), then completes it. Returns the answer and how long `close` took (Infinity: not
- * within CLOSE_DEADLINE_MS).
+ * POSTs `{ __typename }` to `url` and calls `close` while the request is in flight (`server` has
+ * its headers, half its body is sent), then completes it. Returns the answer and how long `close`
+ * took (Infinity: not within CLOSE_DEADLINE_MS).
  */
-async function closeDuringRequest(url: string, close: () => Promise<void>) {
+async function closeDuringRequest(url: string, server: Server, close: () => Promise<void>) {
   const agent = new Agent({ keepAlive: true });
   const body = JSON.stringify({ query: '{ __typename }' });
   const outgoing = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } });
@@ -32,8 +33,9 @@ async function closeDuringRequest(url: string, close: () => Promise<void>) {
     });
   });
   try {
+    const received = once(server, 'request');
     outgoing.write(body.slice(0, 5));
-    await sleep(200); // the server has the headers: the request is in flight
+    await received; // the server has the headers: the request is in flight
     const started = performance.now();
     const closed = close().then(() => performance.now() - started);
     await sleep(200);
@@ -60,14 +62,14 @@ describe('close() with a request in flight', () => {
     backends = await createTestBackends();
     graph = await startFakeGraph(0);
     const { gateway, base } = await startFakeGateway(backends, graph.all);
-    const { answered, closedInMs } = await closeDuringRequest(`${base}/graphql`, () => gateway.close());
+    const { answered, closedInMs } = await closeDuringRequest(`${base}/graphql`, gateway.app.server, () => gateway.close());
     expect(answered).toEqual({ status: 200, connection: 'keep-alive', body: { data: { __typename: 'Query' } } });
     expect(closedInMs).toBeLessThan(CLOSE_DEADLINE_MS);
   });
 
   it('so does a subgraph (the kit server)', async () => {
     stack = await startSubgraphs([auth]);
-    const { answered, closedInMs } = await closeDuringRequest(stack.urls.auth!, () => stack!.servers.auth!.close());
+    const { answered, closedInMs } = await closeDuringRequest(stack.urls.auth!, stack.servers.auth!.app.server, () => stack!.servers.auth!.close());
     expect(answered).toEqual({ status: 200, connection: 'keep-alive', body: { data: { __typename: 'Query' } } });
     expect(closedInMs).toBeLessThan(CLOSE_DEADLINE_MS);
   });

@@ -640,11 +640,12 @@ describe('stream entries', () => {
     });
     await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
     fakeUrl = `http://127.0.0.1:${(fake.address() as AddressInfo).port}`;
-    // The stream timeout is the subgraph timeout (SUBGRAPH_TIMEOUT_MS).
+    // The stream timeout is the subgraph timeout (SUBGRAPH_TIMEOUT_MS): 2 s, which the uploads
+    // that are answered finish well within even when this shared host stalls.
     const saved = process.env.SUBGRAPH_TIMEOUT_MS;
-    process.env.SUBGRAPH_TIMEOUT_MS = '500';
+    process.env.SUBGRAPH_TIMEOUT_MS = '2000';
     try {
-      ({ gateway, base: gatewayUrl } = await stack.startGateway({ config: { SUBGRAPH_TIMEOUT_MS: 500 }, subgraphUrls: { ...stack.urls, cms: `${fakeUrl}/graphql` } }));
+      ({ gateway, base: gatewayUrl } = await stack.startGateway({ config: { SUBGRAPH_TIMEOUT_MS: 2_000 }, subgraphUrls: { ...stack.urls, cms: `${fakeUrl}/graphql` } }));
     } finally {
       if (saved === undefined) delete process.env.SUBGRAPH_TIMEOUT_MS;
       else process.env.SUBGRAPH_TIMEOUT_MS = saved;
