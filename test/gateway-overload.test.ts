@@ -267,7 +267,10 @@ async function expectShedFastAndServedWithinBound(base: string, r: LoadResult, s
   // Seen from outside: a refusal takes about what /health takes, and /health less than an operation.
   expect(percentile(r.shed, 0.5)).toBeLessThan(2 * percentile(r.health, 0.5) + 25);
   expect(percentile(r.health, 0.5)).toBeLessThan(percentile(r.ok, 0.5));
-  expect(percentile(r.health, 0.9)).toBeLessThan(percentile(r.ok, 0.9));
+  // The tails too, but a stall of the host lands on whichever probes it catches: CI saw /health's
+  // p90 at 1,248 ms against the operations' 1,134 (stalls of 1.5 s, health p50 16 ms). So a
+  // stall seen on /health (past 500 ms) is allowed on top, as for the bound above.
+  expect(percentile(r.health, 0.9)).toBeLessThan(percentile(r.ok, 0.9) + (stallSeconds > 0.5 ? stallSeconds * 1000 : 0));
   // Nothing was left waiting when the load ended, and the next request was served within the bound.
   const noise = 2 * Math.max(...r.health);
   expect(r.drainedMs).toBeLessThan(QUEUE_TIMEOUT_MS + 3 * serviceMs + noise);

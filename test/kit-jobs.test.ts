@@ -352,3 +352,33 @@ describe.each(backendsToTest)('kit jobs on %s', (label, embedded) => {
     expect(stopped).toBe(true);
   });
 });
+
+// A database migrated before the wake-up trigger existed: listening would leave idle workers to
+// the 30 s safety poll, so the job system does not listen and they poll at their queues' pace.
+describe('kit jobs without the wake-up trigger', () => {
+  let backends: TestBackends | undefined;
+  afterAll(() => backends?.close());
+
+  it('polls at the queue’s interval, and on PostgreSQL says to run db:migrate', async () => {
+    backends = await createTestBackends({}, { embedded: !(await postgresReachable()) });
+    await backends.migrate([]);
+    await backends.deps('jobs').asOwner((tx) => tx.query('DROP TRIGGER kit_wake_workers ON pgboss.job'));
+    const warnings: string[] = [];
+    const log = createLogger(backends.config, 'jobs');
+    const jobs = new JobSystem({
+      database: backends.db,
+      ...(backends.config.DATABASE_URL ? { url: backends.config.DATABASE_URL } : { role: APP_ROLE }),
+      log: Object.assign(Object.create(log) as typeof log, { warn: (...args: unknown[]) => void warnings.push(String(args.at(-1))) }),
+      listeningPollSeconds: 60,
+    });
+    const queue = defineQueue<null>('t-no-trigger', { pollingIntervalSeconds: 0.5 });
+    let ran = 0;
+    await jobs.work(queue, async () => void ran++);
+    await backends.db.withTenant({ tenantId: A, accountId: null }, (tx) => sendJob(tx, queue, null));
+    await waitFor(() => ran === 1);
+    expect(jobs.listening).toBe(false);
+    // PGlite never listens (one connection): nothing to warn about there.
+    expect(warnings.some((line) => line.includes('npm run db:migrate'))).toBe(Boolean(backends.config.DATABASE_URL));
+    await jobs.stop();
+  });
+});
