@@ -80,6 +80,10 @@ export class JobSystem {
           onListening: () => {
             for (const worker of this.workers.values()) worker.listeningStarted();
           },
+          // A worker waiting out the 30 s safety poll looks once now, then polls at its queue's pace.
+          onLost: () => {
+            for (const worker of this.workers.values()) worker.nudge();
+          },
         })
       : undefined;
     this.boss.on('error', (error: Error & { queue?: string }) => options.log.warn({ err: error.message, queue: error.queue }, 'job system error'));

@@ -22,6 +22,8 @@ export interface WakeupListenerOptions {
   onReady(queue: string, delayMs: number): void;
   /** The listener is (again) connected: what was sent while it was not may be waiting. */
   onListening(): void;
+  /** The connection is lost: idle workers go back to their queues' polling intervals now. */
+  onLost(): void;
   /** First wait before reconnecting a lost connection (doubles up to 30 s). Default 1 s. */
   reconnectMs?: number;
 }
@@ -50,7 +52,9 @@ export class WakeupListener {
     const lost = (error?: Error) => {
       if (this.client !== client) return;
       this.client = undefined;
+      const wasListening = this.listening;
       this.listening = false;
+      if (wasListening && !this.stopped) this.options.onLost();
       client.removeAllListeners('notification');
       void client.end().catch(() => undefined);
       if (this.stopped) return;
