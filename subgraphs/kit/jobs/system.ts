@@ -136,7 +136,6 @@ export class JobSystem {
     if (this.workers.has(queue.name)) throw new Error(`kit/jobs: ${queue.name} already has a worker in this process`);
     await this.start();
     await this.ensureQueue(queue);
-    const { wakeups } = this;
     const worker = new QueueWorker(
       {
         boss: this.boss,
@@ -144,14 +143,14 @@ export class JobSystem {
         database: this.options.database,
         log: this.options.log,
         cancelCheckMs: this.options.cancelCheckMs ?? 1_000,
-        listening: () => wakeups?.listening ?? false,
+        listening: () => this.listening,
         listeningPollMs: (this.options.listeningPollSeconds ?? 30) * 1000,
       },
       queue,
       handler,
     );
     this.workers.set(queue.name, worker);
-    if (wakeups?.listening) worker.listeningStarted();
+    if (this.listening) worker.listeningStarted();
     worker.start();
     return worker;
   }
